@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Pulsar",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Pulsar", targets: ["Pulsar"]),
+        .executable(name: "pulse", targets: ["pulse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Everything Glibc does not import (posix_spawn file actions, prctl,
+        // setproctitle, accept4): one C target, so every C call has one home.
+        .target(name: "CPulseSystem", cSettings: [.define("_GNU_SOURCE")]),
+        // The vocabulary shared by the arbiter and its workers: binds, settings,
+        // messages and their framing. Knows no processes and no HTTP.
+        .target(
+            name: "Mailbox",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Spawning, supervising, scaling and reloading workers; the control socket.
+        // Never links the HTTP stack it supervises.
+        .target(
+            name: "Arbiter",
+            dependencies: [
+                "CPulseSystem", "Mailbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The worker process: accepting on inherited sockets, HTTP/1.1 on NIO,
+        // the app API, heartbeats and draining.
+        .target(
+            name: "Server",
+            dependencies: [
+                "CPulseSystem", "Mailbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
+        .target(
+            name: "Pulsar",
+            dependencies: [
+                "Arbiter", "Server", "Mailbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "pulse", dependencies: ["Pulsar"]),
+        // Endpoints that sleep, block the loop, crash or fail at boot: for the
+        // integration tests only, never part of the `pulse` product.
+        .executableTarget(name: "PulseTestApp", dependencies: ["Pulsar"]),
+        .testTarget(
+            name: "MailboxTests",
+            dependencies: ["Mailbox", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "Mailbox"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import Mailbox
+
+/// Everything the arbiter runs with, decided by the command line or by an
+/// executable that embeds Pulsar.
+public struct ArbiterConfiguration: Sendable {
+    /// One supervised service: a name, its addresses and how many workers serve them.
+    public struct Service: Sendable {
+        public var name: String
+        public var binds: [Bind]
+        public var workers: Int
+        public init(name: String, binds: [Bind], workers: Int) {
+            self.name = name
+            self.binds = binds
+            self.workers = workers
+        }
+    }
+
+    public var services: [Service]
+    /// Seconds without a heartbeat before a worker is killed; 0 disables.
+    public var timeout: Double = 30
+    /// Seconds a draining worker may take before it is killed.
+    public var gracefulTimeout: Double = 30
+    /// Seconds between SIGTERM and SIGKILL for a worker that timed out.
+    public var killGrace: Double = 3
+    public var maxRequests = 0
+    public var maxRequestsJitter = 0
+    public var pidfile: String?
+    public var controlPath: String = defaultControlPath()
+    public var logFile: String?
+    public var logLevel: Logger.Level = .info
+    public var workerSettings = WorkerSettings()
+    public var restartPolicy = RestartPolicy()
+    /// The executable spawned for workers: this one, as it is on disk now, so a
+    /// rolling reload picks up a rebuilt binary.
+    public var executable: String = currentExecutable()
+
+    public init(services: [Service]) { self.services = services }
+}
+
+/// The path of the running executable.
+public func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+}

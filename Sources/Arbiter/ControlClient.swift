@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+
+/// A blocking client of the control socket, for `pulse ctl` and for scripts and tests.
+public final class ControlClient {
+    private let fd: Int32
+    private var pending: [UInt8] = []
+    public let path: String
+
+    /// Connects to the arbiter listening at `path`; waits at most `timeout` seconds for each answer.
+    public init(path: String, timeout: Double = 10) throws(ControlClientError) {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControlClientError(path: path, reason: String(cString: strerror(errno))) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw ControlClientError(path: path, reason: "path too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
+        let size = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ControlClientError(path: path, reason: "\(reason): is an arbiter running with this --control path?")
+        }
+        var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    public func send(_ request: ControlRequest) throws -> ControlResponse {
+        var bytes = try ControlCodec.encode(request)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw ControlClientError(path: path, reason: "connection lost while sending") }
+            offset += written
+        }
+        bytes.removeAll()
+        return try ControlCodec.decode(ControlResponse.self, from: readLine())
+    }
+
+    private func readLine() throws(ControlClientError) -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                return line
+            }
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else {
+                throw ControlClientError(path: path, reason: count == 0 ? "the arbiter closed the connection" : "no answer in time")
+            }
+            pending.append(contentsOf: chunk[..<count])
+        }
+    }
+}
+
+public struct ControlClientError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "control socket \(path): \(reason)" }
+}
+
+/// Where the control socket lives when `--control` is not given: one per user.
+public func defaultControlPath() -> String {
+    if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+        return "\(runtime)/pulse.sock"
+    }
+    return "/tmp/pulse-\(getuid())/pulse.sock"
+}

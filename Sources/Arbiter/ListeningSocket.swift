@@ -1,0 +1,147 @@
+import CPulseSystem
+import Glibc
+import Mailbox
+
+/// A listening socket the arbiter binds once and shares with every worker it spawns.
+///
+/// The arbiter never accepts on it; it keeps it open for its whole life, so
+/// connections queued on it survive workers coming and going (reload, scale-down).
+public struct ListeningSocket: Sendable {
+    public let fd: Int32
+    /// What was asked for.
+    public let requested: Bind
+    /// What the kernel gave: the real port when port 0 was asked for.
+    public let bound: Bind
+
+    /// Binds and listens. Errors name the address and the system's reason.
+    public static func bind(_ bind: Bind, backlog: Int32 = 2048) throws(SocketError) -> ListeningSocket {
+        switch bind {
+        case .tcp(let host, let port): return try bindTCP(host: host, port: port, requested: bind, backlog: backlog)
+        case .unix(let path): return try bindUnix(path: path, requested: bind, backlog: backlog)
+        }
+    }
+
+    private static func bindTCP(host: String, port: Int, requested: Bind, backlog: Int32) throws(SocketError) -> ListeningSocket {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let info = result else {
+            throw SocketError(bind: requested, reason: "cannot resolve host '\(host)': \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+
+        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(bind: requested, errno: errno) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw SocketError(bind: requested, errno: error)
+        }
+        try listenNonBlocking(fd, requested: requested, backlog: backlog)
+        return ListeningSocket(fd: fd, requested: requested, bound: .tcp(host: host, port: localPort(fd) ?? port))
+    }
+
+    private static func bindUnix(path: String, requested: Bind, backlog: Int32) throws(SocketError) -> ListeningSocket {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.utf8.count < capacity else {
+            throw SocketError(bind: requested, reason: "path is longer than \(capacity - 1) bytes")
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(bind: requested, errno: errno) }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+        }
+        let size = socklen_t(MemoryLayout<sockaddr_un>.size)
+        if UnixSocketFile.isStale(path) { unlink(path) }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, size) }
+        }
+        guard rc == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw SocketError(bind: requested, errno: error)
+        }
+        try listenNonBlocking(fd, requested: requested, backlog: backlog)
+        return ListeningSocket(fd: fd, requested: requested, bound: requested)
+    }
+
+    /// Workers poll and accept without blocking, several processes on one socket.
+    private static func listenNonBlocking(_ fd: Int32, requested: Bind, backlog: Int32) throws(SocketError) {
+        guard listen(fd, backlog) == 0, pulse_set_nonblocking(fd, 1) == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw SocketError(bind: requested, errno: error)
+        }
+    }
+
+    private static func localPort(_ fd: Int32) -> Int? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard rc == 0 else { return nil }
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            }
+        default:
+            return nil
+        }
+    }
+
+    public func close() {
+        Glibc.close(fd)
+        if case .unix(let path) = bound { unlink(path) }
+    }
+}
+
+/// Why a listening socket could not be opened.
+public struct SocketError: Error, CustomStringConvertible, Sendable {
+    public let bind: Bind
+    public let reason: String
+
+    init(bind: Bind, reason: String) { self.bind = bind; self.reason = reason }
+    init(bind: Bind, errno code: Int32) { self.init(bind: bind, reason: String(cString: strerror(code))) }
+
+    public var description: String { "cannot listen on \(bind): \(reason)" }
+}
+
+/// Unix socket files outlive crashed processes; a stale one is safe to remove,
+/// a live one means another process is serving there.
+enum UnixSocketFile {
+    /// True when `path` is a socket file nobody accepts on.
+    static func isStale(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { return false }
+        return !isLive(path)
+    }
+
+    /// True when a process accepts connections on the socket at `path`.
+    static func isLive(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
+        let size = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) }
+        }
+        return rc == 0
+    }
+}

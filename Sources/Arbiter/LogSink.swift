@@ -1,0 +1,122 @@
+import Foundation
+import Glibc
+import Logging
+import NIOConcurrencyHelpers
+
+/// One line of the merged log: the arbiter's own and every worker's output.
+public struct LogLine: Sendable, Equatable {
+    public let time: Date
+    /// `arbiter`, or the worker's name such as `web.2`.
+    public let source: String
+    public let level: Logger.Level
+    public let text: String
+
+    public init(time: Date = Date(), source: String, level: Logger.Level, text: String) {
+        self.time = time
+        self.source = source
+        self.level = level
+        self.text = text
+    }
+
+    public var formatted: String {
+        "\(LogLine.timestamp(time)) \(level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) [\(source)] \(text)"
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int(date.timeIntervalSince1970 * 1000) % 1000
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, millis)
+    }
+
+    /// Reads a line a worker wrote. Its log handler writes `[level] text`; anything
+    /// else (a print, a crash report) takes the level of the stream it came on.
+    public static func parse(workerOutput line: String, source: String, fallback: Logger.Level) -> LogLine {
+        if line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+           let level = Logger.Level(rawValue: String(line[line.index(after: line.startIndex)..<close])) {
+            var text = line[line.index(after: close)...]
+            if text.first == " " { text = text.dropFirst() }
+            return LogLine(source: source, level: level, text: String(text))
+        }
+        return LogLine(source: source, level: fallback, text: line)
+    }
+}
+
+/// Where merged log lines go: stderr when no dashboard draws, `--log-file` when
+/// given, and a ring of recent lines for whoever shows them. Thread-safe.
+public final class LogSink: Sendable {
+    private struct State {
+        var recent: [LogLine] = []
+        var toStderr: Bool
+        var file: FileHandle?
+    }
+    private let state: NIOLockedValueBox<State>
+    public let minimumLevel: Logger.Level
+    public let capacity: Int
+
+    public init(toStderr: Bool, filePath: String?, minimumLevel: Logger.Level, capacity: Int = 2000) throws {
+        var file: FileHandle?
+        if let filePath {
+            if !FileManager.default.fileExists(atPath: filePath) {
+                guard FileManager.default.createFile(atPath: filePath, contents: nil) else {
+                    throw LogFileError(path: filePath)
+                }
+            }
+            guard let handle = FileHandle(forWritingAtPath: filePath) else { throw LogFileError(path: filePath) }
+            handle.seekToEndOfFile()
+            file = handle
+        }
+        self.state = NIOLockedValueBox(State(toStderr: toStderr, file: file))
+        self.minimumLevel = minimumLevel
+        self.capacity = capacity
+    }
+
+    public func write(_ line: LogLine) {
+        guard line.level >= minimumLevel else { return }
+        let bytes = Array((line.formatted + "\n").utf8)
+        state.withLockedValue { state in
+            state.recent.append(line)
+            if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
+            if state.toStderr { bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
+            state.file?.write(Data(bytes))
+        }
+    }
+
+    /// The newest lines, oldest first.
+    public func recent(_ count: Int) -> [LogLine] {
+        state.withLockedValue { Array($0.recent.suffix(count)) }
+    }
+
+    /// Stops or resumes copying lines to stderr (the dashboard owns the terminal).
+    public func setStderr(_ on: Bool) { state.withLockedValue { $0.toStderr = on } }
+}
+
+public struct LogFileError: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String { "cannot open log file \(path) (--log-file)" }
+}
+
+/// swift-log's handler for the arbiter's own messages: into the sink, source `arbiter`.
+public struct SinkLogHandler: LogHandler {
+    public let sink: LogSink
+    public let source: String
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+
+    public init(sink: LogSink, source: String = "arbiter") {
+        self.sink = sink
+        self.source = source
+        self.logLevel = sink.minimumLevel
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        sink.write(LogLine(source: source, level: event.level, text: event.message.description))
+    }
+}

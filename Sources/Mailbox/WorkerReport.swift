@@ -1,0 +1,42 @@
+/// What a worker tells the arbiter about itself with every heartbeat.
+///
+/// Counters are totals since the worker started; the arbiter derives rates from
+/// them. Optional figures are those a worker may not have (an execution pool it
+/// does not run, for instance) and are omitted rather than invented.
+public struct WorkerReport: Codable, Sendable, Equatable {
+    public var requests: Int = 0
+    /// Requests answered, by status class: index 0 is 1xx ... index 4 is 5xx.
+    public var statusClasses: [Int] = [0, 0, 0, 0, 0]
+    public var inflight: Int = 0
+    public var connections: Int = 0
+    public var bytesIn: Int = 0
+    public var bytesOut: Int = 0
+    /// How late the heartbeat timer fired, in milliseconds: a busy or blocked event loop shows here.
+    public var loopLagMs: Double = 0
+    public var mode: String?
+    public var threads: PoolOccupancy?
+    public var green: PoolOccupancy?
+    public var queue: Int?
+    public var websockets: Int?
+    public var latencyMs: LatencySummary?
+
+    public init() {}
+}
+
+/// Busy and total slots of an execution pool.
+public struct PoolOccupancy: Codable, Sendable, Equatable {
+    public var busy: Int
+    public var size: Int
+    public init(busy: Int, size: Int) { self.busy = busy; self.size = size }
+}
+
+/// Latency percentiles over the last heartbeat interval, in milliseconds.
+public struct LatencySummary: Codable, Sendable, Equatable {
+    public var p50: Double
+    public var p90: Double
+    public var p99: Double
+    public var max: Double
+    public init(p50: Double, p90: Double, p99: Double, max: Double) {
+        self.p50 = p50; self.p90 = p90; self.p99 = p99; self.max = max
+    }
+}

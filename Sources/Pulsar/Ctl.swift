@@ -1,0 +1,73 @@
+import Arbiter
+import ArgumentParser
+import Foundation
+
+/// `pulse ctl`: steer a running arbiter through its control socket.
+struct Ctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Steer a running arbiter through its control socket.",
+        discussion: """
+            Commands:
+              status [SERVICE]          the arbiter, its services and workers (--json for scripts)
+              scale +N|-N [SERVICE]     add or remove workers (never below 1)
+              workers N [SERVICE]       set the worker count
+              reload [SERVICE]          replace every worker, one at a time, new one ready first
+              restart [SERVICE]         clear an errored state and replace every worker
+              kill WORKER               SIGKILL one worker (a name such as web.2, or a pid)
+              stop                      drain every worker and exit
+            """)
+
+    @Option(help: "The arbiter's control socket (default: as `pulse` chooses it).")
+    var control: String?
+
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+
+    @Argument(parsing: .allUnrecognized, help: "The command and its arguments.")
+    var words: [String] = []
+
+    func validate() throws {
+        guard let command = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
+        let known = ["status", "scale", "workers", "reload", "restart", "kill", "stop"]
+        guard known.contains(command) else { throw ValidationError("unknown command '\(command)': use \(known.joined(separator: ", "))") }
+        if ["scale", "workers", "kill"].contains(command), words.count < 2 {
+            throw ValidationError("\(command) needs an argument, as in `pulse ctl \(command == "kill" ? "kill web.1" : command == "scale" ? "scale +1" : "workers 4")`")
+        }
+    }
+
+    func run() throws {
+        let command = words[0]
+        var request = ControlRequest(command: command)
+        switch command {
+        case "scale", "workers", "kill":
+            request.argument = words[1]
+            request.service = words.count > 2 ? words[2] : nil
+        case "status", "reload", "restart":
+            request.service = words.count > 1 ? words[1] : nil
+        default:
+            break
+        }
+        let path = absolutePath(control ?? defaultControlPath())
+        let response: ControlResponse
+        do {
+            response = try ControlClient(path: path).send(request)
+        } catch {
+            FileHandle.standardError.write(Data("pulse ctl: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        guard response.ok else {
+            FileHandle.standardError.write(Data("pulse ctl: \(response.message ?? "refused")\n".utf8))
+            throw ExitCode(1)
+        }
+        if command == "status", var status = response.status {
+            if let service = request.service { status.services = status.services.filter { $0.name == service } }
+            if json {
+                FileHandle.standardOutput.write(Data(try ControlCodec.encode(status, pretty: true)))
+            } else {
+                print(StatusTable.render(status), terminator: "")
+            }
+        } else if let message = response.message {
+            print(message)
+        }
+    }
+}

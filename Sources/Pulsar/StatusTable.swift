@@ -1,0 +1,50 @@
+import Arbiter
+import Foundation
+
+/// The human form of `pulse ctl status`.
+enum StatusTable {
+    static func render(_ status: StatusSnapshot) -> String {
+        var out = "arbiter pid \(status.arbiter.pid)  pulse \(status.arbiter.version)  \(status.arbiter.state)  up \(duration(status.arbiter.uptimeS))\n"
+        for service in status.services {
+            out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers  \(service.binds.joined(separator: " "))\n"
+            let header = ["WORKER", "PID", "STATE", "UPTIME", "REQUESTS", "RPS", "INFLIGHT", "HEARTBEAT", "RESTARTS", "RSS", "CPU%"]
+            let rows = service.workers.map { worker in
+                [worker.name, "\(worker.pid)", worker.state.rawValue, duration(worker.uptimeS), "\(worker.requests)",
+                 String(format: "%.1f", worker.rps), "\(worker.inflight)", "\(worker.lastHeartbeatMs)ms",
+                 "\(worker.restarts)", bytes(worker.rssBytes), String(format: "%.1f", worker.cpuPercent)]
+            }
+            out += table([header] + rows, indent: "  ")
+            for exit in service.recentExits.suffix(5) {
+                out += "  \(duration(exit.ageS)) ago: \(exit.worker) (pid \(exit.pid)) \(exit.reason)\n"
+            }
+        }
+        return out
+    }
+
+    static func table(_ rows: [[String]], indent: String) -> String {
+        guard let first = rows.first else { return "" }
+        let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            indent + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        }.joined()
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+        return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
+    }
+
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "K", "M", "G", "T"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count)B" : String(format: "%.1f%@", value, units[unit])
+    }
+}

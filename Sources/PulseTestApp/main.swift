@@ -1,0 +1,46 @@
+import Foundation
+import Pulsar
+
+// Endpoints that misbehave on purpose, for the integration tests. Never part of `pulse`.
+var router = Router()
+router.get("/hello") { _ in .text("Hello World!\n") }
+router.get("/pid") { _ in .text("\(getpid())\n") }
+router.get("/sleep") { request in
+    let ms = Int(request.query("ms") ?? "") ?? 100
+    try await Task.sleep(for: .milliseconds(ms))
+    return .text("slept \(ms) ms\n")
+}
+router.get("/block") { request in
+    // Blocks the event loop itself: heartbeats stop, as with a buggy handler.
+    let seconds = UInt32(request.query("s") ?? "") ?? 60
+    _ = try await request.eventLoop.submit { sleep(seconds) }.get()
+    return .text("unblocked\n")
+}
+router.get("/exit") { request in
+    exit(Int32(request.query("code") ?? "") ?? 4)
+}
+router.get("/fail") { _ in
+    struct Deliberate: Error {}
+    throw Deliberate()
+}
+
+let app = App(router: router) {
+    // Fails to boot while the file named by PULSE_TEST_FAIL_BOOT_FILE exists.
+    if let path = ProcessInfo.processInfo.environment["PULSE_TEST_FAIL_BOOT_FILE"],
+       FileManager.default.fileExists(atPath: path) {
+        struct BootFailure: Error, CustomStringConvertible { var description: String { "told to fail at boot" } }
+        throw BootFailure()
+    }
+    if let ms = Int(ProcessInfo.processInfo.environment["PULSE_TEST_BOOT_DELAY_MS"] ?? "") {
+        try await Task.sleep(for: .milliseconds(ms))
+    }
+}
+
+// A second service, when asked for, to exercise several services under one arbiter.
+var services = [Service(name: "web", app: app)]
+if let bind = ProcessInfo.processInfo.environment["PULSE_TEST_SECOND_SERVICE_BIND"] {
+    var second = Router()
+    second.get("/hello") { _ in .text("Hello from api!\n") }
+    services.append(Service(name: "api", binds: [try Bind(parsing: bind)], workers: 1, app: App(router: second)))
+}
+Pulsar.main(services)

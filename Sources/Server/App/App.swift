@@ -1,0 +1,14 @@
+/// An application a service serves: its routes, and what it does once per worker
+/// before accepting (connect to a database, warm a cache).
+///
+/// A worker whose `boot` throws exits before it reports ready; the arbiter counts
+/// that as a boot failure and backs off.
+public struct App: Sendable {
+    public var router: Router
+    public var boot: @Sendable () async throws -> Void
+
+    public init(router: Router, boot: @escaping @Sendable () async throws -> Void = {}) {
+        self.router = router
+        self.boot = boot
+    }
+}

@@ -1,0 +1,256 @@
+import CPulseSystem
+import Dispatch
+import Foundation
+import Glibc
+import Logging
+import Mailbox
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A worker process: serves its service's app on the sockets it inherited, reports
+/// to the arbiter every second, and drains when asked.
+///
+/// All mutable state is confined to the worker's single event loop.
+public final class Worker: @unchecked Sendable {
+    let launch: WorkerLaunch
+    let app: App
+    let loop: EventLoop
+    let logger: Logger
+    private var report = WorkerReport()
+    /// Open connections; `served` ones have answered a request and idle ones of
+    /// those are closed when the drain begins.
+    private var connections: [ObjectIdentifier: (channel: Channel, busy: Bool, served: Bool)] = [:]
+    private var arbiterIsGone = false
+    private(set) var isDraining = false
+    private var mailbox: Channel?
+    private var acceptor: Acceptor?
+    private var retireSent = false
+    private var lastBeat = NIODeadline.now()
+
+    private init(launch: WorkerLaunch, app: App, loop: EventLoop, logger: Logger) {
+        self.launch = launch
+        self.app = app
+        self.loop = loop
+        self.logger = logger
+    }
+
+    /// Runs the worker described by `launch` until it has drained; never returns.
+    public static func run(launch: WorkerLaunch, app: App) -> Never {
+        pulse_setproctitle("pulse: worker \(launch.name)")
+        let level = Logger.Level(rawValue: launch.settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { _ in WorkerLogHandler(logLevel: level) }
+        var logger = Logger(label: launch.name)
+        logger.logLevel = level
+        signal(SIGPIPE, SIG_IGN)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let worker = Worker(launch: launch, app: app, loop: group.next(), logger: logger)
+        worker.installSignalHandlers()
+        worker.loop.execute { worker.start() }
+        while true { pause() }
+    }
+
+    private var signalSources: [DispatchSourceSignal] = []
+
+    private func installSignalHandlers() {
+        for signalNumber in [SIGTERM, SIGINT, SIGQUIT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in
+                if signalNumber == SIGQUIT { Self.exitNow(0) }
+                loop.execute { self.drain(grace: self.launch.settings.gracefulTimeout, why: "signal \(signalNumber)") }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    private func start() {
+        NIOPipeBootstrap(group: loop)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(WorkerMailboxHandler(worker: self))
+                }
+            }
+            .takingOwnershipOfDescriptor(inputOutput: launch.mailboxFD)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel): mailbox = channel
+                case .failure(let error):
+                    logger.critical("cannot open the mailbox to the arbiter: \(error)")
+                    Self.exitNow(70)
+                }
+            }
+        let interval = TimeAmount.milliseconds(Int64(launch.settings.heartbeatInterval * 1000))
+        lastBeat = .now()
+        loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in heartbeat(interval: interval) }
+
+        let boot = app.boot
+        let promise = loop.makePromise(of: Void.self)
+        promise.completeWithTask { try await boot() }
+        promise.futureResult.whenComplete { [self] result in
+            switch result {
+            case .success: accept()
+            case .failure(let error):
+                logger.critical("boot failed: \(error)")
+                Self.exitNow(3)
+            }
+        }
+    }
+
+    private func accept() {
+        let acceptor = Acceptor(
+            listenFDs: launch.listenFDs, arbiterPID: launch.arbiterPID,
+            onConnection: { [self] fd in
+                adopt(connection: fd).whenFailure { _ in close(fd) }
+            },
+            onArbiterGone: { [self] in
+                loop.execute { self.arbiterGone() }
+            })
+        self.acceptor = acceptor
+        acceptor.start()
+        logger.debug("accepting on \(launch.binds.map(\.description).joined(separator: ", "))")
+        send(.ready(pid: getpid()))
+    }
+
+    /// Hands an accepted socket to the event loop with the HTTP pipeline in front of the app.
+    private func adopt(connection fd: Int32) -> EventLoopFuture<Channel> {
+        let keepAlive = TimeAmount.milliseconds(Int64(launch.settings.keepAlive * 1000))
+        return ClientBootstrap(group: loop)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try sync.addHandler(IdleStateHandler(readTimeout: keepAlive))
+                    try sync.addHandler(HTTPConnectionHandler(worker: self))
+                }
+            }
+            .withConnectedSocket(fd)
+    }
+
+    // MARK: - Books
+
+    func connectionOpened(_ channel: Channel) {
+        connections[ObjectIdentifier(channel)] = (channel, false, false)
+        report.connections = connections.count
+    }
+
+    func connectionClosed(_ channel: Channel) {
+        connections.removeValue(forKey: ObjectIdentifier(channel))
+        report.connections = connections.count
+        exitIfDrained()
+    }
+
+    func connection(_ channel: Channel, busy: Bool) {
+        connections[ObjectIdentifier(channel)]?.busy = busy
+        if !busy { connections[ObjectIdentifier(channel)]?.served = true }
+    }
+
+    func requestStarted() {
+        report.inflight += 1
+    }
+
+    func requestFinished(status: Int, seconds: Double, bytesOut: Int) {
+        report.inflight -= 1
+        report.requests += 1
+        report.bytesOut += bytesOut
+        let statusClass = min(max(status / 100, 1), 5) - 1
+        report.statusClasses[statusClass] += 1
+        let limit = launch.settings.maxRequests
+        if limit > 0, report.requests >= limit, !retireSent {
+            retireSent = true
+            send(.retire(requests: report.requests))
+        }
+    }
+
+    // MARK: - Mailbox
+
+    private func heartbeat(interval: TimeAmount) {
+        let now = NIODeadline.now()
+        let lag = (now - lastBeat - interval).nanoseconds
+        lastBeat = now
+        report.loopLagMs = Double(max(0, lag)) / 1_000_000
+        send(.heartbeat(report))
+    }
+
+    private func send(_ message: WorkerMessage) {
+        guard let mailbox, let bytes = try? MailboxFraming.encode(message) else { return }
+        mailbox.writeAndFlush(mailbox.allocator.buffer(bytes: bytes), promise: nil)
+    }
+
+    func received(_ message: ArbiterMessage) {
+        switch message {
+        case .drain(let grace): drain(grace: grace, why: "asked by the arbiter")
+        }
+    }
+
+    func arbiterGone() {
+        guard !arbiterIsGone else { return }
+        arbiterIsGone = true
+        mailbox = nil
+        logger.warning("the arbiter (pid \(launch.arbiterPID)) is gone: exiting")
+        drain(grace: min(1, launch.settings.gracefulTimeout), why: "arbiter gone")
+    }
+
+    // MARK: - Draining
+
+    /// Stops accepting, closes idle connections, lets requests in flight finish
+    /// within `grace` seconds, then exits 0.
+    func drain(grace: Double, why: String) {
+        loop.preconditionInEventLoop()
+        guard !isDraining else { return }
+        isDraining = true
+        acceptor?.stop()
+        logger.info("draining (\(why)): \(report.inflight) requests in flight, \(connections.count) connections")
+        // A connection that has not sent its first request yet may have one on the
+        // wire: it is served (with `Connection: close`) rather than cut off.
+        for (channel, busy, served) in connections.values where served && !busy {
+            channel.close(promise: nil)
+        }
+        loop.scheduleTask(in: .milliseconds(Int64(grace * 1000))) { [self] in
+            logger.warning("graceful timeout: \(report.inflight) requests still in flight, exiting")
+            Self.exitNow(0)
+        }
+        exitIfDrained()
+    }
+
+    private func exitIfDrained() {
+        guard isDraining else { return }
+        if connections.isEmpty, report.inflight == 0 {
+            logger.debug("drained after \(report.requests) requests")
+            Self.exitNow(0)
+        }
+    }
+
+    /// Exits without running atexit handlers while other threads still run.
+    static func exitNow(_ code: Int32) -> Never {
+        fflush(nil)
+        _exit(code)
+    }
+}
+
+/// Hands arbiter messages to the worker; the mailbox closing means the arbiter died.
+final class WorkerMailboxHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let worker: Worker
+
+    init(worker: Worker) { self.worker = worker }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let message = try? MailboxFraming.decode(ArbiterMessage.self, from: Self.unwrapInboundIn(data).readableBytesView) else {
+            worker.logger.warning("unreadable message from the arbiter")
+            return
+        }
+        worker.received(message)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        worker.arbiterGone()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
