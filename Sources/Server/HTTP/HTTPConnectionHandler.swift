@@ -87,15 +87,16 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
         if requestHead.method != .HEAD, response.body.readableBytes > 0 {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
+        // The books close before the last write: its completion may close the
+        // connection, and a draining worker exits when the last one closes.
         let channel = context.channel
-        let worker = self.worker
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
-        }
         busy = false
         worker.connection(channel, busy: false)
         worker.requestFinished(status: response.status.code, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9,
                                bytesOut: response.body.readableBytes)
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -218,6 +218,7 @@ public final class Worker: @unchecked Sendable {
 
     private func exitIfDrained() {
         guard isDraining else { return }
+        logger.debug("drain check: \(connections.count) connections, \(report.inflight) in flight")
         if connections.isEmpty, report.inflight == 0 {
             logger.debug("drained after \(report.requests) requests")
             Self.exitNow(0)

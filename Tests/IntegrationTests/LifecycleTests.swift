@@ -1,0 +1,152 @@
+import Arbiter
+import Foundation
+import Glibc
+import Testing
+
+/// Starting, refusing to start, and stopping.
+@Suite struct LifecycleTests {
+    @Test func sigtermFinishesRequestsInFlightAndExitsZeroWithNoChildLeft() async throws {
+        let server = try PulseServer()
+        defer { server.shutdown() }
+        let workers = try await server.waitForReady(2).services[0].workers.map(\.pid)
+        let port = try server.port()
+        async let slow = onThread { try HTTPProbe.get(port: port, "/sleep?ms=1500") }
+        try await server.waitFor("the slow request in flight") { status in
+            status.services[0].workers.contains { $0.inflight == 1 }
+        }
+        server.signal(SIGTERM)
+        let reply = try await slow
+        #expect(reply.status == 200 && reply.body == "slept 1500 ms\n")
+        #expect(try await server.waitForExit(timeout: 10) == 0)
+        for pid in workers { #expect(!isRunning(pid)) }
+        #expect(!FileManager.default.fileExists(atPath: server.control))
+        #expect(server.log.contains("shutting down gracefully"))
+    }
+
+    @Test func sigquitStopsAtOnce() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        let worker = try await server.waitForReady(1).services[0].workers[0].pid
+        let port = try server.port()
+        async let slow = onThread { try? HTTPProbe.get(port: port, "/sleep?ms=20000") }
+        try await server.waitFor("the slow request in flight") { $0.services[0].workers.contains { $0.inflight == 1 } }
+        let started = Date()
+        server.signal(SIGQUIT)
+        #expect(try await server.waitForExit(timeout: 8) != nil)
+        #expect(Date().timeIntervalSince(started) < 8)
+        #expect(!isRunning(worker))
+        let reply = try await slow
+        #expect(reply?.status != 200)
+    }
+
+    @Test func sigkillOfTheArbiterLeavesNoOrphans() async throws {
+        let server = try PulseServer()
+        defer { server.shutdown() }
+        let workers = try await server.waitForReady(2).services[0].workers.map(\.pid)
+        server.signal(SIGKILL)
+        try await eventually(timeout: 4, "every worker to exit by itself") { workers.allSatisfy { !isRunning($0) } }
+    }
+
+    @Test func pidfileRefusesALiveProcessAndReplacesAStaleOne() async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pidfile = directory + "/pulse.pid"
+
+        try "\(getpid())\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+        let refused = try await runCommand("PulseTestApp", ["-b", "127.0.0.1:0", "--control", directory + "/c.sock", "--pidfile", pidfile])
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("pidfile \(pidfile): it names process \(getpid()), which is running"))
+        #expect(try String(contentsOfFile: pidfile, encoding: .utf8) == "\(getpid())\n")
+
+        // A pid that cannot be running: beyond the kernel's limit.
+        try "4194305\n".write(toFile: pidfile, atomically: true, encoding: .utf8)
+        let server = try PulseServer(arguments: ["-w", "1", "--pidfile", pidfile])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        #expect(try String(contentsOfFile: pidfile, encoding: .utf8) == "\(server.pid)\n")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit(timeout: 10) == 0)
+        #expect(!FileManager.default.fileExists(atPath: pidfile))
+    }
+
+    @Test(arguments: [
+        (["-w", "0"], "--workers"),
+        (["--workers", "many"], "workers"),
+        (["--timeout", "-1"], "--timeout"),
+        (["--graceful-timeout", "-5"], "--graceful-timeout"),
+        (["--max-requests", "-1"], "--max-requests"),
+        (["-b", "localhost"], "--bind"),
+        (["-b", "127.0.0.1:99999"], "--bind"),
+        (["--log-level", "loud"], "--log-level"),
+        (["--keep-alive", "0"], "--keep-alive"),
+    ])
+    func badFlagValuesExitNonZeroNamingTheFlag(arguments: [String], flag: String) async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await runCommand("pulse", arguments + ["--control", directory + "/c.sock"])
+        #expect(result.status != 0)
+        #expect(result.output.contains(flag), "output: \(result.output)")
+        #expect(!result.output.contains("booting worker"))
+    }
+
+    @Test func aPortInUseIsAClearErrorAtStartUp() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                guard bind(fd, $0, length) == 0, listen(fd, 1) == 0, getsockname(fd, $0, &length) == 0 else {
+                    throw HTTPProbe.Failure(description: "cannot hold a port")
+                }
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await runCommand("pulse", ["-b", "127.0.0.1:\(port)", "--control", directory + "/c.sock"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("cannot listen on 127.0.0.1:\(port): Address already in use (--bind)"))
+        #expect(!result.output.contains("booting worker"))
+    }
+
+    @Test func aSecondArbiterOnTheSameControlSocketIsRefused() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let second = try await runCommand("pulse", ["-b", "127.0.0.1:0", "--control", server.control])
+        #expect(second.status == 1 && second.output.contains("in use by another arbiter"))
+        #expect(try server.status().services[0].workers.count == 1)
+    }
+
+    @Test func ctlStatusPrintsATableAndJSON() async throws {
+        let server = try PulseServer(arguments: ["-w", "2"])
+        defer { server.shutdown() }
+        let status = try await server.waitForReady(2)
+        let table = try await runCommand("pulse", ["ctl", "--control", server.control, "status"])
+        #expect(table.status == 0)
+        #expect(table.output.contains("service web  running  2/2 workers"))
+        for worker in status.services[0].workers { #expect(table.output.contains("\(worker.pid)")) }
+
+        let json = try await runCommand("pulse", ["ctl", "--control", server.control, "status", "--json"])
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        let arbiter = try #require(object["arbiter"] as? [String: Any])
+        #expect(arbiter["pid"] as? Int == Int(server.pid))
+        let services = try #require(object["services"] as? [[String: Any]])
+        #expect(services[0]["name"] as? String == "web")
+        #expect(services[0]["target_workers"] as? Int == 2)
+        let worker = try #require((services[0]["workers"] as? [[String: Any]])?.first)
+        for key in ["id", "pid", "state", "uptime_s", "requests", "rps", "inflight", "last_heartbeat_ms", "restarts", "rss_bytes", "cpu_percent"] {
+            #expect(worker[key] != nil, "missing \(key)")
+        }
+        #expect((worker["rss_bytes"] as? Int ?? 0) > 1_000_000)
+
+        let missing = try await runCommand("pulse", ["ctl", "--control", server.directory + "/nobody.sock", "status"])
+        #expect(missing.status == 2 && missing.output.contains("is an arbiter running"))
+        let unknown = try await runCommand("pulse", ["ctl", "--control", server.control, "dance"])
+        #expect(unknown.status != 0 && unknown.output.contains("unknown command 'dance'"))
+    }
+}

@@ -1,0 +1,107 @@
+import Arbiter
+import Foundation
+import Glibc
+import Testing
+
+/// Workers that die, hang or fail to boot, and what the arbiter does about it.
+@Suite struct SupervisionTests {
+    @Test func aKilledWorkerIsReplacedWithinSeconds() async throws {
+        let server = try PulseServer()
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(2).services[0].workers
+        let victim = before[0]
+        kill(victim.pid, SIGKILL)
+        let after = try await server.waitFor("a replacement for \(victim.name)", timeout: 3) { status in
+            let workers = status.services[0].workers
+            return workers.count == 2 && workers.allSatisfy { $0.state == .ready } && !workers.contains { $0.pid == victim.pid }
+        }
+        #expect(after.services[0].workers.first { $0.id == victim.id }?.restarts == 1)
+        let exit = try #require(after.services[0].recentExits.last)
+        #expect(exit.reason == "killed by signal SIGKILL (9)" && exit.failure)
+        #expect(server.log.contains("worker \(victim.name) (pid \(victim.pid)) killed by signal SIGKILL (9)"))
+    }
+
+    @Test func ctlKillGoesThroughTheSameSupervision() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(1).services[0].workers[0]
+        let result = try await runCommand("pulse", ["ctl", "--control", server.control, "kill", "web.1"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("killed web.1 (pid \(before.pid))"))
+        let after = try await server.waitFor("web.1 replaced") { status in
+            status.services[0].workers.count == 1 && status.services[0].workers[0].state == .ready
+                && status.services[0].workers[0].pid != before.pid
+        }
+        #expect(after.services[0].recentExits.last?.reason.contains("pulse ctl kill") == true)
+        let unknown = try await runCommand("pulse", ["ctl", "--control", server.control, "kill", "web.9"])
+        #expect(unknown.status == 1 && unknown.output.contains("no worker named 'web.9'"))
+    }
+
+    @Test func aWorkerWithABlockedEventLoopIsKilledAfterTheTimeout() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--timeout", "2"])
+        defer { server.shutdown() }
+        let hung = try await server.waitForReady(1).services[0].workers[0]
+        let port = try server.port()
+        // The client sees its connection cut when the worker is killed.
+        async let blocked = onThread { (try? HTTPProbe.exchange(port: port, "GET /block?s=60 HTTP/1.1\r\nHost: x\r\n\r\n", timeout: 30)) ?? "" }
+        let started = Date()
+        let after = try await server.waitFor("the hung worker to be replaced", timeout: 20) { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].pid != hung.pid && workers[0].state == .ready
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed >= 2 && elapsed < 12, "replaced after \(elapsed)s with --timeout 2 and 3s to SIGKILL")
+        #expect(!isRunning(hung.pid))
+        let exit = try #require(after.services[0].recentExits.last)
+        #expect(exit.reason.hasPrefix("killed after 2s without a heartbeat (timeout)"))
+        #expect(server.log.contains("sent no heartbeat"))
+        _ = try await blocked
+        let port2 = try server.port()
+        let hello = try await onThread { try HTTPProbe.get(port: port2, "/hello") }
+        #expect(hello.status == 200)
+    }
+
+    @Test func bootFailuresBackOffThenTheServiceIsErroredUntilRestart() async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let flag = directory + "/fail-boot"
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
+        let server = try PulseServer(arguments: ["-w", "2"], environment: ["PULSE_TEST_FAIL_BOOT_FILE": flag])
+        defer { server.shutdown() }
+        let errored = try await server.waitFor("the service to be errored", timeout: 30) { status in
+            status.services[0].state == .errored && status.services[0].workers.isEmpty
+        }
+        #expect(errored.services[0].consecutiveFailures >= 5)
+        #expect(errored.services[0].recentExits.allSatisfy { $0.reason.hasPrefix("failed during boot: exited with code 3") })
+        #expect(server.process.isRunning)
+        #expect(server.log.contains("next spawn in"))
+        #expect(server.log.contains("service web is errored"))
+        #expect(server.log.contains("boot failed: told to fail at boot"))
+        // It stays errored: no spawning while nobody fixes it.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try server.status().services[0].workers.isEmpty)
+
+        try FileManager.default.removeItem(atPath: flag)
+        let restarted = try await runCommand("pulse", ["ctl", "--control", server.control, "restart"])
+        #expect(restarted.status == 0)
+        let running = try await server.waitForReady(2)
+        #expect(running.services[0].state == .running)
+    }
+
+    @Test func maxRequestsRecyclesWorkersWithoutFailingARequest() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--max-requests", "5"])
+        defer { server.shutdown() }
+        let first = try await server.waitForReady(1).services[0].workers[0].pid
+        let port = try server.port()
+        for _ in 0..<5 {
+            let reply = try await onThread { try HTTPProbe.get(port: port, "/hello") }
+            #expect(reply.status == 200)
+        }
+        let after = try await server.waitFor("the worker to be recycled") { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].pid != first && workers[0].state == .ready
+        }
+        #expect(after.services[0].recentExits.last?.reason == "recycled (max requests)")
+        #expect(after.services[0].recentExits.last?.failure == false)
+    }
+}

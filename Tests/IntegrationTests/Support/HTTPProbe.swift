@@ -1,0 +1,126 @@
+import Foundation
+import Glibc
+
+/// A minimal blocking HTTP/1.1 client over a real TCP socket: enough to see what a
+/// client sees, with no library between the test and the server.
+enum HTTPProbe {
+    struct Reply: Sendable {
+        let status: Int
+        let headers: [String: String]
+        let body: String
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Sends `GET path` with `Connection: close` and reads the whole reply.
+    static func get(port: Int, _ path: String, timeout: Double = 15) throws -> Reply {
+        let text = try exchange(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout: timeout)
+        return try parse(text)
+    }
+
+    /// Sends raw bytes and returns everything the server wrote until it closed.
+    static func exchange(port: Int, _ request: String, timeout: Double = 15) throws -> String {
+        let fd = try connect(port: port, timeout: timeout)
+        defer { close(fd) }
+        try sendAll(fd, Array(request.utf8))
+        var received: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { break }
+            guard count > 0 else {
+                throw Failure(description: errno == EAGAIN ? "no reply within \(timeout)s" : "recv: \(String(cString: strerror(errno)))")
+            }
+            received.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    static func connect(port: Int, timeout: Double) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure(description: "connect to port \(port): \(reason)")
+        }
+        return fd
+    }
+
+    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw Failure(description: "send: \(String(cString: strerror(errno)))") }
+            offset += sent
+        }
+    }
+
+    static func parse(_ text: String) throws -> Reply {
+        guard let split = text.range(of: "\r\n\r\n") else {
+            throw Failure(description: text.isEmpty ? "connection closed without a reply" : "incomplete reply: \(text.prefix(200))")
+        }
+        let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
+        let statusParts = lines[0].split(separator: " ")
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+            throw Failure(description: "bad status line: \(lines[0])")
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Reply(status: status, headers: headers, body: String(text[split.upperBound...]))
+    }
+}
+
+/// Sends requests one after another from threads of its own until stopped,
+/// counting what succeeded and what failed: the client's view of a reload.
+final class RequestLoop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = true
+    private var finishedThreads = 0
+    private(set) var succeeded = 0
+    private(set) var failures: [String] = []
+    private let threads: Int
+
+    init(port: Int, path: String, threads: Int = 2) {
+        self.threads = threads
+        for _ in 0..<threads {
+            Thread.detachNewThread { [self] in
+                while lock.withLock({ running }) {
+                    do {
+                        let reply = try HTTPProbe.get(port: port, path)
+                        lock.withLock {
+                            if reply.status == 200 { succeeded += 1 } else { failures.append("status \(reply.status)") }
+                        }
+                    } catch {
+                        lock.withLock { failures.append("\(error)") }
+                    }
+                }
+                lock.withLock { finishedThreads += 1 }
+            }
+        }
+    }
+
+    var counts: (succeeded: Int, failures: [String]) { lock.withLock { (succeeded, failures) } }
+
+    /// Stops and waits for the requests in flight to finish.
+    func stop() async throws -> (succeeded: Int, failures: [String]) {
+        lock.withLock { running = false }
+        try await eventually(timeout: 30, "the request loop to stop") { lock.withLock { finishedThreads == threads } }
+        return counts
+    }
+}

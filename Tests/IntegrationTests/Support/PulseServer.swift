@@ -1,0 +1,156 @@
+import Arbiter
+import Foundation
+import Glibc
+
+/// A real `pulse` arbiter started for one test: its own directory, control socket
+/// and OS-chosen port. `shutdown()` (or deinit) kills whatever it left running.
+final class PulseServer: @unchecked Sendable {
+    let directory: String
+    let control: String
+    let logPath: String
+    let process: Process
+    private let lock = NSLock()
+    private var seenPIDs: Set<Int32> = []
+
+    /// The directory holding the built executables, next to the test bundle.
+    static let binaries: String = {
+        if let path = ProcessInfo.processInfo.environment["PULSE_BIN_DIR"] { return path }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = (exe as NSString).deletingLastPathComponent
+        if directory.hasSuffix(".xctest") || directory.contains(".xctest/") {
+            while !directory.hasSuffix(".xctest") { directory = (directory as NSString).deletingLastPathComponent }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return directory
+    }()
+
+    static func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "pulse-test-" + UUID().uuidString.prefix(8)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Starts `binary` (the test app by default) headless on 127.0.0.1:0.
+    init(binary: String = "PulseTestApp", arguments: [String] = [], environment: [String: String] = [:],
+         bind: Bool = true) throws {
+        directory = Self.temporaryDirectory()
+        control = directory + "/control.sock"
+        logPath = directory + "/pulse.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binaries + "/" + binary)
+        process.arguments = (bind ? ["-b", "127.0.0.1:0"] : []) + ["--control", control, "--no-dashboard"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "PULSE_WORKER")
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let log = FileHandle(forWritingAtPath: logPath)!
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit { shutdown() }
+
+    var pid: Int32 { process.processIdentifier }
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func request(_ request: ControlRequest) throws -> ControlResponse {
+        let response = try ControlClient(path: control, timeout: 10).send(request)
+        if let status = response.status { remember(status) }
+        return response
+    }
+
+    func status() throws -> StatusSnapshot {
+        guard let status = try request(ControlRequest(command: "status")).status else {
+            throw HTTPProbe.Failure(description: "status without a snapshot")
+        }
+        return status
+    }
+
+    private func remember(_ status: StatusSnapshot) {
+        lock.withLock { for service in status.services { for worker in service.workers where worker.pid > 0 { seenPIDs.insert(worker.pid) } } }
+    }
+
+    var seenWorkerPIDs: Set<Int32> { lock.withLock { seenPIDs } }
+
+    /// Waits until the status satisfies `condition`; returns that status.
+    @discardableResult
+    func waitFor(_ what: String, timeout: Double = 20, _ condition: @escaping (StatusSnapshot) -> Bool) async throws -> StatusSnapshot {
+        var matched: StatusSnapshot?
+        do {
+            try await eventually(timeout: timeout, what) {
+                let status = try self.status()
+                if condition(status) { matched = status }
+                return matched != nil
+            }
+        } catch {
+            throw HTTPProbe.Failure(description: "\(error)\n--- arbiter log ---\n\(log.suffix(4000))")
+        }
+        return matched!
+    }
+
+    /// Waits until service `service` has `count` ready workers and nothing else.
+    @discardableResult
+    func waitForReady(_ count: Int, service: String = "web", timeout: Double = 20) async throws -> StatusSnapshot {
+        try await waitFor("\(count) ready workers in \(service)", timeout: timeout) { status in
+            guard let workers = status.services.first(where: { $0.name == service })?.workers else { return false }
+            return workers.count == count && workers.allSatisfy { $0.state == .ready }
+        }
+    }
+
+    func port(service: String = "web") throws -> Int {
+        let bind = try status().services.first { $0.name == service }!.binds[0]
+        return Int(bind.split(separator: ":").last!)!
+    }
+
+    func workerPIDs(service: String = "web") throws -> [Int32] {
+        try status().services.first { $0.name == service }!.workers.map(\.pid)
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits for the arbiter to exit; returns its exit status, or nil if it did not.
+    func waitForExit(timeout: Double) async throws -> Int32? {
+        let process = self.process
+        do {
+            try await eventually(timeout: timeout, "the arbiter to exit") { !process.isRunning }
+        } catch {
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    /// Kills the arbiter and any worker it left behind, and removes the directory.
+    func shutdown() {
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        for pid in seenWorkerPIDs where isRunning(pid) && (commandLine(of: pid)?.hasPrefix("pulse: worker") ?? false) {
+            kill(pid, SIGKILL)
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Runs an executable to completion and returns its exit status and output.
+func runCommand(_ binary: String, _ arguments: [String], timeout: Double = 30) async throws -> (status: Int32, output: String) {
+    try await onThread {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PulseServer.binaries + "/" + binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "PULSE_WORKER")
+        process.environment = environment
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
