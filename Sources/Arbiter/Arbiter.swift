@@ -292,8 +292,8 @@ public final class Arbiter: @unchecked Sendable {
                 switch result {
                 case .success(let channel): mailboxes[pid] = channel
                 case .failure(let error):
+                    // NIO may have closed the fd already: leaking it beats a double close.
                     logger.error("cannot watch the mailbox of \(name): \(error)")
-                    close(spawned.mailboxFD)
                 }
             }
         for (fd, fallback) in [(spawned.stdoutFD, Logger.Level.info), (spawned.stderrFD, Logger.Level.error)] {
@@ -305,7 +305,7 @@ public final class Arbiter: @unchecked Sendable {
                     }
                 }
                 .takingOwnershipOfDescriptor(input: fd)
-                .whenFailure { _ in close(fd) }
+                .whenFailure { [logger] error in logger.error("cannot read the output of \(name): \(error)") }
         }
     }
 

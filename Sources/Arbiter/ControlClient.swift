@@ -10,7 +10,13 @@ public final class ControlClient {
     /// Connects to the arbiter listening at `path`; waits at most `timeout` seconds for each answer.
     public init(path: String, timeout: Double = 10) throws(ControlClientError) {
         self.path = path
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Connected before `fd` is set: a throwing init whose properties are all set
+        // runs deinit, which would close the fd a second time.
+        self.fd = try Self.connect(path: path, timeout: timeout)
+    }
+
+    private static func connect(path: String, timeout: Double) throws(ControlClientError) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlClientError(path: path, reason: String(cString: strerror(errno))) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -21,7 +27,7 @@ public final class ControlClient {
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
         let size = socklen_t(MemoryLayout<sockaddr_un>.size)
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, size) }
         }
         guard rc == 0 else {
             let reason = String(cString: strerror(errno))
@@ -30,6 +36,7 @@ public final class ControlClient {
         }
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return fd
     }
 
     deinit { close(fd) }

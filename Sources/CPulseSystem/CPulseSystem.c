@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,3 +123,5 @@ int pulse_wifexited(int status) { return WIFEXITED(status); }
 int pulse_wexitstatus(int status) { return WEXITSTATUS(status); }
 int pulse_wifsignaled(int status) { return WIFSIGNALED(status); }
 int pulse_wtermsig(int status) { return WTERMSIG(status); }
+
+void pulse_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

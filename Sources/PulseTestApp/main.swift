@@ -19,6 +19,10 @@ router.get("/block") { request in
 router.get("/exit") { request in
     exit(Int32(request.query("code") ?? "") ?? 4)
 }
+router.get("/crash") { _ in
+    print("about to crash")
+    fatalError("deliberate crash")
+}
 router.get("/fail") { _ in
     struct Deliberate: Error {}
     throw Deliberate()

@@ -21,6 +21,25 @@ import Testing
         #expect(server.log.contains("worker \(victim.name) (pid \(victim.pid)) killed by signal SIGKILL (9)"))
     }
 
+    @Test func aCrashingAppIsLoggedWithItsReasonAndRespawned() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(1).services[0].workers[0]
+        let port = try server.port()
+        _ = try? await onThread { try HTTPProbe.get(port: port, "/crash") }
+        let after = try await server.waitFor("the crashed worker replaced") { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].pid != before.pid && workers[0].state == .ready
+        }
+        let exit = try #require(after.services[0].recentExits.last)
+        #expect(exit.failure && exit.reason.hasPrefix("killed by signal"))
+        try await eventually(timeout: 5, "the crash report and the app's output in the log") {
+            server.log.contains("[web.1] about to crash") && server.log.contains("deliberate crash")
+        }
+        let crashLine = try #require(server.log.split(separator: "\n").first { $0.contains("Fatal error: deliberate crash") })
+        #expect(crashLine.contains(" error ") && crashLine.contains("[web.1]"))
+    }
+
     @Test func ctlKillGoesThroughTheSameSupervision() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

@@ -34,6 +34,9 @@ int pulse_dup_cloexec_above(int fd, int minimum);
 /// Sets or clears O_NONBLOCK. Returns 0 or -1 with errno set.
 int pulse_set_nonblocking(int fd, int on);
 
+/// Makes stdout line-buffered (it is a pipe to the arbiter in a worker).
+void pulse_line_buffer_stdout(void);
+
 /// Decoders for waitpid's status word, which are macros in C.
 int pulse_wifexited(int status);
 int pulse_wexitstatus(int status);

@@ -43,6 +43,8 @@ public final class Worker: @unchecked Sendable {
         var logger = Logger(label: launch.name)
         logger.logLevel = level
         signal(SIGPIPE, SIG_IGN)
+        // stdout is a pipe to the arbiter: line-buffer it so an app's print() shows up now.
+        pulse_line_buffer_stdout()
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let worker = Worker(launch: launch, app: app, loop: group.next(), logger: logger)
@@ -104,7 +106,9 @@ public final class Worker: @unchecked Sendable {
         let acceptor = Acceptor(
             listenFDs: launch.listenFDs, arbiterPID: launch.arbiterPID,
             onConnection: { [self] fd in
-                adopt(connection: fd).whenFailure { _ in close(fd) }
+                // On failure NIO may or may not have closed the fd already; a leak
+                // on this path is safer than a double close in a threaded process.
+                adopt(connection: fd).whenFailure { error in self.logger.error("cannot adopt a connection: \(error)") }
             },
             onArbiterGone: { [self] in
                 loop.execute { self.arbiterGone() }
