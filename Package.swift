@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Everything Glibc does not import (posix_spawn file actions, prctl,
@@ -44,7 +45,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -57,10 +60,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "pulse", dependencies: ["Pulsar"]),
+        .executableTarget(
+            name: "pulse",
+            dependencies: ["Pulsar", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
         // Endpoints that sleep, block the loop, crash or fail at boot: for the
         // integration tests only, never part of the `pulse` product.
-        .executableTarget(name: "PulseTestApp", dependencies: ["Pulsar"]),
+        .executableTarget(
+            name: "PulseTestApp",
+            dependencies: ["Pulsar", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
         .testTarget(
             name: "MailboxTests",
             dependencies: ["Mailbox", .product(name: "NIOEmbedded", package: "swift-nio")]

@@ -43,7 +43,7 @@ public final class Arbiter: @unchecked Sendable {
         self.listeners = listeners
         self.monitors = zip(configuration.services, listeners).map { service, sockets in
             Monitor(name: service.name, binds: sockets.map(\.bound), target: service.workers,
-                    policy: configuration.restartPolicy)
+                    mode: configuration.workerSettings.mode, policy: configuration.restartPolicy)
         }
         self.spawner = WorkerSpawner(executable: configuration.executable, arbiterPID: getpid())
         self.exitCode = loop.makePromise(of: Int32.self)
@@ -239,6 +239,7 @@ public final class Arbiter: @unchecked Sendable {
         case .spawn(let id, let replacing):
             var settings = configuration.workerSettings
             settings.gracefulTimeout = configuration.gracefulTimeout
+            settings.mode = monitors[index].mode
             if configuration.maxRequests > 0 {
                 settings.maxRequests = configuration.maxRequests + Int.random(in: 0...max(0, configuration.maxRequestsJitter))
             }
@@ -318,6 +319,8 @@ public final class Arbiter: @unchecked Sendable {
         case .ready:
             let bootTime = String(format: "%.0f", (now - worker.spawnedAt) * 1000)
             logger.info("worker \(name) (pid \(pid)) ready in \(bootTime) ms")
+            // The mode may have changed while it booted.
+            send(.mode(monitors[index].mode), to: pid)
             for action in monitors[index].workerReady(id: worker.id, now: now) {
                 perform(action, service: index, now: now)
             }
@@ -337,7 +340,7 @@ public final class Arbiter: @unchecked Sendable {
     private func send(_ message: ArbiterMessage, to pid: Int32) {
         guard let channel = mailboxes[pid], let bytes = try? MailboxFraming.encode(message) else {
             // No mailbox (yet, or any more): the worker treats SIGTERM as a drain request.
-            kill(pid, SIGTERM)
+            if case .drain = message { kill(pid, SIGTERM) }
             return
         }
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
@@ -409,11 +412,19 @@ public final class Arbiter: @unchecked Sendable {
             return ControlResponse(ok: true, message: "\(request.command) started for \(indices.map { monitors[$0].name }.joined(separator: ", "))", status: snapshot())
         case "kill":
             return killWorker(named: request.argument ?? "")
+        case "mode":
+            guard let mode = request.argument.flatMap(ExecutionMode.init(rawValue:)) else {
+                return ControlResponse(ok: false, message: "mode needs thread or cooperative")
+            }
+            let indices = request.service == nil ? Array(monitors.indices) : monitors.indices.filter { monitors[$0].name == request.service }
+            guard !indices.isEmpty else { return unknownService(request.service) }
+            for index in indices { setMode(mode, serviceIndex: index) }
+            return ControlResponse(ok: true, message: "\(indices.map { monitors[$0].name }.joined(separator: ", ")): \(mode.rawValue) mode", status: snapshot())
         case "stop":
             beginShutdown(.graceful, why: "pulse ctl stop")
             return ControlResponse(ok: true, message: "shutting down gracefully")
         default:
-            return ControlResponse(ok: false, message: "unknown command '\(request.command)': use status, scale, workers, reload, restart, kill or stop")
+            return ControlResponse(ok: false, message: "unknown command '\(request.command)': use status, scale, workers, mode, reload, restart, kill or stop")
         }
     }
 
@@ -438,6 +449,17 @@ public final class Arbiter: @unchecked Sendable {
         let after = monitors[index].target
         let floor = count < 1 ? " (never below 1)" : ""
         return "service \(monitors[index].name): \(after) workers (was \(before))\(floor)"
+    }
+
+    /// Switches a service's execution mode: running workers at once (for new
+    /// requests), and every worker spawned later.
+    private func setMode(_ mode: ExecutionMode, serviceIndex index: Int) {
+        let before = monitors[index].mode
+        monitors[index].mode = mode
+        logger.info("service \(monitors[index].name): execution mode \(before.rawValue) -> \(mode.rawValue)")
+        for worker in monitors[index].orderedWorkers where worker.pid > 0 && worker.intent == nil {
+            send(.mode(mode), to: worker.pid)
+        }
     }
 
     private func killWorker(named name: String) -> ControlResponse {
@@ -467,6 +489,7 @@ public final class Arbiter: @unchecked Sendable {
                 binds: monitor.binds.map(\.description),
                 urls: monitor.binds.map(\.url),
                 targetWorkers: monitor.target,
+                mode: monitor.mode,
                 liveWorkers: monitor.workers.values.filter { $0.intent == nil }.count,
                 state: monitor.state,
                 consecutiveFailures: monitor.policy.consecutiveFailures,

@@ -2,8 +2,8 @@ import Mailbox
 
 /// A command sent to the arbiter's control socket: one JSON object per line.
 ///
-/// `command` is one of `status`, `scale`, `workers`, `reload`, `restart`, `kill`,
-/// `stop`; `argument` carries `+2`, `3` or a worker name such as `web.2`.
+/// `command` is one of `status`, `scale`, `workers`, `mode`, `reload`, `restart`,
+/// `kill`, `stop`; `argument` carries `+2`, `3`, `cooperative` or a worker name such as `web.2`.
 public struct ControlRequest: Codable, Sendable, Equatable {
     public var command: String
     public var argument: String?
@@ -51,6 +51,7 @@ public struct ServiceStatus: Codable, Sendable {
     public var binds: [String]
     public var urls: [String]
     public var targetWorkers: Int
+    public var mode: ExecutionMode
     public var liveWorkers: Int
     public var state: ServiceState
     public var consecutiveFailures: Int

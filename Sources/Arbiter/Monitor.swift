@@ -24,6 +24,8 @@ public struct Monitor: Sendable {
     public let name: String
     public let binds: [Bind]
     public private(set) var target: Int
+    /// The execution mode new workers start in; a switch also reaches the running ones.
+    public var mode: ExecutionMode
     public private(set) var state: ServiceState = .running
     public private(set) var policy: RestartPolicy
     public private(set) var workers: [Int: WorkerRecord] = [:]
@@ -32,10 +34,12 @@ public struct Monitor: Sendable {
     public private(set) var restartsBySlot: [Int: Int] = [:]
     public private(set) var recentExits: [RecentExit] = []
 
-    public init(name: String, binds: [Bind], target: Int, policy: RestartPolicy = RestartPolicy()) {
+    public init(name: String, binds: [Bind], target: Int, mode: ExecutionMode = .thread,
+                policy: RestartPolicy = RestartPolicy()) {
         self.name = name
         self.binds = binds
         self.target = max(1, target)
+        self.mode = mode
         self.policy = policy
     }
 

@@ -12,4 +12,6 @@ public enum WorkerMessage: Codable, Sendable, Equatable {
 public enum ArbiterMessage: Codable, Sendable, Equatable {
     /// Stop accepting, finish requests in flight within `graceSeconds`, then exit 0.
     case drain(graceSeconds: Double)
+    /// Run new requests in this mode; requests in flight finish where they are.
+    case mode(ExecutionMode)
 }

@@ -41,8 +41,38 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var logLevel: String = "info"
     /// Seconds between heartbeats.
     public var heartbeatInterval: Double = 1
+    /// How handlers run when the worker starts; the arbiter may switch it later.
+    public var mode: ExecutionMode = .thread
+    /// OS threads of the thread pool (`--thread-workers`).
+    public var threadWorkers: Int = 10
+    /// Tasks the cooperative pool runs at once (`--greenlet`).
+    public var greenlets: Int = 100
+    /// Requests waiting for a free slot beyond which new ones get 503.
+    public var maxQueue: Int = 1024
+    /// Largest request body read before the handler runs, in bytes.
+    public var maxBody: Int = 10 * 1024 * 1024
+    /// Seconds a client has to send a request's headers (408 after that).
+    public var headerTimeout: Double = 10
+    /// Most header fields in a request (431 beyond).
+    public var maxHeaderCount: Int = 100
+    /// Most bytes of header names and values in a request (431 beyond).
+    public var maxHeaderBytes: Int = 16 * 1024
+    /// Peers whose `X-Forwarded-For` is believed: addresses, or `*` for any.
+    public var forwardedAllowIPs: [String] = []
+    /// Largest WebSocket message, reassembled, in bytes (close 1009 beyond).
+    public var maxWebSocketMessage: Int = 1 << 20
+    /// Seconds between keep-alive pings on an idle WebSocket.
+    public var webSocketPing: Double = 20
 
     public init() {}
+}
+
+/// Where a worker runs its handlers.
+public enum ExecutionMode: String, Codable, Sendable, CaseIterable {
+    /// On a bounded pool of OS threads: blocking calls are allowed and occupy one thread.
+    case thread
+    /// As lightweight tasks on the worker's event loop: blocking stalls the whole worker.
+    case cooperative
 }
 
 /// The version the `Server` header, the status and the dashboard show.

@@ -11,6 +11,8 @@ struct Ctl: ParsableCommand {
               status [SERVICE]          the arbiter, its services and workers (--json for scripts)
               scale +N|-N [SERVICE]     add or remove workers (never below 1)
               workers N [SERVICE]       set the worker count
+              mode thread|cooperative [SERVICE]
+                                        switch how handlers run (every service when none is named)
               reload [SERVICE]          replace every worker, one at a time, new one ready first
               restart [SERVICE]         clear an errored state and replace every worker
               kill WORKER               SIGKILL one worker (a name such as web.2, or a pid)
@@ -28,10 +30,11 @@ struct Ctl: ParsableCommand {
 
     func validate() throws {
         guard let command = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
-        let known = ["status", "scale", "workers", "reload", "restart", "kill", "stop"]
+        let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
         guard known.contains(command) else { throw ValidationError("unknown command '\(command)': use \(known.joined(separator: ", "))") }
-        if ["scale", "workers", "kill"].contains(command), words.count < 2 {
-            throw ValidationError("\(command) needs an argument, as in `pulse ctl \(command == "kill" ? "kill web.1" : command == "scale" ? "scale +1" : "workers 4")`")
+        let examples = ["kill": "kill web.1", "scale": "scale +1", "workers": "workers 4", "mode": "mode cooperative"]
+        if let example = examples[command], words.count < 2 {
+            throw ValidationError("\(command) needs an argument, as in `pulse ctl \(example)`")
         }
     }
 
@@ -39,7 +42,7 @@ struct Ctl: ParsableCommand {
         let command = words[0]
         var request = ControlRequest(command: command)
         switch command {
-        case "scale", "workers", "kill":
+        case "scale", "workers", "kill", "mode":
             request.argument = words[1]
             request.service = words.count > 2 ? words[2] : nil
         case "status", "reload", "restart":

@@ -16,7 +16,7 @@ public enum Pulsar {
         precondition(!services.isEmpty, "Pulsar.main needs at least one service")
         precondition(Set(services.map(\.name)).count == services.count, "service names must be unique")
         ServiceRegistry.services.withLockedValue { $0 = services }
-        PulseCommand.main()
+        PulseCommand.main(withGreenletDefault(Array(CommandLine.arguments.dropFirst())))
         exit(0)
     }
 

@@ -33,6 +33,27 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("keep-alive"), help: "Seconds an idle keep-alive connection stays open.")
     var keepAlive: Double = 5
 
+    @Option(name: .customLong("thread-workers"), help: "OS threads per worker that run handlers in thread mode.")
+    var threadWorkers: Int = 10
+
+    @Option(help: ArgumentHelp("Run handlers cooperatively on the event loop, at most N at once per worker (N defaults to 100).", valueName: "N"))
+    var greenlet: Int?
+
+    @Option(help: "The starting execution mode: thread or cooperative (default: thread, or cooperative with --greenlet).")
+    var mode: String?
+
+    @Option(name: .customLong("max-queue"), help: "Requests waiting for a free thread or task beyond which new ones get 503.")
+    var maxQueue: Int = 1024
+
+    @Option(name: .customLong("max-body"), help: "Largest request body, in bytes (K, M and G suffixes allowed); 413 beyond.")
+    var maxBody: String = "10M"
+
+    @Option(name: .customLong("header-timeout"), help: "Seconds a client has to send a request's headers; 408 after that.")
+    var headerTimeout: Double = 10
+
+    @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
+    var forwardedAllowIPs: String = ""
+
     @Option(help: "Write the arbiter's pid here; refuse to start if it names a live process.")
     var pidfile: String?
 
@@ -58,6 +79,16 @@ struct Serve: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical (got '\(logLevel)')")
         }
+        guard threadWorkers >= 1 else { throw ValidationError("--thread-workers must be at least 1 (got \(threadWorkers))") }
+        if let greenlet, greenlet < 1 { throw ValidationError("--greenlet must be at least 1 (got \(greenlet))") }
+        if let mode, ExecutionMode(rawValue: mode) == nil {
+            throw ValidationError("--mode must be thread or cooperative (got '\(mode)')")
+        }
+        guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative (got \(maxQueue))") }
+        guard parseByteCount(maxBody) != nil else {
+            throw ValidationError("--max-body must be a byte count such as 1048576, 512K or 10M (got '\(maxBody)')")
+        }
+        guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
             do { _ = try Bind(parsing: text) } catch { throw ValidationError("--bind: \(error)") }
         }
@@ -79,6 +110,15 @@ struct Serve: ParsableCommand {
         configuration.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         configuration.workerSettings.keepAlive = keepAlive
         configuration.workerSettings.logLevel = logLevel
+        configuration.workerSettings.threadWorkers = threadWorkers
+        configuration.workerSettings.greenlets = greenlet ?? 100
+        configuration.workerSettings.mode = mode.flatMap(ExecutionMode.init(rawValue:)) ?? (greenlet != nil ? .cooperative : .thread)
+        configuration.workerSettings.maxQueue = maxQueue
+        configuration.workerSettings.maxBody = parseByteCount(maxBody) ?? 10 << 20
+        configuration.workerSettings.headerTimeout = headerTimeout
+        configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
 
         let sink: LogSink
         do {
@@ -89,6 +129,28 @@ struct Serve: ParsableCommand {
         let code = Arbiter.run(configuration, sink: sink)
         if code != 0 { throw ExitCode(code) }
     }
+}
+
+/// `1048576`, `512K`, `10M`, `1G`: a size in bytes.
+func parseByteCount(_ text: String) -> Int? {
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+    if let last = text.uppercased().last, let unit = units[last] {
+        return Int(text.dropLast()).flatMap { $0 >= 0 ? $0 * unit : nil }
+    }
+    return Int(text).flatMap { $0 >= 0 ? $0 : nil }
+}
+
+/// `--greenlet` takes an optional value, which ArgumentParser does not: a bare
+/// `--greenlet` becomes `--greenlet 100`, as in pulsar.
+func withGreenletDefault(_ arguments: [String]) -> [String] {
+    var result: [String] = []
+    for (index, argument) in arguments.enumerated() {
+        result.append(argument)
+        if argument == "--greenlet", index + 1 >= arguments.count || Int(arguments[index + 1]) == nil {
+            result.append("100")
+        }
+    }
+    return result
 }
 
 func absolutePath(_ path: String) -> String {

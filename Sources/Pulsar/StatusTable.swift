@@ -6,19 +6,29 @@ enum StatusTable {
     static func render(_ status: StatusSnapshot) -> String {
         var out = "arbiter pid \(status.arbiter.pid)  pulse \(status.arbiter.version)  \(status.arbiter.state)  up \(duration(status.arbiter.uptimeS))\n"
         for service in status.services {
-            out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers  \(service.binds.joined(separator: " "))\n"
-            let header = ["WORKER", "PID", "STATE", "UPTIME", "REQUESTS", "RPS", "INFLIGHT", "HEARTBEAT", "RESTARTS", "RSS", "CPU%"]
-            let rows = service.workers.map { worker in
-                [worker.name, "\(worker.pid)", worker.state.rawValue, duration(worker.uptimeS), "\(worker.requests)",
-                 String(format: "%.1f", worker.rps), "\(worker.inflight)", "\(worker.lastHeartbeatMs)ms",
-                 "\(worker.restarts)", bytes(worker.rssBytes), String(format: "%.1f", worker.cpuPercent)]
-            }
+            out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.mode.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers  \(service.binds.joined(separator: " "))\n"
+            let header = ["WORKER", "PID", "STATE", "MODE", "UPTIME", "REQUESTS", "RPS", "INFLIGHT", "P99", "THREADS", "GREEN",
+                          "QUEUE", "WS", "HEARTBEAT", "RESTARTS", "RSS", "CPU%"]
+            let rows = service.workers.map(row)
             out += table([header] + rows, indent: "  ")
             for exit in service.recentExits.suffix(5) {
                 out += "  \(duration(exit.ageS)) ago: \(exit.worker) (pid \(exit.pid)) \(exit.reason)\n"
             }
         }
         return out
+    }
+
+    static func row(_ worker: WorkerStatus) -> [String] {
+        let p99 = worker.latencyMs.map { String(format: "%.1fms", $0.p99) } ?? "-"
+        let threads = worker.threads.map { "\($0.busy)/\($0.size)" } ?? "-"
+        let green = worker.green.map { "\($0.busy)/\($0.size)" } ?? "-"
+        let queue = worker.queue.map { String($0) } ?? "-"
+        let sockets = worker.websockets.map { String($0) } ?? "-"
+        var cells: [String] = [worker.name, String(worker.pid), worker.state.rawValue, worker.mode ?? "-"]
+        cells += [duration(worker.uptimeS), String(worker.requests), String(format: "%.1f", worker.rps), String(worker.inflight)]
+        cells += [p99, threads, green, queue, sockets]
+        cells += ["\(worker.lastHeartbeatMs)ms", String(worker.restarts), bytes(worker.rssBytes), String(format: "%.1f", worker.cpuPercent)]
+        return cells
     }
 
     static func table(_ rows: [[String]], indent: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Pulsar
 
 // Endpoints that misbehave on purpose, for the integration tests. Never part of `pulse`.
@@ -7,8 +8,44 @@ router.get("/hello") { _ in .text("Hello World!\n") }
 router.get("/pid") { _ in .text("\(getpid())\n") }
 router.get("/sleep") { request in
     let ms = Int(request.query("ms") ?? "") ?? 100
-    try await Task.sleep(for: .milliseconds(ms))
+    try await Execution.sleep(milliseconds: ms)
     return .text("slept \(ms) ms\n")
+}
+router.get("/mode") { _ in .text("\(Execution.mode?.rawValue ?? "none")\n") }
+router.get("/ip") { request in .text("\(request.remoteAddress ?? "-")\n") }
+router.post("/echo") { request in Response(body: request.body) }
+router.get("/stream") { request in
+    let pieces = Int(request.query("n") ?? "") ?? 3
+    return Response(headers: [.contentType: "text/plain"]) { writer in
+        for index in 1...pieces {
+            try await writer.write("piece \(index)\n")
+            try await Execution.sleep(milliseconds: 20)
+        }
+    }
+}
+router.webSocket("/ws/echo", WebSocketHandlers(
+    onOpen: { socket in try? await socket.send(text: "hello \(socket.request.query("name") ?? "stranger")") },
+    onText: { socket, text in try? await socket.send(text: text) },
+    onBinary: { socket, data in try? await socket.send(binary: data) }))
+
+// Middleware order: the first added is outermost, so it sees the request first
+// and the response last. Each appends its name to X-Trail.
+router.use { request, next in
+    var response = try await next(request)
+    response.headers[HTTPField.Name("X-Trail")!] = "outer," + (response.headers[HTTPField.Name("X-Trail")!] ?? "")
+    return response
+}
+router.use { request, next in
+    var response = try await next(request)
+    response.headers[HTTPField.Name("X-Trail")!] = "inner," + (response.headers[HTTPField.Name("X-Trail")!] ?? "")
+    return response
+}
+router.group("/api") { api in
+    api.use { request, next in
+        guard request.headers[.authorization] == "Bearer test" else { return .text("no\n", status: .unauthorized) }
+        return try await next(request)
+    }
+    api.get("/items/:id") { request in .text("item \(request.pathParameters["id"] ?? "?")\n") }
 }
 router.get("/block") { request in
     // Blocks the event loop itself: heartbeats stop, as with a buggy handler.

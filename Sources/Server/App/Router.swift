@@ -7,38 +7,87 @@ public typealias Handler = @Sendable (Request) async throws -> Response
 /// Routes requests by method and path. Segments written `:name` match any one
 /// segment and are handed over in `Request.pathParameters`.
 ///
-/// An unknown path answers 404; a known path with another method answers 405
-/// with an `Allow` header.
+/// Middleware added with `use` wraps everything this router answers, 404 and 405
+/// included, in the order added (the first is outermost). A `group` shares a path
+/// prefix and middleware of its own. An unknown path answers 404; a known path with
+/// another method answers 405 with an `Allow` header.
 public struct Router: Sendable {
     struct Route: Sendable {
         let method: HTTPRequest.Method
         let segments: [Substring]
         let handler: Handler
+        /// Upgrades to a WebSocket instead of answering.
+        let webSocket: WebSocketHandlers?
     }
-    private var routes: [Route] = []
+    private(set) var routes: [Route] = []
+    private var middleware: [any Middleware] = []
 
     public init() {}
 
     public mutating func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: Self.segments(path), handler: handler))
+        routes.append(Route(method: method, segments: Self.segments(path), handler: handler, webSocket: nil))
     }
 
     public mutating func get(_ path: String, _ handler: @escaping Handler) { on(.get, path, handler) }
     public mutating func post(_ path: String, _ handler: @escaping Handler) { on(.post, path, handler) }
+    public mutating func put(_ path: String, _ handler: @escaping Handler) { on(.put, path, handler) }
+    public mutating func delete(_ path: String, _ handler: @escaping Handler) { on(.delete, path, handler) }
+
+    /// Adds a middleware around everything this router answers.
+    public mutating func use(_ middleware: some Middleware) { self.middleware.append(middleware) }
+
+    /// Adds a middleware written as a closure.
+    public mutating func use(_ body: @escaping @Sendable (Request, Handler) async throws -> Response) {
+        middleware.append(ClosureMiddleware(body))
+    }
+
+    /// Routes sharing `prefix`; the group's own middleware wraps only its routes.
+    public mutating func group(_ prefix: String, _ build: (inout Router) -> Void) {
+        var group = Router()
+        build(&group)
+        let prefixSegments = Self.segments(prefix)
+        for route in group.routes {
+            routes.append(Route(method: route.method, segments: prefixSegments + route.segments,
+                                handler: group.middleware.wrapping(route.handler), webSocket: route.webSocket))
+        }
+    }
+
+    /// A WebSocket endpoint: a GET with `Upgrade: websocket` on `path` switches protocols.
+    public mutating func webSocket(_ path: String, _ handlers: WebSocketHandlers) {
+        routes.append(Route(method: .get, segments: Self.segments(path), handler: { _ in
+            .text("This endpoint speaks WebSocket: connect with Upgrade: websocket\n", status: .upgradeRequired)
+        }, webSocket: handlers))
+    }
 
     /// The routes in registration order, for an index page.
     public var paths: [(method: String, path: String)] {
         routes.map { ($0.method.rawValue, "/" + $0.segments.joined(separator: "/")) }
     }
 
+    /// Answers `request`: the matching route's handler inside every middleware.
     public func respond(to request: Request) async throws -> Response {
+        try await middleware.wrapping(dispatch)(request)
+    }
+
+    /// The WebSocket handlers for a path, when it has any.
+    func webSocketHandlers(for path: String) -> (WebSocketHandlers, [String: String])? {
+        let requested = Self.segments(path)
+        for route in routes {
+            if let handlers = route.webSocket, let parameters = Self.match(route.segments, requested) {
+                return (handlers, parameters)
+            }
+        }
+        return nil
+    }
+
+    private func dispatch(_ request: Request) async throws -> Response {
         let requested = Self.segments(request.path)
         var allowed: [HTTPRequest.Method] = []
+        let method = request.method == .head ? HTTPRequest.Method.get : request.method
         for route in routes {
             guard let parameters = Self.match(route.segments, requested) else { continue }
-            let method = request.method == .head ? HTTPRequest.Method.get : request.method
             guard route.method == method else {
-                allowed.append(route.method)
+                if !allowed.contains(route.method) { allowed.append(route.method) }
                 continue
             }
             var request = request
@@ -70,4 +119,3 @@ public struct Router: Sendable {
         return parameters
     }
 }
-

@@ -1,106 +1,264 @@
 import Foundation
 import HTTPTypes
+import Mailbox
 import NIOCore
 import NIOHTTP1
 
-/// Serves one HTTP/1.1 connection: collects a request, runs the app's handler off
-/// the event loop, writes the response, and keeps the worker's books.
+/// Serves one HTTP/1.1 connection: enforces the limits on heads and bodies,
+/// hands each complete request to the scheduler, writes the response, and keeps
+/// the worker's books.
 ///
 /// NIO's pipelining handler in front of it delivers one request at a time, so
 /// pipelined requests are answered in order.
-final class HTTPConnectionHandler: ChannelInboundHandler {
+final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let worker: Worker
-    private var head: HTTPRequestHead?
-    private var body = ByteBuffer()
-    private var busy = false
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        case readingBody(HTTPRequestHead)
+        /// Answered early (413, 431): the rest of the request is ignored, then we close.
+        case refused
+        case responding
+    }
 
-    init(worker: Worker) { self.worker = worker }
+    private let worker: Worker
+    private let books: ConnectionBooks
+    private var state = State.idle
+    private var body = ByteBuffer()
+    private var headerDeadline: Scheduled<Void>?
+
+    init(worker: Worker, books: ConnectionBooks) {
+        self.worker = worker
+        self.books = books
+    }
+
+    private var settings: WorkerSettings { worker.launch.settings }
 
     func channelActive(context: ChannelHandlerContext) {
         worker.connectionOpened(context.channel)
+        armHeaderDeadline(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
         worker.connectionClosed(context.channel)
         context.fireChannelInactive()
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch Self.unwrapInboundIn(data) {
-        case .head(let requestHead):
-            head = requestHead
-            body = context.channel.allocator.buffer(capacity: 0)
-            busy = true
+        case .head(let head):
+            headerDeadline?.cancel()
             worker.connection(context.channel, busy: true)
+            if let status = refusal(of: head) {
+                refuse(status, version: head.version, context: context)
+                return
+            }
+            if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+                context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+            body = context.channel.allocator.buffer(capacity: 0)
+            state = .readingBody(head)
         case .body(var chunk):
+            guard case .readingBody(let head) = state else { return }
+            if body.readableBytes + chunk.readableBytes > settings.maxBody {
+                refuse(.payloadTooLarge, version: head.version, context: context)
+                return
+            }
             body.writeBuffer(&chunk)
         case .end:
-            guard let requestHead = head else { return }
-            head = nil
-            respond(to: requestHead, context: context)
+            switch state {
+            case .readingBody(let head): dispatch(head, context: context)
+            case .refused: context.close(promise: nil)
+            case .idle, .responding: break
+            }
         }
     }
 
-    private func respond(to requestHead: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// A status to answer at once, before reading the body: 431 for too many or too
+    /// large headers, 413 for a declared body over `--max-body`.
+    private func refusal(of head: HTTPRequestHead) -> HTTPResponseStatus? {
+        var bytes = 0
+        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
+        if head.headers.count > settings.maxHeaderCount || bytes > settings.maxHeaderBytes {
+            return .requestHeaderFieldsTooLarge
+        }
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBody {
+            return .payloadTooLarge
+        }
+        return nil
+    }
+
+    private func refuse(_ status: HTTPResponseStatus, version: HTTPVersion, context: ChannelHandlerContext) {
+        state = .refused
+        worker.requestStarted()
+        let text = "\(status.code) \(status.reasonPhrase)\n"
+        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "\(text.utf8.count)"), ("Connection", "close")])
+        headers.add(name: "Date", value: HTTPDate.now())
+        headers.add(name: "Server", value: "pulse")
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+        worker.requestFinished(status: Int(status.code), seconds: 0, bytesOut: text.utf8.count)
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    // MARK: - Running the app
+
+    private func dispatch(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        state = .responding
         let request = Request(
-            method: HTTPRequest.Method(requestHead.method.rawValue) ?? .get,
-            target: requestHead.uri,
-            headers: HTTPFields(requestHead.headers),
+            method: HTTPRequest.Method(head.method.rawValue) ?? .get,
+            target: head.uri,
+            headers: HTTPFields(head.headers),
             body: body,
-            remoteAddress: context.channel.remoteAddress?.ipAddress,
+            remoteAddress: clientAddress(head, peer: context.channel.remoteAddress?.ipAddress),
             eventLoop: context.eventLoop)
         body = ByteBuffer()
         worker.requestStarted()
         let started = NIODeadline.now()
         let router = worker.app.router
         let logger = worker.logger
-        let promise = context.eventLoop.makePromise(of: Response.self)
-        promise.completeWithTask {
+        let channel = context.channel
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let worker = self.worker
+        let accepted = worker.scheduler.submit {
+            let response: Response
             do {
-                return try await router.respond(to: request)
+                response = try await router.respond(to: request)
             } catch {
                 logger.error("\(request.method) \(request.path) failed: \(error)")
-                return .text("Internal Server Error\n", status: .internalServerError)
+                response = .text("Internal Server Error\n", status: .internalServerError)
             }
+            await Self.deliver(response, for: head, started: started, to: bound, channel: channel, worker: worker,
+                               what: "\(request.method) \(request.path)")
         }
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        promise.futureResult.whenSuccess { response in
-            let (handler, context) = bound.value
-            handler.write(response, for: requestHead, started: started, context: context)
+        if !accepted {
+            var busy = Response.text("Service Unavailable: the worker's queue is full\n", status: .serviceUnavailable)
+            busy.headers[.retryAfter] = "1"
+            writeComplete(busy, for: head, started: started, context: context)
         }
     }
 
-    private func write(_ response: Response, for requestHead: HTTPRequestHead, started: NIODeadline,
-                       context: ChannelHandlerContext) {
-        let keepAlive = requestHead.isKeepAlive && !worker.isDraining
+    /// Writes a response from the request's execution context: a whole body in one
+    /// hop to the loop; a stream as head, pieces written by the producer, then end.
+    private static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
+                                to bound: NIOLoopBound<(HTTPConnectionHandler, ChannelHandlerContext)>,
+                                channel: Channel, worker: Worker, what: String) async {
+        guard case .stream(let produce) = response.body, head.method != .HEAD else {
+            channel.eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.writeComplete(response, for: head, started: started, context: context)
+            }
+            return
+        }
+        do {
+            try await channel.eventLoop.submit {
+                let (handler, context) = bound.value
+                handler.writeHead(response, for: head, context: context)
+            }.get()
+        } catch {
+            return
+        }
+        let writer = BodyWriter(channel: channel) { count in channel.eventLoop.execute { worker.countBytesOut(count) } }
+        let failure: Error?
+        do {
+            try await produce(writer)
+            failure = nil
+        } catch {
+            failure = error
+        }
+        channel.eventLoop.execute {
+            let (handler, context) = bound.value
+            if let failure { worker.logger.error("\(what) failed while streaming: \(failure)") }
+            handler.finish(status: response.status.code, for: head, started: started, bytes: 0, abort: failure != nil, context: context)
+        }
+    }
+
+    private func writeComplete(_ response: Response, for head: HTTPRequestHead, started: NIODeadline, context: ChannelHandlerContext) {
+        writeHead(response, for: head, context: context)
+        var bytes = 0
+        if case .buffer(let buffer) = response.body, head.method != .HEAD, buffer.readableBytes > 0 {
+            bytes = buffer.readableBytes
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        finish(status: response.status.code, for: head, started: started, bytes: bytes, abort: false, context: context)
+    }
+
+    private var keepAlive = true
+
+    private func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
+        keepAlive = head.isKeepAlive && !worker.isDraining
         var headers = HTTPHeaders(response.headers)
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        if let length = response.knownLength {
+            headers.replaceOrAdd(name: "Content-Length", value: String(length))
+        } else {
+            headers.remove(name: "Content-Length")
+            if head.version.major == 1, head.version.minor == 0 { keepAlive = false }
+        }
         headers.replaceOrAdd(name: "Date", value: HTTPDate.now())
         headers.replaceOrAdd(name: "Server", value: "pulse")
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: requestHead.version, status: status, headers: headers))), promise: nil)
-        if requestHead.method != .HEAD, response.body.readableBytes > 0 {
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        }
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+    }
+
+    /// Ends the response, closes the books, and readies the connection for the next request.
+    private func finish(status: Int, for head: HTTPRequestHead, started: NIODeadline, bytes: Int, abort: Bool,
+                        context: ChannelHandlerContext) {
         // The books close before the last write: its completion may close the
         // connection, and a draining worker exits when the last one closes.
         let channel = context.channel
-        busy = false
+        state = .idle
+        books.bytesSinceResponse = 0
         worker.connection(channel, busy: false)
-        worker.requestFinished(status: response.status.code, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9,
-                               bytesOut: response.body.readableBytes)
+        worker.requestFinished(status: status, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: bytes)
+        let close = !keepAlive || abort
+        if abort {
+            context.close(promise: nil)   // a half-sent stream cannot end well
+            return
+        }
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
+            if close { channel.close(promise: nil) }
+        }
+        if !close { armHeaderDeadline(context: context) }
+    }
+
+    /// The client's address: the peer, or the first `X-Forwarded-For` entry when
+    /// the peer is trusted with `--forwarded-allow-ips`.
+    private func clientAddress(_ head: HTTPRequestHead, peer: String?) -> String? {
+        let trusted = settings.forwardedAllowIPs
+        guard let peer, trusted.contains("*") || trusted.contains(peer),
+              let forwarded = head.headers.first(name: "x-forwarded-for") else { return peer }
+        let first = forwarded.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return first.isEmpty ? peer : first
+    }
+
+    // MARK: - Slow clients and broken requests
+
+    /// A client has `--header-timeout` seconds to send a request head. One that sent
+    /// part of it gets 408; an idle keep-alive connection is left to the idle timeout.
+    private func armHeaderDeadline(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        headerDeadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.headerTimeout * 1000))) {
+            let (handler, _) = bound.value
+            guard case .idle = handler.state, handler.books.bytesSinceResponse > 0 else { return }
+            handler.worker.requestStarted()
+            handler.worker.requestFinished(status: 408, seconds: handler.settings.headerTimeout, bytesOut: 0)
+            handler.books.sendRawAndClose("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\nServer: pulse\r\n\r\n")
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, !busy {
+        if event is IdleStateHandler.IdleStateEvent, case .idle = state, books.bytesSinceResponse == 0 {
             context.close(promise: nil)      // keep-alive timeout
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -108,7 +266,55 @@ final class HTTPConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let error = error as? HTTPParserError {
+            switch state {
+            case .idle, .readingBody:
+                let status: HTTPResponseStatus = error == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+                refuse(status, version: .http1_1, context: context)
+                return
+            case .refused, .responding:
+                break
+            }
+        }
         context.close(promise: nil)
+    }
+}
+
+/// Per-connection facts shared by the raw byte counter at the front of the
+/// pipeline and the HTTP handler behind the codec.
+final class ConnectionBooks {
+    var bytesSinceResponse = 0
+    /// The context in front of the HTTP codec, for bytes the codec must not see.
+    var rawContext: ChannelHandlerContext?
+
+    func sendRawAndClose(_ text: String) {
+        guard let context = rawContext else { return }
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: text))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// Counts the bytes a connection receives, before the HTTP codec sees them.
+final class RawByteCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let books: ConnectionBooks
+    private let worker: Worker
+
+    init(books: ConnectionBooks, worker: Worker) {
+        self.books = books
+        self.worker = worker
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { books.rawContext = context }
+    func handlerRemoved(context: ChannelHandlerContext) { books.rawContext = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let count = Self.unwrapInboundIn(data).readableBytes
+        books.bytesSinceResponse += count
+        worker.countBytesIn(count)
+        context.fireChannelRead(data)
     }
 }
 

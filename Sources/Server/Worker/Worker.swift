@@ -5,8 +5,11 @@ import Glibc
 import Logging
 import Mailbox
 import NIOCore
+import Histogram
+import HTTPTypes
 import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 
 /// A worker process: serves its service's app on the sockets it inherited, reports
 /// to the arbiter every second, and drains when asked.
@@ -27,12 +30,19 @@ public final class Worker: @unchecked Sendable {
     private var acceptor: Acceptor?
     private var retireSent = false
     private var lastBeat = NIODeadline.now()
+    let scheduler: RequestScheduler
+    let loopExecutor: EventLoopTaskExecutor
+    /// Response times of the current heartbeat interval, in microseconds.
+    private var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var webSockets: [ObjectIdentifier: Channel] = [:]
 
     private init(launch: WorkerLaunch, app: App, loop: EventLoop, logger: Logger) {
         self.launch = launch
         self.app = app
         self.loop = loop
         self.logger = logger
+        self.scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
+        self.loopExecutor = EventLoopTaskExecutor(loop: loop)
     }
 
     /// Runs the worker described by `launch` until it has drained; never returns.
@@ -119,16 +129,52 @@ public final class Worker: @unchecked Sendable {
         send(.ready(pid: getpid()))
     }
 
-    /// Hands an accepted socket to the event loop with the HTTP pipeline in front of the app.
+    /// Hands an accepted socket to the event loop: a byte counter, the HTTP codec
+    /// with WebSocket upgrades, the keep-alive timer, then the app.
     private func adopt(connection fd: Int32) -> EventLoopFuture<Channel> {
-        let keepAlive = TimeAmount.milliseconds(Int64(launch.settings.keepAlive * 1000))
+        let settings = launch.settings
+        let keepAlive = TimeAmount.milliseconds(Int64(settings.keepAlive * 1000))
+        let ping = TimeAmount.milliseconds(Int64(settings.webSocketPing * 1000))
+        let router = app.router
         return ClientBootstrap(group: loop)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    let books = ConnectionBooks()
+                    let http = HTTPConnectionHandler(worker: self, books: books)
+                    let boundHTTP = NIOLoopBound(http, eventLoop: channel.eventLoop)
+                    let upgrader = NIOWebSocketServerUpgrader(
+                        maxFrameSize: settings.maxWebSocketMessage,
+                        automaticErrorHandling: true,
+                        shouldUpgrade: { channel, head in
+                            let path = String(head.uri.split(separator: "?").first ?? "")
+                            return channel.eventLoop.makeSucceededFuture(router.webSocketHandlers(for: path) == nil ? nil : HTTPHeaders())
+                        },
+                        upgradePipelineHandler: { [self] channel, head in
+                            channel.eventLoop.makeCompletedFuture {
+                                let path = String(head.uri.split(separator: "?").first ?? "")
+                                guard let (handlers, parameters) = router.webSocketHandlers(for: path) else { return }
+                                var request = Request(method: .get, target: head.uri, headers: HTTPFields(head.headers),
+                                                      remoteAddress: channel.remoteAddress?.ipAddress, eventLoop: channel.eventLoop)
+                                request.pathParameters = parameters
+                                let sync = channel.pipeline.syncOperations
+                                try sync.addHandler(NIOWebSocketFrameAggregator(
+                                    minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
+                                    maxAccumulatedFrameSize: settings.maxWebSocketMessage))
+                                try sync.addHandler(WebSocketConnectionHandler(
+                                    worker: self, socket: WebSocket(request: request, channel: channel),
+                                    handlers: handlers, pingInterval: ping))
+                            }
+                        })
+                    try sync.addHandler(RawByteCounter(books: books, worker: self))
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            _ = context.pipeline.syncOperations.removeHandler(boundHTTP.value)
+                        }),
+                        withErrorHandling: false)
                     try sync.addHandler(IdleStateHandler(readTimeout: keepAlive))
-                    try sync.addHandler(HTTPConnectionHandler(worker: self))
+                    try sync.addHandler(http)
                 }
             }
             .withConnectedSocket(fd)
@@ -156,10 +202,22 @@ public final class Worker: @unchecked Sendable {
         report.inflight += 1
     }
 
+    func countBytesIn(_ count: Int) { report.bytesIn += count }
+    func countBytesOut(_ count: Int) { report.bytesOut += count }
+
+    func webSocketOpened(_ channel: Channel) {
+        webSockets[ObjectIdentifier(channel)] = channel
+    }
+
+    func webSocketClosed(_ channel: Channel) {
+        webSockets.removeValue(forKey: ObjectIdentifier(channel))
+    }
+
     func requestFinished(status: Int, seconds: Double, bytesOut: Int) {
         report.inflight -= 1
         report.requests += 1
         report.bytesOut += bytesOut
+        _ = latencies.record(UInt64(max(0, seconds) * 1_000_000))
         let statusClass = min(max(status / 100, 1), 5) - 1
         report.statusClasses[statusClass] += 1
         let limit = launch.settings.maxRequests
@@ -176,6 +234,16 @@ public final class Worker: @unchecked Sendable {
         let lag = (now - lastBeat - interval).nanoseconds
         lastBeat = now
         report.loopLagMs = Double(max(0, lag)) / 1_000_000
+        report.mode = scheduler.mode.rawValue
+        report.threads = PoolOccupancy(busy: scheduler.busyThreads, size: scheduler.threadCount)
+        report.green = PoolOccupancy(busy: scheduler.busyGreen, size: scheduler.greenCount)
+        report.queue = scheduler.queued
+        report.websockets = webSockets.count
+        let millis = { (micros: UInt64) in Double(micros) / 1000 }
+        report.latencyMs = latencies.totalCount == 0 ? LatencySummary(p50: 0, p90: 0, p99: 0, max: 0) : LatencySummary(
+            p50: millis(latencies.valueAtPercentile(50)), p90: millis(latencies.valueAtPercentile(90)),
+            p99: millis(latencies.valueAtPercentile(99)), max: millis(latencies.max))
+        latencies.reset()
         send(.heartbeat(report))
     }
 
@@ -187,6 +255,10 @@ public final class Worker: @unchecked Sendable {
     func received(_ message: ArbiterMessage) {
         switch message {
         case .drain(let grace): drain(grace: grace, why: "asked by the arbiter")
+        case .mode(let mode):
+            guard mode != scheduler.mode else { return }
+            logger.info("execution mode: \(scheduler.mode.rawValue) -> \(mode.rawValue)")
+            scheduler.setMode(mode)
         }
     }
 
@@ -214,8 +286,13 @@ public final class Worker: @unchecked Sendable {
             channel.close(promise: nil)
         }
         loop.scheduleTask(in: .milliseconds(Int64(grace * 1000))) { [self] in
-            logger.warning("graceful timeout: \(report.inflight) requests still in flight, exiting")
-            Self.exitNow(0)
+            if report.inflight > 0 {
+                logger.warning("graceful timeout: \(report.inflight) requests still in flight, exiting")
+            }
+            guard !webSockets.isEmpty else { Self.exitNow(0) }
+            // WebSockets never finish by themselves: tell their peers we are going away.
+            for channel in webSockets.values { channel.pipeline.fireUserInboundEventTriggered(WorkerEvent.goingAway) }
+            loop.scheduleTask(in: .milliseconds(250)) { Self.exitNow(0) }
         }
         exitIfDrained()
     }

@@ -1,0 +1,33 @@
+import Foundation
+import Mailbox
+
+/// The execution mode of the code running now, and waiting primitives that honour it.
+///
+/// The rule for app authors: in cooperative mode, blocking the event loop is a bug
+/// (every request of the worker waits, and the loop-lag figure shows it); use these
+/// primitives, or the project's clients, which suspend there and block only their
+/// own thread in thread mode.
+public enum Execution {
+    /// The mode of the request being handled; nil outside a request.
+    @TaskLocal public static var mode: ExecutionMode?
+
+    /// Waits `milliseconds`: suspends in cooperative mode, blocks the pool thread in
+    /// thread mode, so the same handler shows the difference between the pools.
+    public static func sleep(milliseconds: Int) async throws {
+        if mode == .thread {
+            usleep(UInt32(max(0, milliseconds)) * 1000)
+        } else {
+            try await Task.sleep(for: .milliseconds(milliseconds))
+        }
+    }
+
+    /// Keeps the CPU busy for `milliseconds` (for demonstrations and benchmarks).
+    public static func spin(milliseconds: Int) {
+        let end = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
+        var x: UInt64 = 0
+        while DispatchTime.now().uptimeNanoseconds < end {
+            for i in 0..<1000 { x = x &+ UInt64(i) &* 2654435761 }
+        }
+        withExtendedLifetime(x) {}
+    }
+}

@@ -1,0 +1,91 @@
+import Mailbox
+import NIOCore
+
+/// Decides where and when each request's handler runs: on a free pool thread
+/// (thread mode) or as a task on the event loop (cooperative mode), at most the
+/// pool's size at once, the rest waiting in a FIFO queue of bounded length.
+///
+/// Confined to the worker's event loop. A mode switch applies to requests that
+/// start after it; those running finish where they are.
+final class RequestScheduler {
+    typealias Job = @Sendable () async -> Void
+
+    private(set) var mode: ExecutionMode
+    let threadCount: Int
+    let greenCount: Int
+    let maxQueue: Int
+    private let loop: EventLoop
+    private let threadPool: ThreadPool
+    private let loopExecutor: EventLoopTaskExecutor
+    private var idleThreads: [Int]
+    private(set) var busyGreen = 0
+    private var queue = CircularBuffer<Job>()
+
+    init(settings: WorkerSettings, loop: EventLoop, name: String) {
+        mode = settings.mode
+        threadCount = max(1, settings.threadWorkers)
+        greenCount = max(1, settings.greenlets)
+        maxQueue = max(0, settings.maxQueue)
+        self.loop = loop
+        threadPool = ThreadPool(size: threadCount, name: "pulse-\(name)")
+        loopExecutor = EventLoopTaskExecutor(loop: loop)
+        idleThreads = Array((0..<threadCount).reversed())
+    }
+
+    var busyThreads: Int { threadCount - idleThreads.count }
+    var queued: Int { queue.count }
+
+    /// Queues `job` and starts what capacity allows. False when the queue is full:
+    /// the caller answers 503 rather than dropping the request silently.
+    func submit(_ job: @escaping Job) -> Bool {
+        loop.preconditionInEventLoop()
+        guard queue.count < maxQueue || hasFreeSlot else { return false }
+        queue.append(job)
+        startQueued()
+        return true
+    }
+
+    func setMode(_ newMode: ExecutionMode) {
+        mode = newMode
+        startQueued()
+    }
+
+    private var hasFreeSlot: Bool {
+        switch mode {
+        case .thread: !idleThreads.isEmpty
+        case .cooperative: busyGreen < greenCount
+        }
+    }
+
+    private func startQueued() {
+        while !queue.isEmpty, hasFreeSlot {
+            let job = queue.removeFirst()
+            switch mode {
+            case .thread:
+                let index = idleThreads.removeLast()
+                threadPool.run(on: index) { [loop] in
+                    await Execution.$mode.withValue(.thread) { await job() }
+                    loop.execute { self.threadFinished(index) }
+                }
+            case .cooperative:
+                busyGreen += 1
+                Task(executorPreference: loopExecutor) { [loop] in
+                    await Execution.$mode.withValue(.cooperative) { await job() }
+                    loop.execute { self.greenFinished() }
+                }
+            }
+        }
+    }
+
+    private func threadFinished(_ index: Int) {
+        idleThreads.append(index)
+        startQueued()
+    }
+
+    private func greenFinished() {
+        busyGreen -= 1
+        startQueued()
+    }
+}
+
+extension RequestScheduler: @unchecked Sendable {}
