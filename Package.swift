@@ -76,6 +76,16 @@ let package = Package(
         ),
         .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "Mailbox"]),
         .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Mailbox",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter"]
         ),

@@ -127,7 +127,7 @@ import Testing
         let status = try await server.waitForReady(2)
         let table = try await runCommand("pulse", ["ctl", "--control", server.control, "status"])
         #expect(table.status == 0)
-        #expect(table.output.contains("service web  running  2/2 workers"))
+        #expect(table.output.contains("service web  running  thread  2/2 workers"))
         for worker in status.services[0].workers { #expect(table.output.contains("\(worker.pid)")) }
 
         let json = try await runCommand("pulse", ["ctl", "--control", server.control, "status", "--json"])

@@ -180,7 +180,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
              NIOWebSocketFrameAggregator.Error.tooManyFragments:
             close(code: .messageTooLarge, context: context)
-        case is NIOWebSocketFrameAggregator.Error:
+        case is NIOWebSocketFrameAggregator.Error, is UnmaskedClientFrame:
             close(code: .protocolError, context: context)
         case is NIOWebSocketError:
             break   // NIO's protocol error handler has answered 1002 or 1009 and closes
@@ -197,6 +197,23 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         }
     }
 }
+
+/// RFC 6455 5.1: a server must close the connection on a frame the client did not
+/// mask. NIO's decoder accepts them, so this check sits in front of the aggregator.
+final class ClientMaskCheck: ChannelInboundHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = WebSocketFrame
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard Self.unwrapInboundIn(data).maskKey != nil else {
+            context.fireErrorCaught(UnmaskedClientFrame())
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+struct UnmaskedClientFrame: Error {}
 
 /// Events the worker sends down its connections' pipelines.
 enum WorkerEvent {

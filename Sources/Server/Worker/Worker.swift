@@ -158,6 +158,7 @@ public final class Worker: @unchecked Sendable {
                                                       remoteAddress: channel.remoteAddress?.ipAddress, eventLoop: channel.eventLoop)
                                 request.pathParameters = parameters
                                 let sync = channel.pipeline.syncOperations
+                                try sync.addHandler(ClientMaskCheck())
                                 try sync.addHandler(NIOWebSocketFrameAggregator(
                                     minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                                     maxAccumulatedFrameSize: settings.maxWebSocketMessage))
@@ -239,10 +240,7 @@ public final class Worker: @unchecked Sendable {
         report.green = PoolOccupancy(busy: scheduler.busyGreen, size: scheduler.greenCount)
         report.queue = scheduler.queued
         report.websockets = webSockets.count
-        let millis = { (micros: UInt64) in Double(micros) / 1000 }
-        report.latencyMs = latencies.totalCount == 0 ? LatencySummary(p50: 0, p90: 0, p99: 0, max: 0) : LatencySummary(
-            p50: millis(latencies.valueAtPercentile(50)), p90: millis(latencies.valueAtPercentile(90)),
-            p99: millis(latencies.valueAtPercentile(99)), max: millis(latencies.max))
+        report.latencyMs = LatencySummary(microseconds: latencies)
         latencies.reset()
         send(.heartbeat(report))
     }

@@ -1,0 +1,134 @@
+import Arbiter
+import Foundation
+import Glibc
+import Testing
+
+/// Thread and cooperative execution, seen from outside: waves, occupancy, the
+/// queue, and switching while requests run.
+@Suite struct ExecutionTests {
+    /// Sends `count` concurrent requests and returns their statuses and the time they took.
+    func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
+        let started = Date()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<count {
+                group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        return (statuses.sorted(), Date().timeIntervalSince(started))
+    }
+
+    @Test func threadModeRunsInWavesCooperativeModeInOne() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--thread-workers", "4"])
+        defer { server.shutdown() }
+        let ready = try await server.waitForReady(1)
+        #expect(ready.services[0].mode == .thread)
+        let port = try server.port()
+
+        async let threadRun = concurrently(8, port: port, "/sleep?ms=1500")
+        try await server.waitFor("4 busy threads and 4 queued", timeout: 4) { status in
+            let worker = status.services[0].workers[0]
+            return worker.threads?.busy == 4 && worker.threads?.size == 4 && worker.queue == 4 && worker.mode == "thread"
+        }
+        let threads = try await threadRun
+        #expect(threads.statuses == Array(repeating: 200, count: 8))
+        #expect(threads.seconds >= 3.0 && threads.seconds < 5.5, "two waves of 1.5 s took \(threads.seconds) s")
+
+        let switched = try await runCommand("pulse", ["ctl", "--control", server.control, "mode", "cooperative"])
+        #expect(switched.status == 0 && switched.output.contains("cooperative"))
+        try await server.waitFor("the worker to report cooperative mode", timeout: 5) {
+            $0.services[0].mode == .cooperative && $0.services[0].workers[0].mode == "cooperative"
+        }
+        async let greenRun = concurrently(8, port: port, "/sleep?ms=1500")
+        try await server.waitFor("8 busy in the green pool", timeout: 4) { status in
+            let worker = status.services[0].workers[0]
+            return worker.green?.busy == 8 && worker.green?.size == 100 && worker.queue == 0
+        }
+        let green = try await greenRun
+        #expect(green.statuses == Array(repeating: 200, count: 8))
+        #expect(green.seconds >= 1.5 && green.seconds < 2.9, "one wave of 1.5 s took \(green.seconds) s")
+    }
+
+    @Test func switchingModesUnderLoadFailsNothing() async throws {
+        let server = try PulseServer(arguments: ["-w", "2", "--thread-workers", "2"])
+        defer { server.shutdown() }
+        try await server.waitForReady(2)
+        let load = RequestLoop(port: try server.port(), path: "/sleep?ms=30", threads: 4)
+        for mode in ["cooperative", "thread", "cooperative", "thread", "cooperative", "thread"] {
+            try await Task.sleep(for: .milliseconds(250))
+            #expect(try server.request(ControlRequest(command: "mode", argument: mode)).ok)
+        }
+        try await Task.sleep(for: .milliseconds(250))
+        let result = try await load.stop()
+        #expect(result.failures.isEmpty, "failed: \(result.failures.prefix(5))")
+        #expect(result.succeeded > 20)
+    }
+
+    @Test func aFullQueueAnswers503WithRetryAfter() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--thread-workers", "1", "--max-queue", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        async let first = onThread { try HTTPProbe.get(port: port, "/sleep?ms=1500") }
+        try await server.waitFor("one request running") { $0.services[0].workers[0].threads?.busy == 1 }
+        async let second = onThread { try HTTPProbe.get(port: port, "/sleep?ms=10") }
+        try await Task.sleep(for: .milliseconds(300))
+        let third = try await onThread { try HTTPProbe.get(port: port, "/sleep?ms=10") }
+        #expect(third.status == 503)
+        #expect(third.headers["retry-after"] == "1")
+        #expect(try await first.status == 200)
+        #expect(try await second.status == 200)
+        try await server.waitFor("the 503 counted as a 5xx") { $0.services[0].workers[0].statusClasses[4] == 1 }
+    }
+
+    @Test func theSeedsCommandsWorkAsWritten() async throws {
+        let threads = try PulseServer(binary: "pulse", arguments: ["-w", "4", "--thread-workers", "20"])
+        defer { threads.shutdown() }
+        let greenDefault = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--greenlet"])
+        defer { greenDefault.shutdown() }
+        let green = try PulseServer(binary: "pulse", arguments: ["-w", "4", "--greenlet", "200"])
+        defer { green.shutdown() }
+
+        let t = try await threads.waitFor("4 workers with 20 threads each") { status in
+            status.services[0].workers.count == 4 && status.services[0].workers.allSatisfy { $0.threads?.size == 20 && $0.mode == "thread" }
+        }
+        #expect(t.services[0].mode == .thread)
+        try await greenDefault.waitFor("a cooperative worker with a pool of 100") { status in
+            status.services[0].mode == .cooperative && status.services[0].workers.first?.green?.size == 100
+                && status.services[0].workers.first?.mode == "cooperative"
+        }
+        try await green.waitFor("4 cooperative workers with a pool of 200") { status in
+            status.services[0].workers.count == 4 && status.services[0].workers.allSatisfy { $0.green?.size == 200 && $0.mode == "cooperative" }
+        }
+        let reply = try await onThread { [port = try green.port()] in try HTTPProbe.get(port: port, "/sleep?ms=10") }
+        #expect(reply.body == "slept 10 ms in cooperative mode\n")
+    }
+
+    @Test func latencyPercentilesReachTheStatus() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--mode", "cooperative"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        _ = try await concurrently(5, port: port, "/sleep?ms=200")
+        let status = try await server.waitFor("latency of the 200 ms requests") { status in
+            (status.services[0].workers[0].latencyMs?.p99 ?? 0) >= 200
+        }
+        let latency = try #require(status.services[0].workers[0].latencyMs)
+        #expect(latency.p50 >= 200 && latency.p50 < 1000 && latency.max >= latency.p99)
+        #expect(status.services[0].workers[0].mode == "cooperative")
+    }
+
+    @Test func aModeSwitchReachesWorkersSpawnedLater() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        #expect(try server.request(ControlRequest(command: "mode", argument: "cooperative")).ok)
+        #expect(try server.request(ControlRequest(command: "reload")).ok)
+        #expect(try server.request(ControlRequest(command: "scale", argument: "+1")).ok)
+        try await server.waitFor("two new cooperative workers") { status in
+            status.services[0].workers.count == 2 && status.services[0].workers.allSatisfy { $0.state == .ready && $0.mode == "cooperative" }
+        }
+        let bad = try server.request(ControlRequest(command: "mode", argument: "turbo"))
+        #expect(!bad.ok && bad.message?.contains("thread or cooperative") == true)
+    }
+}

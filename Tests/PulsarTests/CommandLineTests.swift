@@ -1,0 +1,28 @@
+@testable import Pulsar
+import Testing
+
+@Suite struct CommandLineTests {
+    @Test func bareGreenletTakesPulsarsDefault() {
+        #expect(withGreenletDefault(["-w", "4", "--greenlet"]) == ["-w", "4", "--greenlet", "100"])
+        #expect(withGreenletDefault(["--greenlet", "-w", "4"]) == ["--greenlet", "100", "-w", "4"])
+        #expect(withGreenletDefault(["--greenlet", "200"]) == ["--greenlet", "200"])
+        #expect(withGreenletDefault(["--greenlet=50"]) == ["--greenlet=50"])
+    }
+
+    @Test func byteCounts() {
+        #expect(parseByteCount("1048576") == 1_048_576)
+        #expect(parseByteCount("512K") == 512 * 1024)
+        #expect(parseByteCount("10m") == 10 * 1024 * 1024)
+        #expect(parseByteCount("1G") == 1 << 30)
+        #expect(parseByteCount("-1") == nil)
+        #expect(parseByteCount("lots") == nil)
+    }
+
+    @Test func statusTableFormats() {
+        #expect(StatusTable.duration(59) == "59s")
+        #expect(StatusTable.duration(61) == "1m01s")
+        #expect(StatusTable.duration(3725) == "1h02m")
+        #expect(StatusTable.bytes(512) == "512B")
+        #expect(StatusTable.bytes(3 * 1024 * 1024 / 2) == "1.5M")
+    }
+}
