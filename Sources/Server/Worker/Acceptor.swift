@@ -61,17 +61,20 @@ final class Acceptor: Sendable {
             }
             guard ready > 0 else { continue }
             for index in listenFDs.indices where polled[index].revents & Int16(POLLIN) != 0 {
-                acceptAll(on: listenFDs[index])
+                acceptOne(on: listenFDs[index])
             }
         }
     }
 
-    private func acceptAll(on listenFD: Int32) {
+    /// Accepts one connection per wake-up, then polls again: a worker that took
+    /// every queued connection at once would starve its siblings of keep-alive
+    /// clients; one at a time, the workers woken together share them out.
+    private func acceptOne(on listenFD: Int32) {
         while !stopped.withLockedValue({ $0 }) {
             let fd = pulse_accept_nonblocking(listenFD)
             if fd >= 0 {
                 onConnection(fd)
-                continue
+                return
             }
             switch errno {
             case EAGAIN, EWOULDBLOCK: return          // another worker won the race
