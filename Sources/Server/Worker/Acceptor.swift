@@ -16,9 +16,12 @@ final class Acceptor: Sendable {
     private let arbiterPID: Int32
     private let onConnection: @Sendable (Int32) -> Void
     private let onArbiterGone: @Sendable () -> Void
+    private let onStopped: @Sendable () -> Void
 
+    /// `onStopped` runs on the accept thread once it accepts no more, after every
+    /// connection it accepted was handed to `onConnection`.
     init(listenFDs: [Int32], arbiterPID: Int32, onConnection: @escaping @Sendable (Int32) -> Void,
-         onArbiterGone: @escaping @Sendable () -> Void) {
+         onArbiterGone: @escaping @Sendable () -> Void, onStopped: @escaping @Sendable () -> Void) {
         var pipe: [Int32] = [-1, -1]
         _ = pulse_pipe_cloexec(&pipe)
         self.listenFDs = listenFDs
@@ -26,6 +29,7 @@ final class Acceptor: Sendable {
         self.arbiterPID = arbiterPID
         self.onConnection = onConnection
         self.onArbiterGone = onArbiterGone
+        self.onStopped = onStopped
     }
 
     func start() {
@@ -64,6 +68,7 @@ final class Acceptor: Sendable {
                 acceptOne(on: listenFDs[index])
             }
         }
+        onStopped()
     }
 
     /// Accepts one connection per wake-up, then polls again: a worker that took

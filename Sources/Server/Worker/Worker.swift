@@ -25,6 +25,8 @@ public final class Worker: @unchecked Sendable {
     /// those are closed when the drain begins.
     private var connections: [ObjectIdentifier: (channel: Channel, busy: Bool, served: Bool)] = [:]
     private var arbiterIsGone = false
+    /// The accept thread has stopped and every connection it took is registered.
+    private var acceptorStopped = false
     private(set) var isDraining = false
     private var mailbox: Channel?
     private var acceptor: Acceptor?
@@ -122,6 +124,13 @@ public final class Worker: @unchecked Sendable {
             },
             onArbiterGone: { [self] in
                 loop.execute { self.arbiterGone() }
+            },
+            onStopped: { [self] in
+                // Queued behind the registration of every connection it accepted.
+                loop.execute {
+                    self.acceptorStopped = true
+                    self.exitIfDrained()
+                }
             })
         self.acceptor = acceptor
         acceptor.start()
@@ -296,7 +305,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func exitIfDrained() {
-        guard isDraining else { return }
+        guard isDraining, acceptor == nil || acceptorStopped else { return }
         logger.debug("drain check: \(connections.count) connections, \(report.inflight) in flight")
         if connections.isEmpty, report.inflight == 0 {
             logger.debug("drained after \(report.requests) requests")
