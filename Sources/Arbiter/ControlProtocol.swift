@@ -72,6 +72,8 @@ public struct WorkerStatus: Codable, Sendable {
     public var rps: Double
     public var inflight: Int
     public var connections: Int
+    public var bytesIn: Int
+    public var bytesOut: Int
     public var lastHeartbeatMs: Int
     public var restarts: Int
     public var rssBytes: Int

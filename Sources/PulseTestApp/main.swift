@@ -14,6 +14,16 @@ router.get("/sleep") { request in
 router.get("/mode") { _ in .text("\(Execution.mode?.rawValue ?? "none")\n") }
 router.get("/ip") { request in .text("\(request.remoteAddress ?? "-")\n") }
 router.post("/echo") { request in Response(body: request.body) }
+router.post("/upload", body: .stream) { request in
+    // Reads slowly on purpose, so the connection has to wait for the reader.
+    var bytes = 0, pieces = 0
+    for try await piece in request.bodyStream! {
+        bytes += piece.readableBytes
+        pieces += 1
+        if pieces % 64 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+    }
+    return .text("received \(bytes) bytes\n")
+}
 router.get("/stream") { request in
     let pieces = Int(request.query("n") ?? "") ?? 3
     return Response(headers: [.contentType: "text/plain"]) { writer in

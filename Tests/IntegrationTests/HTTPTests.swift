@@ -109,6 +109,37 @@ import Testing
         #expect(parsed.status == 200 && parsed.headers["content-length"] == "13" && parsed.body.isEmpty)
     }
 
+    @Test func aStreamingRouteReadsBodiesBeyondMaxBodyWithBoundedMemory() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--max-body", "1K"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        let size = 64 << 20
+        let reply = try await onThread { () -> HTTPProbe.Reply in
+            let fd = try HTTPProbe.connect(port: port, timeout: 60)
+            defer { close(fd) }
+            try HTTPProbe.sendAll(fd, Array("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n".utf8))
+            let block = [UInt8](repeating: 0x61, count: 1 << 20)
+            for _ in 0..<(size >> 20) { try HTTPProbe.sendAll(fd, block) }
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = recv(fd, &chunk, chunk.count, 0)
+                if n <= 0 { break }
+                received += chunk[..<n]
+            }
+            return try HTTPProbe.parse(String(decoding: received, as: UTF8.self))
+        }
+        #expect(reply.status == 200 && reply.body == "received \(size) bytes\n")
+        let status = try await server.waitFor("a heartbeat after the upload") { $0.services[0].workers[0].requests == 1 }
+        // The body never sat in memory whole: the worker stays far below 64 MiB of growth.
+        #expect(status.services[0].workers[0].rssBytes < 120 << 20, "rss \(status.services[0].workers[0].rssBytes)")
+        let collected = try await onThread {
+            try HTTPProbe.exchange(port: port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n")
+        }
+        #expect(collected.hasPrefix("HTTP/1.1 413"))
+    }
+
     @Test func streamedBodiesAreChunked() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

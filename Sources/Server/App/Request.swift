@@ -10,6 +10,8 @@ public struct Request: Sendable {
     public var queryItems: [QueryItem]
     public var headers: HTTPFields
     public var body: ByteBuffer
+    /// The body as it arrives, for routes declared with `body: .stream`; nil otherwise.
+    public var bodyStream: RequestBodyStream?
     /// Values of `:name` segments of the matched route.
     public var pathParameters: [String: String] = [:]
     public var remoteAddress: String?

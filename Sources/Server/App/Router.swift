@@ -17,20 +17,34 @@ public struct Router: Sendable {
         let segments: [Substring]
         let handler: Handler
         /// Upgrades to a WebSocket instead of answering.
-        let webSocket: WebSocketHandlers?
+        var webSocket: WebSocketHandlers? = nil
+        var body: BodyMode = .collect
+    }
+
+    /// How a route receives request bodies.
+    public enum BodyMode: Sendable {
+        /// Read in full, up to `--max-body`, before the handler runs (pulsar's `wait_for_body_middleware`).
+        case collect
+        /// The handler runs at once and reads `Request.bodyStream` as it arrives; `--max-body` does not apply.
+        case stream
     }
     private(set) var routes: [Route] = []
     private var middleware: [any Middleware] = []
 
     public init() {}
 
-    public mutating func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: Self.segments(path), handler: handler, webSocket: nil))
+    public mutating func on(_ method: HTTPRequest.Method, _ path: String, body: BodyMode = .collect,
+                            _ handler: @escaping Handler) {
+        routes.append(Route(method: method, segments: Self.segments(path), handler: handler, body: body))
     }
 
     public mutating func get(_ path: String, _ handler: @escaping Handler) { on(.get, path, handler) }
-    public mutating func post(_ path: String, _ handler: @escaping Handler) { on(.post, path, handler) }
-    public mutating func put(_ path: String, _ handler: @escaping Handler) { on(.put, path, handler) }
+    public mutating func post(_ path: String, body: BodyMode = .collect, _ handler: @escaping Handler) {
+        on(.post, path, body: body, handler)
+    }
+    public mutating func put(_ path: String, body: BodyMode = .collect, _ handler: @escaping Handler) {
+        on(.put, path, body: body, handler)
+    }
     public mutating func delete(_ path: String, _ handler: @escaping Handler) { on(.delete, path, handler) }
 
     /// Adds a middleware around everything this router answers.
@@ -48,7 +62,8 @@ public struct Router: Sendable {
         let prefixSegments = Self.segments(prefix)
         for route in group.routes {
             routes.append(Route(method: route.method, segments: prefixSegments + route.segments,
-                                handler: group.middleware.wrapping(route.handler), webSocket: route.webSocket))
+                                handler: group.middleware.wrapping(route.handler), webSocket: route.webSocket,
+                                body: route.body))
         }
     }
 
@@ -67,6 +82,12 @@ public struct Router: Sendable {
     /// Answers `request`: the matching route's handler inside every middleware.
     public func respond(to request: Request) async throws -> Response {
         try await middleware.wrapping(dispatch)(request)
+    }
+
+    /// How the route answering `method` on `path` takes its body.
+    func bodyMode(method: HTTPRequest.Method, path: String) -> BodyMode {
+        let requested = Self.segments(path)
+        return routes.first { $0.method == method && Self.match($0.segments, requested) != nil }?.body ?? .collect
     }
 
     /// The WebSocket handlers for a path, when it has any.

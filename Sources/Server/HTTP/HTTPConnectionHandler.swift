@@ -28,6 +28,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var state = State.idle
     private var body = ByteBuffer()
     private var headerDeadline: Scheduled<Void>?
+    /// The body of a request whose route streams it, while it is still arriving.
+    private var streamingBody: RequestBodyStream?
 
     init(worker: Worker, books: ConnectionBooks) {
         self.worker = worker
@@ -44,6 +46,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelInactive(context: ChannelHandlerContext) {
         headerDeadline?.cancel()
+        streamingBody?.finish(BodyInterrupted())
+        streamingBody = nil
         worker.connectionClosed(context.channel)
         context.fireChannelInactive()
     }
@@ -57,7 +61,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .head(let head):
             headerDeadline?.cancel()
             worker.connection(context.channel, busy: true)
-            if let status = refusal(of: head) {
+            let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+            let streams = worker.app.router.bodyMode(method: HTTPRequest.Method(head.method.rawValue) ?? .get, path: path) == .stream
+            if let status = refusal(of: head, checkLength: !streams) {
                 refuse(status, version: head.version, context: context)
                 return
             }
@@ -65,8 +71,23 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
                 context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
             body = context.channel.allocator.buffer(capacity: 0)
-            state = .readingBody(head)
+            if streams {
+                let channel = context.channel
+                let stream = RequestBodyStream {
+                    channel.eventLoop.execute { channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { channel.read() } }
+                }
+                streamingBody = stream
+                dispatch(head, bodyStream: stream, context: context)
+            } else {
+                state = .readingBody(head)
+            }
         case .body(var chunk):
+            if let stream = streamingBody {
+                if !stream.append(chunk) {
+                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                }
+                return
+            }
             guard case .readingBody(let head) = state else { return }
             if body.readableBytes + chunk.readableBytes > settings.maxBody {
                 refuse(.payloadTooLarge, version: head.version, context: context)
@@ -74,8 +95,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             }
             body.writeBuffer(&chunk)
         case .end:
+            if let stream = streamingBody {
+                stream.finish()
+                streamingBody = nil
+                return
+            }
             switch state {
-            case .readingBody(let head): dispatch(head, context: context)
+            case .readingBody(let head): dispatch(head, bodyStream: nil, context: context)
             case .refused: context.close(promise: nil)
             case .idle, .responding: break
             }
@@ -84,13 +110,13 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     /// A status to answer at once, before reading the body: 431 for too many or too
     /// large headers, 413 for a declared body over `--max-body`.
-    private func refusal(of head: HTTPRequestHead) -> HTTPResponseStatus? {
+    private func refusal(of head: HTTPRequestHead, checkLength: Bool) -> HTTPResponseStatus? {
         var bytes = 0
         for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
         if head.headers.count > settings.maxHeaderCount || bytes > settings.maxHeaderBytes {
             return .requestHeaderFieldsTooLarge
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBody {
+        if checkLength, let length = head.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBody {
             return .payloadTooLarge
         }
         return nil
@@ -112,15 +138,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     // MARK: - Running the app
 
-    private func dispatch(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func dispatch(_ head: HTTPRequestHead, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
         state = .responding
-        let request = Request(
+        var incoming = Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get,
             target: head.uri,
             headers: HTTPFields(head.headers),
             body: body,
             remoteAddress: clientAddress(head, peer: context.channel.remoteAddress?.ipAddress),
             eventLoop: context.eventLoop)
+        incoming.bodyStream = bodyStream
+        let request = incoming
         body = ByteBuffer()
         worker.requestStarted()
         let started = NIODeadline.now()
@@ -195,7 +223,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var keepAlive = true
 
     private func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
-        keepAlive = head.isKeepAlive && !worker.isDraining
+        // A response that starts before its streamed request body ended cannot leave
+        // the connection in a known state: it closes after.
+        keepAlive = head.isKeepAlive && !worker.isDraining && streamingBody == nil
         var headers = HTTPHeaders(response.headers)
         if let length = response.knownLength {
             headers.replaceOrAdd(name: "Content-Length", value: String(length))
