@@ -59,14 +59,7 @@ import Testing
             let interim = String(decoding: first[..<max(0, count)], as: UTF8.self)
             guard interim.hasPrefix("HTTP/1.1 100 Continue") else { return "no 100 Continue: \(interim)" }
             try HTTPProbe.sendAll(fd, Array("hello".utf8))
-            var rest: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &chunk, chunk.count, 0)
-                if n <= 0 { break }
-                rest += chunk[..<n]
-            }
-            return String(decoding: rest, as: UTF8.self)
+            return try HTTPProbe.readToEnd(fd)
         }
         let parsed = try HTTPProbe.parse(reply)
         #expect(parsed.status == 200 && parsed.body == "hello")
@@ -121,14 +114,7 @@ import Testing
             try HTTPProbe.sendAll(fd, Array("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: \(size)\r\nConnection: close\r\n\r\n".utf8))
             let block = [UInt8](repeating: 0x61, count: 1 << 20)
             for _ in 0..<(size >> 20) { try HTTPProbe.sendAll(fd, block) }
-            var received: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = recv(fd, &chunk, chunk.count, 0)
-                if n <= 0 { break }
-                received += chunk[..<n]
-            }
-            return try HTTPProbe.parse(String(decoding: received, as: UTF8.self))
+            return try HTTPProbe.parse(HTTPProbe.readToEnd(fd))
         }
         #expect(reply.status == 200 && reply.body == "received \(size) bytes\n")
         let status = try await server.waitFor("a heartbeat after the upload") { $0.services[0].workers[0].requests == 1 }

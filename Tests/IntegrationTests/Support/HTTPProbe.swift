@@ -25,13 +25,18 @@ enum HTTPProbe {
         let fd = try connect(port: port, timeout: timeout)
         defer { close(fd) }
         try sendAll(fd, Array(request.utf8))
+        return try readToEnd(fd)
+    }
+
+    /// Reads until the server closes the connection.
+    static func readToEnd(_ fd: Int32) throws -> String {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count == 0 { break }
             guard count > 0 else {
-                throw Failure(description: errno == EAGAIN ? "no reply within \(timeout)s" : "recv: \(String(cString: strerror(errno)))")
+                throw Failure(description: errno == EAGAIN ? "no reply in time" : "recv: \(String(cString: strerror(errno)))")
             }
             received.append(contentsOf: chunk[..<count])
         }
