@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Everything Glibc does not import (posix_spawn file actions, prctl,
@@ -51,11 +52,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The dashboard as pure code: model, layouts, widgets, key map. It renders a
+        // status snapshot into a canvas and knows no sockets and no terminal.
+        .target(
+            name: "Dashboard",
+            dependencies: ["Arbiter", .product(name: "Yams", package: "Yams")]
+        ),
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+        // The dashboard on a real terminal: ncurses, the control socket, the built-in load.
+        .target(name: "DashboardTerminal", dependencies: ["Dashboard", "Arbiter", "CNCurses", "CPulseSystem"]),
         // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "Server", "Mailbox",
+                "Arbiter", "Server", "Mailbox", "DashboardTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,6 +95,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Arbiter"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter"]

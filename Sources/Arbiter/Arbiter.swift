@@ -30,6 +30,8 @@ public final class Arbiter: @unchecked Sendable {
     private let startedAt = Arbiter.now()
     private let exitCode: EventLoopPromise<Int32>
     private var signalSources: [DispatchSourceSignal] = []
+    private var dashboardPID: Int32?
+    private var savedTerminal: termios?
 
     enum Shutdown { case graceful, immediate }
 
@@ -125,6 +127,7 @@ public final class Arbiter: @unchecked Sendable {
             }
         }
         installSignalHandlers()
+        if let arguments = configuration.dashboardArguments { startDashboard(arguments) }
         loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(100)) { [self] _ in tick() }
     }
 
@@ -182,6 +185,10 @@ public final class Arbiter: @unchecked Sendable {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
+            if pid == dashboardPID {
+                dashboardExited(Termination(waitStatus: status))
+                continue
+            }
             mailboxes.removeValue(forKey: pid)?.close(promise: nil)
             cpuSamples.removeValue(forKey: pid)
             guard let index = monitors.firstIndex(where: { $0.worker(pid: pid) != nil }),
@@ -374,6 +381,7 @@ public final class Arbiter: @unchecked Sendable {
     }
 
     private func finishShutdown() {
+        stopDashboard()
         let code: Int32 = forcedKills == 0 ? 0 : 1
         if forcedKills > 0 { logger.warning("\(forcedKills) workers had to be killed during shutdown") }
         shutdown = nil
@@ -382,7 +390,62 @@ public final class Arbiter: @unchecked Sendable {
         exitCode.succeed(code)
     }
 
-    // MARK: - Commands (the control socket and, later, the dashboard's keys)
+    // MARK: - The dashboard
+
+    /// Runs the dashboard as a child on the arbiter's terminal. A separate process:
+    /// whatever happens to the dashboard, the arbiter and its workers carry on.
+    private func startDashboard(_ arguments: [String]) {
+        var saved = termios()
+        if tcgetattr(0, &saved) == 0 { savedTerminal = saved }
+        do {
+            dashboardPID = try spawner.spawnOnTerminal(arguments: arguments)
+            sink.setStderr(false)
+            logger.info("dashboard running (pid \(dashboardPID!))")
+        } catch {
+            logger.error("cannot start the dashboard: \(error); running headless")
+        }
+    }
+
+    private func dashboardExited(_ termination: Termination) {
+        dashboardPID = nil
+        if termination != .exited(code: 0) {
+            restoreTerminal()
+            sink.setStderr(true)
+            logger.error("the dashboard \(termination.description); the server carries on headless")
+        } else {
+            sink.setStderr(true)
+            logger.info("dashboard closed")
+        }
+    }
+
+    /// Asks the dashboard to leave and waits briefly, so the terminal is ours again
+    /// before the last lines are printed.
+    private func stopDashboard() {
+        guard let pid = dashboardPID else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<40 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                dashboardExited(Termination(waitStatus: status))
+                return
+            }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        dashboardExited(Termination(waitStatus: status))
+    }
+
+    /// Puts the terminal back as it was before a crashed dashboard took it: modes,
+    /// the main screen, the cursor.
+    private func restoreTerminal() {
+        if var saved = savedTerminal { tcsetattr(0, TCSANOW, &saved) }
+        let reset = Array("\u{1b}[0m\u{1b}[?1049l\u{1b}[?25h\r\n".utf8)
+        reset.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+    }
+
+    // MARK: - Commands (the control socket and the dashboard's keys)
 
     func handle(_ request: ControlRequest) -> ControlResponse {
         loop.preconditionInEventLoop()
@@ -420,7 +483,13 @@ public final class Arbiter: @unchecked Sendable {
             guard !indices.isEmpty else { return unknownService(request.service) }
             for index in indices { setMode(mode, serviceIndex: index) }
             return ControlResponse(ok: true, message: "\(indices.map { monitors[$0].name }.joined(separator: ", ")): \(mode.rawValue) mode", status: snapshot())
+        case "logs":
+            return ControlResponse(ok: true, logs: sink.entries(after: Int(request.argument ?? "") ?? 0))
         case "stop":
+            if request.argument == "now" {
+                beginShutdown(.immediate, why: "pulse ctl stop now")
+                return ControlResponse(ok: true, message: "stopping at once")
+            }
             beginShutdown(.graceful, why: "pulse ctl stop")
             return ControlResponse(ok: true, message: "shutting down gracefully")
         default:

@@ -35,6 +35,8 @@ public struct ArbiterConfiguration: Sendable {
     /// The executable spawned for workers: this one, as it is on disk now, so a
     /// rolling reload picks up a rebuilt binary.
     public var executable: String = currentExecutable()
+    /// Arguments for the dashboard process the arbiter runs on its terminal; nil runs headless.
+    public var dashboardArguments: [String]?
 
     public init(services: [Service]) { self.services = services }
 }

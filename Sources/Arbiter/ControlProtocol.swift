@@ -2,8 +2,9 @@ import Mailbox
 
 /// A command sent to the arbiter's control socket: one JSON object per line.
 ///
-/// `command` is one of `status`, `scale`, `workers`, `mode`, `reload`, `restart`,
-/// `kill`, `stop`; `argument` carries `+2`, `3`, `cooperative` or a worker name such as `web.2`.
+/// `command` is one of `status`, `logs`, `scale`, `workers`, `mode`, `reload`,
+/// `restart`, `kill`, `stop`; `argument` carries `+2`, `3`, `cooperative`, a worker
+/// name such as `web.2`, the last log sequence number seen, or `now` for `stop`.
 public struct ControlRequest: Codable, Sendable, Equatable {
     public var command: String
     public var argument: String?
@@ -21,11 +22,14 @@ public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
     public var message: String?
     public var status: StatusSnapshot?
+    /// For `logs`: the lines after the sequence number asked for.
+    public var logs: [LogEntry]?
 
-    public init(ok: Bool, message: String? = nil, status: StatusSnapshot? = nil) {
+    public init(ok: Bool, message: String? = nil, status: StatusSnapshot? = nil, logs: [LogEntry]? = nil) {
         self.ok = ok
         self.message = message
         self.status = status
+        self.logs = logs
     }
 }
 

@@ -49,6 +49,8 @@ public struct LogLine: Sendable, Equatable {
 public final class LogSink: Sendable {
     private struct State {
         var recent: [LogLine] = []
+        /// Sequence number of the newest line; the first line is 1.
+        var sequence = 0
         var toStderr: Bool
         var file: FileHandle?
     }
@@ -77,6 +79,7 @@ public final class LogSink: Sendable {
         guard line.level >= minimumLevel else { return }
         let bytes = Array((line.formatted + "\n").utf8)
         state.withLockedValue { state in
+            state.sequence += 1
             state.recent.append(line)
             if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
             if state.toStderr { bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
@@ -89,6 +92,19 @@ public final class LogSink: Sendable {
         state.withLockedValue { Array($0.recent.suffix(count)) }
     }
 
+    /// Lines after sequence number `after` (at most `limit`, the newest), with their
+    /// numbers: what a dashboard polling the control socket asks for.
+    public func entries(after: Int, limit: Int = 1000) -> [LogEntry] {
+        state.withLockedValue { state in
+            let available = min(state.recent.count, max(0, state.sequence - after), limit)
+            let first = state.sequence - available + 1
+            return state.recent.suffix(available).enumerated().map { offset, line in
+                LogEntry(seq: first + offset, time: line.time.timeIntervalSince1970, source: line.source,
+                         level: line.level.rawValue, text: line.text)
+            }
+        }
+    }
+
     /// Stops or resumes copying lines to stderr (the dashboard owns the terminal).
     public func setStderr(_ on: Bool) { state.withLockedValue { $0.toStderr = on } }
 }
@@ -96,6 +112,24 @@ public final class LogSink: Sendable {
 public struct LogFileError: Error, CustomStringConvertible {
     public let path: String
     public var description: String { "cannot open log file \(path) (--log-file)" }
+}
+
+/// A log line as the control socket sends it.
+public struct LogEntry: Codable, Sendable, Equatable {
+    public var seq: Int
+    /// Seconds since 1970.
+    public var time: Double
+    public var source: String
+    public var level: String
+    public var text: String
+
+    public init(seq: Int, time: Double, source: String, level: String, text: String) {
+        self.seq = seq
+        self.time = time
+        self.source = source
+        self.level = level
+        self.text = text
+    }
 }
 
 /// swift-log's handler for the arbiter's own messages: into the sink, source `arbiter`.

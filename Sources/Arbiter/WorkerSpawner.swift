@@ -50,7 +50,7 @@ struct WorkerSpawner {
         let rc = withCStrings(argv) { argvPointer in
             withCStrings(envp) { envPointer in
                 pulse_spawn(executable, argvPointer, envPointer, copies, targets, Int32(copies.count),
-                            firstClosed, 1, &pid)
+                            firstClosed, 1, 0, &pid)
             }
         }
         guard rc == 0 else {
@@ -58,6 +58,22 @@ struct WorkerSpawner {
             throw SpawnError.system("posix_spawn \(executable)", rc)
         }
         return SpawnedWorker(pid: pid, mailboxFD: mailbox[0], stdoutFD: out[0], stderrFD: err[0])
+    }
+
+    /// Spawns a process that shares the arbiter's terminal (stdin, stdout, stderr)
+    /// and process group, so it can read keys: the embedded dashboard.
+    func spawnOnTerminal(arguments: [String]) throws -> Int32 {
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: WorkerLaunch.environmentKey)
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(["pulse: dashboard"] + arguments) { argvPointer in
+            withCStrings(envp) { envPointer in
+                pulse_spawn(executable, argvPointer, envPointer, nil, nil, 0, 3, 0, 1, &pid)
+            }
+        }
+        guard rc == 0 else { throw SpawnError.system("posix_spawn \(executable)", rc) }
+        return pid
     }
 
     private func closeAll(_ fds: [Int32]) {

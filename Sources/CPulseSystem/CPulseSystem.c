@@ -17,7 +17,7 @@ extern char **environ;
 
 int pulse_spawn(const char *path, char *const argv[], char *const envp[],
                 const int *fd_from, const int *fd_to, int fd_count,
-                int first_closed, int new_process_group, pid_t *pid_out) {
+                int first_closed, int new_process_group, int inherit_stdin, pid_t *pid_out) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int rc = posix_spawn_file_actions_init(&actions);
@@ -25,7 +25,7 @@ int pulse_spawn(const char *path, char *const argv[], char *const envp[],
     rc = posix_spawnattr_init(&attributes);
     if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
 
-    rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (!inherit_stdin) rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     for (int i = 0; rc == 0 && i < fd_count; i++) {
         rc = posix_spawn_file_actions_adddup2(&actions, fd_from[i], fd_to[i]);
     }

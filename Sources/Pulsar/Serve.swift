@@ -1,5 +1,6 @@
 import Arbiter
 import ArgumentParser
+import Dashboard
 import Foundation
 import Logging
 
@@ -66,8 +67,11 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
-    @Flag(name: .customLong("no-dashboard"), help: "Run headless, logging to stderr.")
+    @Flag(name: .customLong("no-dashboard"), help: "Run headless, logging to stderr (also when stdout is not a terminal, or TERM=dumb).")
     var noDashboard = false
+
+    @Option(help: "The dashboard layout: a name from layouts/ (default, compact, logs, wide) or a file's path.")
+    var layout: String = "default"
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
@@ -91,6 +95,11 @@ struct Serve: ParsableCommand {
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
             do { _ = try Bind(parsing: text) } catch { throw ValidationError("--bind: \(error)") }
+        }
+        if wantsDashboard {
+            do { _ = try LayoutLibrary.standard(executable: currentExecutable()).load(layout) } catch {
+                throw ValidationError("--layout: \(error)")
+            }
         }
     }
 
@@ -118,6 +127,11 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.headerTimeout = headerTimeout
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
+        }
+
+        if wantsDashboard {
+            let path = layout.contains("/") ? absolutePath(layout) : layout
+            configuration.dashboardArguments = ["top", "--embedded", "--control", configuration.controlPath, "--layout", path]
         }
 
         let sink: LogSink
@@ -151,6 +165,15 @@ func withGreenletDefault(_ arguments: [String]) -> [String] {
         }
     }
     return result
+}
+
+extension Serve {
+    /// The dashboard runs when asked for (the default) and a person can see it:
+    /// stdin and stdout are a terminal, and TERM is not dumb.
+    var wantsDashboard: Bool {
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        return !noDashboard && isatty(0) == 1 && isatty(1) == 1 && !term.isEmpty && term != "dumb"
+    }
 }
 
 func absolutePath(_ path: String) -> String {

@@ -23,6 +23,23 @@ import Testing
         #expect(server.log.contains("shutting down gracefully"))
     }
 
+    @Test func aClientLeavingMidRequestDoesNotHoldUpTheDrain() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--graceful-timeout", "20"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        try await onThread {
+            let fd = try HTTPProbe.connect(port: port, timeout: 5)
+            try HTTPProbe.sendAll(fd, Array("GET /sleep?ms=800 HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            usleep(200_000)
+            close(fd)                           // gone before its answer
+        }
+        server.signal(SIGTERM)
+        let started = Date()
+        #expect(try await server.waitForExit(timeout: 10) == 0)
+        #expect(Date().timeIntervalSince(started) < 5, "the drain waited for a request nobody will read")
+    }
+
     @Test func sigquitStopsAtOnce() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

@@ -4,13 +4,13 @@
 #include <sys/types.h>
 
 /// Spawns `path` with `argv`/`envp`. `fd_from[i]` becomes fd `fd_to[i]` in the child;
-/// every other fd >= `first_closed` is closed, stdin is /dev/null, all signal
-/// dispositions are reset to default and the signal mask is empty. When
-/// `new_process_group` is non-zero the child leads a process group of its own, so a
-/// terminal's Ctrl-C reaches only the arbiter. Returns 0 or an errno value.
+/// every other fd >= `first_closed` is closed, stdin is /dev/null unless
+/// `inherit_stdin`, all signal dispositions are reset to default and the signal mask
+/// is empty. When `new_process_group` is non-zero the child leads a process group of
+/// its own, so a terminal's Ctrl-C reaches only the arbiter. Returns 0 or an errno.
 int pulse_spawn(const char *path, char *const argv[], char *const envp[],
                 const int *fd_from, const int *fd_to, int fd_count,
-                int first_closed, int new_process_group, pid_t *pid_out);
+                int first_closed, int new_process_group, int inherit_stdin, pid_t *pid_out);
 
 /// Replaces the process title shown by `ps` (argv area, extended into the
 /// environment area, which is moved to the heap first) and the kernel's comm name.

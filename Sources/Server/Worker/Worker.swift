@@ -235,6 +235,8 @@ public final class Worker: @unchecked Sendable {
             retireSent = true
             send(.retire(requests: report.requests))
         }
+        // The connection may already be gone (its client left mid-request).
+        exitIfDrained()
     }
 
     // MARK: - Mailbox
