@@ -65,6 +65,9 @@ struct WorkerSpawner {
     func spawnOnTerminal(arguments: [String]) throws -> Int32 {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: WorkerLaunch.environmentKey)
+        // On a terminal in raw mode Swift's crash reporter hangs the crashed process
+        // (seen with interactive=no too); the arbiter is waiting to take the terminal back.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let rc = withCStrings(["pulse: dashboard"] + arguments) { argvPointer in

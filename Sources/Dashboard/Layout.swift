@@ -89,8 +89,10 @@ public struct Layout: Codable, Equatable, Sendable {
 
     private static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0 + 1)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
+            let text = context.codingPath.reduce("") { text, key in
+                key.intValue.map { text + "[\($0 + 1)]" } ?? (text.isEmpty ? key.stringValue : text + "." + key.stringValue)
+            }
+            return text.isEmpty ? "" : " at \(text)"
         }
         switch error {
         case .keyNotFound(let key, let context): return "missing '\(key.stringValue)'\(path(context))"
