@@ -52,6 +52,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("header-timeout"), help: "Seconds a client has to send a request's headers; 408 after that.")
     var headerTimeout: Double = 10
 
+    @Option(name: .customLong("websocket-ping"), help: "Seconds between keep-alive pings on an idle WebSocket; one unanswered closes it.")
+    var webSocketPing: Double = 20
+
     @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
     var forwardedAllowIPs: String = ""
 
@@ -92,6 +95,7 @@ struct Serve: ParsableCommand {
         guard parseByteCount(maxBody) != nil else {
             throw ValidationError("--max-body must be a byte count such as 1048576, 512K or 10M (got '\(maxBody)')")
         }
+        guard webSocketPing > 0 else { throw ValidationError("--websocket-ping must be more than 0 seconds (got \(webSocketPing))") }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
             do { _ = try Bind(parsing: text) } catch { throw ValidationError("--bind: \(error)") }
@@ -125,6 +129,7 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.maxQueue = maxQueue
         configuration.workerSettings.maxBody = parseByteCount(maxBody) ?? 10 << 20
         configuration.workerSettings.headerTimeout = headerTimeout
+        configuration.workerSettings.webSocketPing = webSocketPing
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }

@@ -56,6 +56,22 @@ import Testing
         #expect(reply?.status != 200)
     }
 
+    @Test func aSecondSigintStopsAtOnce() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        async let slow = onThread { try? HTTPProbe.get(port: port, "/sleep?ms=20000") }
+        try await server.waitFor("the slow request in flight") { $0.services[0].workers.contains { $0.inflight == 1 } }
+        server.signal(SIGINT)
+        try await server.waitFor("the graceful shutdown") { $0.arbiter.state == "stopping" }
+        #expect(server.process.isRunning)
+        server.signal(SIGINT)
+        #expect(try await server.waitForExit(timeout: 8) != nil)
+        #expect(server.log.contains("SIGINT: stopping at once"))
+        _ = try await slow
+    }
+
     @Test func sigkillOfTheArbiterLeavesNoOrphans() async throws {
         let server = try PulseServer()
         defer { server.shutdown() }

@@ -81,6 +81,29 @@ import Testing
         }
     }
 
+    @Test func idleSocketsArePingedAndClosedWhenThePeerIsGone() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--websocket-ping", "0.5"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        try await onThread {
+            let answering = try WebSocketProbe(port: port, path: "/ws/echo")
+            _ = try answering.receive()                                   // the greeting
+            for _ in 0..<3 {
+                let ping = try answering.receive()
+                #expect(ping.opcode == 0x9)
+                try answering.send(opcode: 0xA, ping.payload)
+            }
+            try answering.send(text: "still here")
+            #expect(try answering.receiveSkippingPings().text == "still here")
+
+            let silent = try WebSocketProbe(port: port, path: "/ws/echo")
+            _ = try silent.receive()
+            #expect(try silent.receive().opcode == 0x9)                  // not answered
+            #expect(try silent.receive().closeCode == 1001)
+        }
+    }
+
     @Test func thePulseDemoEchoes() async throws {
         let server = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
         defer { server.shutdown() }
