@@ -61,11 +61,16 @@ let package = Package(
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         // The dashboard on a real terminal: ncurses, the control socket, the built-in load.
         .target(name: "DashboardTerminal", dependencies: ["Dashboard", "Arbiter", "CNCurses", "CPulseSystem"]),
+        // The embedded data store: RESP, the keyspace, commands and pub/sub.
+        .target(
+            name: "DataStore",
+            dependencies: ["CPulseSystem", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "Server", "Mailbox", "DashboardTerminal",
+                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +101,10 @@ let package = Package(
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Arbiter"]),
+        .testTarget(
+            name: "DataStoreTests",
+            dependencies: ["DataStore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter"]

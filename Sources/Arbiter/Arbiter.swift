@@ -44,8 +44,10 @@ public final class Arbiter: @unchecked Sendable {
         self.logger = Logger(label: "arbiter") { _ in SinkLogHandler(sink: sink) }
         self.listeners = listeners
         self.monitors = zip(configuration.services, listeners).map { service, sockets in
-            Monitor(name: service.name, binds: sockets.map(\.bound), target: service.workers,
-                    mode: configuration.workerSettings.mode, policy: configuration.restartPolicy)
+            var monitor = Monitor(name: service.name, binds: sockets.map(\.bound), target: service.workers,
+                                  mode: configuration.workerSettings.mode, policy: configuration.restartPolicy)
+            monitor.auxiliary = service.auxiliary
+            return monitor
         }
         self.spawner = WorkerSpawner(executable: configuration.executable, arbiterPID: getpid())
         self.exitCode = loop.makePromise(of: Int32.self)
@@ -152,11 +154,11 @@ public final class Arbiter: @unchecked Sendable {
             beginShutdown(.immediate, why: "SIGQUIT")
         case SIGHUP:
             logger.info("SIGHUP: rolling reload of every service")
-            for index in monitors.indices { monitors[index].reload() }
+            for index in monitors.indices where !monitors[index].auxiliary { monitors[index].reload() }
         case SIGTTIN, SIGTTOU:
-            guard !monitors.isEmpty else { return }
+            guard let index = monitors.firstIndex(where: { !$0.auxiliary }) else { return }
             let delta = signalNumber == SIGTTIN ? 1 : -1
-            let message = scale(serviceIndex: 0, to: monitors[0].target + delta)
+            let message = scale(serviceIndex: index, to: monitors[index].target + delta)
             logger.info("\(signalName(signalNumber)): \(message)")
         default:
             break
@@ -457,6 +459,9 @@ public final class Arbiter: @unchecked Sendable {
                 return ControlResponse(ok: false, message: "\(request.command) needs a number, as in `scale +1`, `scale -1` or `workers 4`")
             }
             return withService(request.service) { index in
+                guard !monitors[index].auxiliary else {
+                    return ControlResponse(ok: false, message: "\(monitors[index].name) runs as one process and is not scaled")
+                }
                 let relative = request.command == "scale" && (argument.hasPrefix("+") || argument.hasPrefix("-"))
                 if request.command == "workers", number < 1 {
                     return ControlResponse(ok: false, message: "workers must be at least 1")
@@ -466,7 +471,8 @@ public final class Arbiter: @unchecked Sendable {
                 return ControlResponse(ok: true, message: message, status: snapshot())
             }
         case "reload", "restart":
-            let indices = request.service == nil ? Array(monitors.indices) : monitors.indices.filter { monitors[$0].name == request.service }
+            let indices = request.service == nil ? monitors.indices.filter { !monitors[$0].auxiliary }
+                : monitors.indices.filter { monitors[$0].name == request.service }
             guard !indices.isEmpty else { return unknownService(request.service) }
             for index in indices {
                 if request.command == "reload" { monitors[index].reload() } else { monitors[index].restart() }
@@ -479,7 +485,8 @@ public final class Arbiter: @unchecked Sendable {
             guard let mode = request.argument.flatMap(ExecutionMode.init(rawValue:)) else {
                 return ControlResponse(ok: false, message: "mode needs thread or cooperative")
             }
-            let indices = request.service == nil ? Array(monitors.indices) : monitors.indices.filter { monitors[$0].name == request.service }
+            let indices = request.service == nil ? monitors.indices.filter { !monitors[$0].auxiliary }
+                : monitors.indices.filter { monitors[$0].name == request.service }
             guard !indices.isEmpty else { return unknownService(request.service) }
             for index in indices { setMode(mode, serviceIndex: index) }
             return ControlResponse(ok: true, message: "\(indices.map { monitors[$0].name }.joined(separator: ", ")): \(mode.rawValue) mode", status: snapshot())
@@ -502,10 +509,11 @@ public final class Arbiter: @unchecked Sendable {
             guard let index = monitors.firstIndex(where: { $0.name == name }) else { return unknownService(name) }
             return body(index)
         }
-        guard monitors.count == 1 else {
-            return ControlResponse(ok: false, message: "several services run here; name one: \(monitors.map(\.name).joined(separator: ", "))")
+        let candidates = monitors.indices.filter { !monitors[$0].auxiliary }
+        guard candidates.count == 1 else {
+            return ControlResponse(ok: false, message: "several services run here; name one: \(candidates.map { monitors[$0].name }.joined(separator: ", "))")
         }
-        return body(0)
+        return body(candidates[0])
     }
 
     private func unknownService(_ name: String?) -> ControlResponse {
@@ -559,6 +567,7 @@ public final class Arbiter: @unchecked Sendable {
                 urls: monitor.binds.map(\.url),
                 targetWorkers: monitor.target,
                 mode: monitor.mode,
+                auxiliary: monitor.auxiliary,
                 liveWorkers: monitor.workers.values.filter { $0.intent == nil }.count,
                 state: monitor.state,
                 consecutiveFailures: monitor.policy.consecutiveFailures,
@@ -574,7 +583,8 @@ public final class Arbiter: @unchecked Sendable {
                         restarts: monitor.restartsBySlot[worker.id] ?? 0, rssBytes: worker.rssBytes,
                         cpuPercent: worker.cpuPercent, loopLagMs: worker.report.loopLagMs, mode: worker.report.mode,
                         threads: worker.report.threads, green: worker.report.green, queue: worker.report.queue,
-                        websockets: worker.report.websockets, latencyMs: worker.report.latencyMs)
+                        websockets: worker.report.websockets, latencyMs: worker.report.latencyMs,
+                        dataStore: worker.report.dataStore)
                 },
                 recentExits: monitor.recentExits.map {
                     RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure)

@@ -10,10 +10,14 @@ public struct ArbiterConfiguration: Sendable {
         public var name: String
         public var binds: [Bind]
         public var workers: Int
-        public init(name: String, binds: [Bind], workers: Int) {
+        /// A service the arbiter runs for the others (the data store): one process,
+        /// not scaled, reloaded or switched unless named, never the default target.
+        public var auxiliary: Bool
+        public init(name: String, binds: [Bind], workers: Int, auxiliary: Bool = false) {
             self.name = name
             self.binds = binds
             self.workers = workers
+            self.auxiliary = auxiliary
         }
     }
 

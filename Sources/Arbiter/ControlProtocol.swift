@@ -56,6 +56,8 @@ public struct ServiceStatus: Codable, Sendable {
     public var urls: [String]
     public var targetWorkers: Int
     public var mode: ExecutionMode
+    /// Runs for the other services (the data store); not a default target of commands.
+    public var auxiliary: Bool
     public var liveWorkers: Int
     public var state: ServiceState
     public var consecutiveFailures: Int
@@ -89,6 +91,7 @@ public struct WorkerStatus: Codable, Sendable {
     public var queue: Int?
     public var websockets: Int?
     public var latencyMs: LatencySummary?
+    public var dataStore: DataStoreFigures?
 }
 
 public struct RecentExitStatus: Codable, Sendable {

@@ -23,6 +23,8 @@ public enum MonitorAction: Equatable, Sendable {
 public struct Monitor: Sendable {
     public let name: String
     public let binds: [Bind]
+    /// Runs for the other services (the data store): a fixed single process.
+    public var auxiliary = false
     public private(set) var target: Int
     /// The execution mode new workers start in; a switch also reaches the running ones.
     public var mode: ExecutionMode

@@ -63,6 +63,8 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var maxWebSocketMessage: Int = 1 << 20
     /// Seconds between keep-alive pings on an idle WebSocket.
     public var webSocketPing: Double = 20
+    /// The data store's password (`--ds-password`), for its own worker.
+    public var dataStorePassword: String?
 
     public init() {}
 }

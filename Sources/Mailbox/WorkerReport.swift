@@ -19,8 +19,22 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var queue: Int?
     public var websockets: Int?
     public var latencyMs: LatencySummary?
+    /// For the data store's worker: its keyspace and pub/sub.
+    public var dataStore: DataStoreFigures?
 
     public init() {}
+}
+
+/// What the embedded data store reports with each heartbeat.
+public struct DataStoreFigures: Codable, Sendable, Equatable {
+    public var keys: Int
+    public var channels: Int
+    public var subscribers: Int
+    public init(keys: Int, channels: Int, subscribers: Int) {
+        self.keys = keys
+        self.channels = channels
+        self.subscribers = subscribers
+    }
 }
 
 /// Busy and total slots of an execution pool.

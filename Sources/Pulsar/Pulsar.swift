@@ -15,6 +15,7 @@ public enum Pulsar {
         }
         precondition(!services.isEmpty, "Pulsar.main needs at least one service")
         precondition(Set(services.map(\.name)).count == services.count, "service names must be unique")
+        precondition(!services.contains { $0.name == DataStoreService.name }, "the service name 'ds' is the data store's")
         ServiceRegistry.services.withLockedValue { $0 = services }
         PulseCommand.main(withGreenletDefault(Array(CommandLine.arguments.dropFirst())))
         exit(0)
@@ -29,6 +30,9 @@ public enum Pulsar {
         guard let launch = try? JSONDecoder().decode(WorkerLaunch.self, from: Data(json.utf8)) else {
             FileHandle.standardError.write(Data("[critical] unreadable \(WorkerLaunch.environmentKey)\n".utf8))
             exit(70)
+        }
+        if launch.service == DataStoreService.name {
+            Worker.run(launch: launch, serving: .connections(DataStoreService(password: launch.settings.dataStorePassword)))
         }
         guard let service = services.first(where: { $0.name == launch.service }) else {
             FileHandle.standardError.write(Data("[critical] this executable declares no service '\(launch.service)'\n".utf8))

@@ -55,6 +55,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("websocket-ping"), help: "Seconds between keep-alive pings on an idle WebSocket; one unanswered closes it.")
     var webSocketPing: Double = 20
 
+    @Option(name: .customLong("data-store"), help: "pulsar://HOST:PORT/DB runs the embedded data store there; redis://HOST:PORT/DB uses a Redis instead.")
+    var dataStore: String = "pulsar://127.0.0.1:6410/0"
+
+    @Option(name: .customLong("ds-password"), help: "A password the embedded data store asks for (AUTH).")
+    var dataStorePassword: String?
+
     @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
     var forwardedAllowIPs: String = ""
 
@@ -95,6 +101,9 @@ struct Serve: ParsableCommand {
         guard parseByteCount(maxBody) != nil else {
             throw ValidationError("--max-body must be a byte count such as 1048576, 512K or 10M (got '\(maxBody)')")
         }
+        guard DataStoreURL(dataStore) != nil else {
+            throw ValidationError("--data-store must be pulsar://HOST:PORT/DB or redis://HOST:PORT/DB with DB 0-15 (got '\(dataStore)')")
+        }
         guard webSocketPing > 0 else { throw ValidationError("--websocket-ping must be more than 0 seconds (got \(webSocketPing))") }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
@@ -113,6 +122,10 @@ struct Serve: ParsableCommand {
         var configuration = ArbiterConfiguration(services: services.map {
             ArbiterConfiguration.Service(name: $0.name, binds: $0.binds ?? cliBinds, workers: $0.workers ?? workers)
         })
+        if let store = DataStoreURL(dataStore), store.kind == .embedded {
+            configuration.services.append(ArbiterConfiguration.Service(
+                name: DataStoreService.name, binds: [.tcp(host: store.host, port: store.port)], workers: 1, auxiliary: true))
+        }
         configuration.timeout = timeout
         configuration.gracefulTimeout = gracefulTimeout
         configuration.maxRequests = maxRequests
@@ -130,6 +143,7 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.maxBody = parseByteCount(maxBody) ?? 10 << 20
         configuration.workerSettings.headerTimeout = headerTimeout
         configuration.workerSettings.webSocketPing = webSocketPing
+        configuration.workerSettings.dataStorePassword = dataStorePassword
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }

@@ -20,7 +20,7 @@ enum Fixtures {
         let json = """
         {"arbiter": {"pid": 4242, "version": "0.1.0", "state": "running", "uptime_s": 3725, "control": "/tmp/c.sock"},
          "services": [{"name": "web", "binds": ["127.0.0.1:8060"], "urls": ["http://127.0.0.1:8060"],
-                       "target_workers": \(workers.count), "mode": "\(mode)", "live_workers": \(workers.count),
+                       "target_workers": \(workers.count), "mode": "\(mode)", "auxiliary": false, "live_workers": \(workers.count),
                        "state": "\(state)", "consecutive_failures": 0, "workers": [\(workers.joined(separator: ","))],
                        "recent_exits": \(exits)}]}
         """

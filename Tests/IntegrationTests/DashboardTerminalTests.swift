@@ -14,7 +14,7 @@ import Testing
         let directory = PulseServer.temporaryDirectory()
         let control = directory + "/control.sock"
         let session = try TmuxSession(width: width, height: height,
-                                      command: "\(pulse) -w 2 -b 127.0.0.1:0 --control \(control) \(extra)",
+                                      command: "\(pulse) -w 2 -b 127.0.0.1:0 --control \(control) --data-store pulsar://127.0.0.1:0/0 \(extra)",
                                       environment: environment)
         return (session, control, directory)
     }

@@ -112,6 +112,11 @@ import Testing
         (["-b", "127.0.0.1:99999"], "--bind"),
         (["--log-level", "loud"], "--log-level"),
         (["--keep-alive", "0"], "--keep-alive"),
+        (["--data-store", "http://127.0.0.1:1/0"], "--data-store"),
+        (["--data-store", "pulsar://127.0.0.1:6410/99"], "--data-store"),
+        (["--thread-workers", "0"], "--thread-workers"),
+        (["--mode", "turbo"], "--mode"),
+        (["--max-body", "lots"], "--max-body"),
     ])
     func badFlagValuesExitNonZeroNamingTheFlag(arguments: [String], flag: String) async throws {
         let directory = PulseServer.temporaryDirectory()
@@ -149,7 +154,7 @@ import Testing
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }
         try await server.waitForReady(1)
-        let second = try await runCommand("pulse", ["-b", "127.0.0.1:0", "--control", server.control])
+        let second = try await runCommand("pulse", ["-b", "127.0.0.1:0", "--control", server.control, "--data-store", "pulsar://127.0.0.1:0/0"])
         #expect(second.status == 1 && second.output.contains("in use by another arbiter"))
         #expect(try server.status().services[0].workers.count == 1)
     }

@@ -69,7 +69,7 @@ import Testing
         let server = try PulseServer(environment: ["PULSE_TEST_SECOND_SERVICE_BIND": "127.0.0.1:0"])
         defer { server.shutdown() }
         let status = try await server.waitFor("web with 2 and api with 1 ready workers") { status in
-            status.services.map(\.name) == ["web", "api"]
+            status.services.map(\.name) == ["web", "api", "ds"]
                 && status.services[0].workers.filter { $0.state == .ready }.count == 2
                 && status.services[1].workers.filter { $0.state == .ready }.count == 1
         }

@@ -17,6 +17,8 @@ import NIOWebSocket
 /// All mutable state is confined to the worker's single event loop.
 public final class Worker: @unchecked Sendable {
     let launch: WorkerLaunch
+    let serving: Serving
+    /// The HTTP app; empty for a worker that serves another protocol.
     let app: App
     let loop: EventLoop
     let logger: Logger
@@ -32,23 +34,29 @@ public final class Worker: @unchecked Sendable {
     private var acceptor: Acceptor?
     private var retireSent = false
     private var lastBeat = NIODeadline.now()
-    let scheduler: RequestScheduler
+    /// Created on first use: a worker serving another protocol needs no pools.
+    private(set) lazy var scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
     let loopExecutor: EventLoopTaskExecutor
     /// Response times of the current heartbeat interval, in microseconds.
     private var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private var webSockets: [ObjectIdentifier: Channel] = [:]
 
-    private init(launch: WorkerLaunch, app: App, loop: EventLoop, logger: Logger) {
+    private init(launch: WorkerLaunch, serving: Serving, loop: EventLoop, logger: Logger) {
         self.launch = launch
-        self.app = app
+        self.serving = serving
+        if case .http(let app) = serving { self.app = app } else { self.app = App(router: Router()) }
         self.loop = loop
         self.logger = logger
-        self.scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
         self.loopExecutor = EventLoopTaskExecutor(loop: loop)
     }
 
     /// Runs the worker described by `launch` until it has drained; never returns.
     public static func run(launch: WorkerLaunch, app: App) -> Never {
+        run(launch: launch, serving: .http(app))
+    }
+
+    /// Runs a worker that serves its connections with `serving`; never returns.
+    public static func run(launch: WorkerLaunch, serving: Serving) -> Never {
         pulse_setproctitle("pulse: worker \(launch.name)")
         let level = Logger.Level(rawValue: launch.settings.logLevel) ?? .info
         LoggingSystem.bootstrap { _ in WorkerLogHandler(logLevel: level) }
@@ -59,7 +67,7 @@ public final class Worker: @unchecked Sendable {
         pulse_line_buffer_stdout()
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let worker = Worker(launch: launch, app: app, loop: group.next(), logger: logger)
+        let worker = Worker(launch: launch, serving: serving, loop: group.next(), logger: logger)
         worker.installSignalHandlers()
         worker.loop.execute { worker.start() }
         while true { pause() }
@@ -101,9 +109,15 @@ public final class Worker: @unchecked Sendable {
         lastBeat = .now()
         loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in heartbeat(interval: interval) }
 
-        let boot = app.boot
         let promise = loop.makePromise(of: Void.self)
-        promise.completeWithTask { try await boot() }
+        switch serving {
+        case .http(let app):
+            let boot = app.boot
+            promise.completeWithTask { try await boot() }
+        case .connections(let custom):
+            let loop = self.loop
+            promise.completeWithTask { try await custom.boot(on: loop) }
+        }
         promise.futureResult.whenComplete { [self] result in
             switch result {
             case .success: accept()
@@ -141,6 +155,16 @@ public final class Worker: @unchecked Sendable {
     /// Hands an accepted socket to the event loop: a byte counter, the HTTP codec
     /// with WebSocket upgrades, the keep-alive timer, then the app.
     private func adopt(connection fd: Int32) -> EventLoopFuture<Channel> {
+        if case .connections(let custom) = serving {
+            return ClientBootstrap(group: loop)
+                .channelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionBookkeeper(worker: self))
+                        try custom.configure(channel)
+                    }
+                }
+                .withConnectedSocket(fd)
+        }
         let settings = launch.settings
         let keepAlive = TimeAmount.milliseconds(Int64(settings.keepAlive * 1000))
         let ping = TimeAmount.milliseconds(Int64(settings.webSocketPing * 1000))
@@ -246,13 +270,18 @@ public final class Worker: @unchecked Sendable {
         let lag = (now - lastBeat - interval).nanoseconds
         lastBeat = now
         report.loopLagMs = Double(max(0, lag)) / 1_000_000
-        report.mode = scheduler.mode.rawValue
-        report.threads = PoolOccupancy(busy: scheduler.busyThreads, size: scheduler.threadCount)
-        report.green = PoolOccupancy(busy: scheduler.busyGreen, size: scheduler.greenCount)
-        report.queue = scheduler.queued
-        report.websockets = webSockets.count
-        report.latencyMs = LatencySummary(microseconds: latencies)
-        latencies.reset()
+        switch serving {
+        case .http:
+            report.mode = scheduler.mode.rawValue
+            report.threads = PoolOccupancy(busy: scheduler.busyThreads, size: scheduler.threadCount)
+            report.green = PoolOccupancy(busy: scheduler.busyGreen, size: scheduler.greenCount)
+            report.queue = scheduler.queued
+            report.websockets = webSockets.count
+            report.latencyMs = LatencySummary(microseconds: latencies)
+            latencies.reset()
+        case .connections(let custom):
+            custom.fill(&report)
+        }
         send(.heartbeat(report))
     }
 
@@ -265,7 +294,7 @@ public final class Worker: @unchecked Sendable {
         switch message {
         case .drain(let grace): drain(grace: grace, why: "asked by the arbiter")
         case .mode(let mode):
-            guard mode != scheduler.mode else { return }
+            guard case .http = serving, mode != scheduler.mode else { return }
             logger.info("execution mode: \(scheduler.mode.rawValue) -> \(mode.rawValue)")
             scheduler.setMode(mode)
         }
@@ -319,6 +348,47 @@ public final class Worker: @unchecked Sendable {
     static func exitNow(_ code: Int32) -> Never {
         fflush(nil)
         _exit(code)
+    }
+}
+
+/// What a worker serves: an HTTP app, or connections of another protocol.
+public enum Serving: Sendable {
+    case http(App)
+    case connections(any ConnectionServing)
+}
+
+/// A protocol other than HTTP served by a supervised worker (the data store's RESP).
+/// The worker still accepts, heartbeats and drains; this decides what a connection does.
+public protocol ConnectionServing: Sendable {
+    /// Once, before the worker reports ready.
+    func boot(on loop: EventLoop) async throws
+    /// On the connection's event loop, before it becomes active.
+    func configure(_ channel: Channel) throws
+    /// On the event loop, before each heartbeat: the figures this protocol keeps.
+    func fill(_ report: inout WorkerReport)
+}
+
+/// Keeps the worker's connection count for protocols other than HTTP, so drains see them.
+final class ConnectionBookkeeper: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let worker: Worker
+
+    init(worker: Worker) { self.worker = worker }
+
+    func channelActive(context: ChannelHandlerContext) {
+        worker.connectionOpened(context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        worker.connectionClosed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        worker.countBytesIn(Self.unwrapInboundIn(data).readableBytes)
+        context.fireChannelRead(data)
     }
 }
 

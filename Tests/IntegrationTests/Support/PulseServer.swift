@@ -31,6 +31,7 @@ final class PulseServer: @unchecked Sendable {
     }
 
     /// Starts `binary` (the test app by default) headless on 127.0.0.1:0.
+    /// The embedded data store listens on a port the OS picks, unless the arguments say otherwise.
     init(binary: String = "PulseTestApp", arguments: [String] = [], environment: [String: String] = [:],
          bind: Bool = true) throws {
         directory = Self.temporaryDirectory()
@@ -39,7 +40,8 @@ final class PulseServer: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaries + "/" + binary)
-        process.arguments = (bind ? ["-b", "127.0.0.1:0"] : []) + ["--control", control, "--no-dashboard"] + arguments
+        let store = arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"]
+        process.arguments = (bind ? ["-b", "127.0.0.1:0"] : []) + ["--control", control, "--no-dashboard"] + store + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PULSE_WORKER")
         for (key, value) in environment { env[key] = value }

@@ -1,0 +1,275 @@
+import NIOCore
+
+extension Commands {
+    // MARK: - Hashes
+
+    static let hashes: [String: Command] = [
+        "hset": one(-4) { (session, arguments) throws(CommandError) in
+            guard arguments.count % 2 == 1 else { throw .arity("hset") }
+            var hash = try session.hash(arguments[0]) ?? [:]
+            var added = 0
+            for pair in stride(from: 1, to: arguments.count, by: 2) where hash.updateValue(arguments[pair + 1], forKey: arguments[pair]) == nil {
+                added += 1
+            }
+            session.store(arguments[0], .hash(hash))
+            return .integer(added)
+        },
+        "hmset": one(-4) { (session, arguments) throws(CommandError) in
+            guard arguments.count % 2 == 1 else { throw .arity("hmset") }
+            var hash = try session.hash(arguments[0]) ?? [:]
+            for pair in stride(from: 1, to: arguments.count, by: 2) { hash[arguments[pair]] = arguments[pair + 1] }
+            session.store(arguments[0], .hash(hash))
+            return .ok
+        },
+        "hsetnx": one(4) { (session, arguments) throws(CommandError) in
+            var hash = try session.hash(arguments[0]) ?? [:]
+            guard hash[arguments[1]] == nil else { return .integer(0) }
+            hash[arguments[1]] = arguments[2]
+            session.store(arguments[0], .hash(hash))
+            return .integer(1)
+        },
+        "hget": one(3) { (session, arguments) throws(CommandError) in .bulkString(try session.hash(arguments[0])?[arguments[1]]) },
+        "hmget": one(-3) { (session, arguments) throws(CommandError) in
+            let hash = try session.hash(arguments[0]) ?? [:]
+            return .array(arguments.dropFirst().map { .bulkString(hash[$0]) })
+        },
+        "hgetall": one(2) { (session, arguments) throws(CommandError) in
+            let hash = try session.hash(arguments[0]) ?? [:]
+            return .array(hash.sorted { $0.key.lexicographicallyPrecedes($1.key) }.flatMap { [.bulkString($0.key), .bulkString($0.value)] })
+        },
+        "hkeys": one(2) { (session, arguments) throws(CommandError) in
+            bulkArray((try session.hash(arguments[0]) ?? [:]).keys.sorted { $0.lexicographicallyPrecedes($1) })
+        },
+        "hvals": one(2) { (session, arguments) throws(CommandError) in
+            bulkArray((try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value))
+        },
+        "hdel": one(-3) { (session, arguments) throws(CommandError) in
+            guard var hash = try session.hash(arguments[0]) else { return .integer(0) }
+            let removed = arguments.dropFirst().filter { hash.removeValue(forKey: $0) != nil }.count
+            session.store(arguments[0], .hash(hash))
+            return .integer(removed)
+        },
+        "hexists": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]] == nil ? 0 : 1) },
+        "hlen": one(2) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?.count ?? 0) },
+        "hstrlen": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]]?.count ?? 0) },
+        "hincrby": one(4) { (session, arguments) throws(CommandError) in
+            var hash = try session.hash(arguments[0]) ?? [:]
+            let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in
+                guard let value = Int(bytes.text) else { throw CommandError(message: "ERR hash value is not an integer") }
+                return value
+            } ?? 0
+            let (result, overflow) = current.addingReportingOverflow(try int(arguments[2]))
+            guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
+            hash[arguments[1]] = Array(String(result).utf8)
+            session.store(arguments[0], .hash(hash))
+            return .integer(result)
+        },
+        "hincrbyfloat": one(4) { (session, arguments) throws(CommandError) in
+            var hash = try session.hash(arguments[0]) ?? [:]
+            let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in try double(bytes) } ?? 0
+            let result = current + (try double(arguments[2]))
+            guard result.isFinite else { throw CommandError(message: "ERR increment would produce NaN or Infinity") }
+            let text = Array(format(result).utf8)
+            hash[arguments[1]] = text
+            session.store(arguments[0], .hash(hash))
+            return .bulkString(text)
+        },
+        "hscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
+            let fields = (try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            return [try scan(fields, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0.key }) {
+                [.bulkString($0.key), .bulkString($0.value)]
+            }]
+        },
+    ]
+
+    // MARK: - Lists
+
+    static let lists: [String: Command] = [
+        "lpush": one(-3) { (session, arguments) throws(CommandError) in try push(session, arguments, front: true) },
+        "rpush": one(-3) { (session, arguments) throws(CommandError) in try push(session, arguments, front: false) },
+        "lpop": one(-2) { (session, arguments) throws(CommandError) in try pop(session, arguments, front: true) },
+        "rpop": one(-2) { (session, arguments) throws(CommandError) in try pop(session, arguments, front: false) },
+        "llen": one(2) { (session, arguments) throws(CommandError) in .integer(try session.list(arguments[0])?.count ?? 0) },
+        "lrange": one(4) { (session, arguments) throws(CommandError) in
+            let list = try session.list(arguments[0]) ?? []
+            guard let range = clamp(try int(arguments[1]), try int(arguments[2]), count: list.count) else { return .array([]) }
+            return bulkArray(range.map { list[list.index(list.startIndex, offsetBy: $0)] })
+        },
+        "lindex": one(3) { (session, arguments) throws(CommandError) in
+            let list = try session.list(arguments[0]) ?? []
+            var index = try int(arguments[1])
+            if index < 0 { index += list.count }
+            guard (0..<list.count).contains(index) else { return .null }
+            return .bulkString(list[list.index(list.startIndex, offsetBy: index)])
+        },
+        "lset": one(4) { (session, arguments) throws(CommandError) in
+            guard var list = try session.list(arguments[0]) else { throw .noSuchKey }
+            var index = try int(arguments[1])
+            if index < 0 { index += list.count }
+            guard (0..<list.count).contains(index) else { throw CommandError(message: "ERR index out of range") }
+            list[list.index(list.startIndex, offsetBy: index)] = arguments[2]
+            session.store(arguments[0], .list(list))
+            return .ok
+        },
+        "lrem": one(4) { (session, arguments) throws(CommandError) in
+            guard let list = try session.list(arguments[0]) else { return .integer(0) }
+            let count = try int(arguments[1])
+            var items = Array(list)
+            var removed = 0
+            let limit = count == 0 ? Int.max : abs(count)
+            let order: [Int] = count < 0 ? Array(items.indices.reversed()) : Array(items.indices)
+            var doomed = Set<Int>()
+            for index in order where items[index] == arguments[2] && removed < limit {
+                doomed.insert(index)
+                removed += 1
+            }
+            items = items.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
+            session.store(arguments[0], .list(CircularBuffer(items)))
+            return .integer(removed)
+        },
+        "ltrim": one(4) { (session, arguments) throws(CommandError) in
+            guard let list = try session.list(arguments[0]) else { return .ok }
+            let range = clamp(try int(arguments[1]), try int(arguments[2]), count: list.count)
+            let kept = range.map { range in range.map { list[list.index(list.startIndex, offsetBy: $0)] } } ?? []
+            session.store(arguments[0], .list(CircularBuffer(kept)))
+            return .ok
+        },
+        "rpoplpush": one(3) { (session, arguments) throws(CommandError) in
+            guard var source = try session.list(arguments[0]), let item = source.popLast() else { return .null }
+            var destination = arguments[0] == arguments[1] ? source : (try session.list(arguments[1]) ?? [])
+            destination.prepend(item)
+            session.store(arguments[0], .list(source))
+            session.store(arguments[1], .list(destination))
+            return .bulkString(item)
+        },
+    ]
+
+    static func push(_ session: Session, _ arguments: [[UInt8]], front: Bool) throws(CommandError) -> RESPValue {
+        var list = try session.list(arguments[0]) ?? []
+        for item in arguments.dropFirst() {
+            if front { list.prepend(item) } else { list.append(item) }
+        }
+        session.store(arguments[0], .list(list))
+        return .integer(list.count)
+    }
+
+    static func pop(_ session: Session, _ arguments: [[UInt8]], front: Bool) throws(CommandError) -> RESPValue {
+        guard arguments.count <= 2 else { throw .syntax }
+        let count = try arguments.count == 2 ? int(arguments[1]) : nil
+        if let count, count < 0 { throw CommandError(message: "ERR value is out of range, must be positive") }
+        guard var list = try session.list(arguments[0]) else { return count == nil ? .null : .array(nil) }
+        var popped: [[UInt8]] = []
+        for _ in 0..<(count ?? 1) {
+            guard let item = front ? list.popFirst() : list.popLast() else { break }
+            popped.append(item)
+        }
+        session.store(arguments[0], .list(list))
+        return count == nil ? .bulkString(popped.first) : bulkArray(popped)
+    }
+
+    /// Redis's inclusive start/stop with negative indexes from the end; nil when empty.
+    static func clamp(_ start: Int, _ stop: Int, count: Int) -> ClosedRange<Int>? {
+        let first = max(0, start < 0 ? start + count : start)
+        let last = min(count - 1, stop < 0 ? stop + count : stop)
+        return first <= last ? first...last : nil
+    }
+
+    // MARK: - Sets
+
+    static let sets: [String: Command] = [
+        "sadd": one(-3) { (session, arguments) throws(CommandError) in
+            var set = try session.set(arguments[0]) ?? []
+            let added = arguments.dropFirst().filter { set.insert($0).inserted }.count
+            session.store(arguments[0], .set(set))
+            return .integer(added)
+        },
+        "srem": one(-3) { (session, arguments) throws(CommandError) in
+            guard var set = try session.set(arguments[0]) else { return .integer(0) }
+            let removed = arguments.dropFirst().filter { set.remove($0) != nil }.count
+            session.store(arguments[0], .set(set))
+            return .integer(removed)
+        },
+        "smembers": one(2) { (session, arguments) throws(CommandError) in sortedMembers(try session.set(arguments[0]) ?? []) },
+        "sismember": one(3) { (session, arguments) throws(CommandError) in .integer(try session.set(arguments[0])?.contains(arguments[1]) == true ? 1 : 0) },
+        "scard": one(2) { (session, arguments) throws(CommandError) in .integer(try session.set(arguments[0])?.count ?? 0) },
+        "sinter": one(-2) { (session, arguments) throws(CommandError) in sortedMembers(try combine(session, arguments, .intersection)) },
+        "sunion": one(-2) { (session, arguments) throws(CommandError) in sortedMembers(try combine(session, arguments, .union)) },
+        "sdiff": one(-2) { (session, arguments) throws(CommandError) in sortedMembers(try combine(session, arguments, .difference)) },
+        "sinterstore": one(-3) { (session, arguments) throws(CommandError) in try store(session, arguments, .intersection) },
+        "sunionstore": one(-3) { (session, arguments) throws(CommandError) in try store(session, arguments, .union) },
+        "sdiffstore": one(-3) { (session, arguments) throws(CommandError) in try store(session, arguments, .difference) },
+        "spop": one(-2) { (session, arguments) throws(CommandError) in
+            guard var set = try session.set(arguments[0]) else { return arguments.count > 1 ? .array([]) : .null }
+            let count = arguments.count > 1 ? try int(arguments[1]) : 1
+            var popped: [[UInt8]] = []
+            for _ in 0..<max(0, count) {
+                guard let member = set.randomElement() else { break }
+                set.remove(member)
+                popped.append(member)
+            }
+            session.store(arguments[0], .set(set))
+            return arguments.count > 1 ? bulkArray(popped) : .bulkString(popped.first)
+        },
+        "srandmember": one(-2) { (session, arguments) throws(CommandError) in
+            let set = try session.set(arguments[0]) ?? []
+            guard arguments.count > 1 else { return .bulkString(set.randomElement()) }
+            let count = try int(arguments[1])
+            if count >= 0 { return bulkArray(set.shuffled().prefix(count)) }
+            return bulkArray((0..<(-count)).compactMap { _ in set.randomElement() })
+        },
+        "sscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
+            let members = (try session.set(arguments[0]) ?? []).sorted { $0.lexicographicallyPrecedes($1) }
+            return [try scan(members, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0 }) { [.bulkString($0)] }]
+        },
+    ]
+
+    enum SetOperation { case intersection, union, difference }
+
+    static func combine(_ session: Session, _ keys: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> Set<[UInt8]> {
+        var result = try session.set(keys[0]) ?? []
+        for key in keys.dropFirst() {
+            let other = try session.set(key) ?? []
+            switch operation {
+            case .intersection: result.formIntersection(other)
+            case .union: result.formUnion(other)
+            case .difference: result.subtract(other)
+            }
+        }
+        return result
+    }
+
+    static func store(_ session: Session, _ arguments: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> RESPValue {
+        let result = try combine(session, Array(arguments.dropFirst()), operation)
+        session.db.delete(arguments[0])
+        session.store(arguments[0], .set(result))
+        return .integer(result.count)
+    }
+
+    static func sortedMembers(_ set: Set<[UInt8]>) -> RESPValue {
+        bulkArray(set.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
+    // MARK: - Pub/sub
+
+    static let pubsub: [String: Command] = [
+        "subscribe": Command(arity: -2) { session, arguments in session.subscribe(arguments, pattern: false) },
+        "psubscribe": Command(arity: -2) { session, arguments in session.subscribe(arguments, pattern: true) },
+        "unsubscribe": Command(arity: -1) { session, arguments in session.unsubscribe(arguments, pattern: false) },
+        "punsubscribe": Command(arity: -1) { session, arguments in session.unsubscribe(arguments, pattern: true) },
+        "publish": one(3) { session, arguments in .integer(session.store.pubsub.publish(channel: arguments[0], message: arguments[1])) },
+        "pubsub": one(-2) { (session, arguments) throws(CommandError) in
+            let hub = session.store.pubsub
+            switch arguments[0].text.lowercased() {
+            case "channels":
+                let names = hub.channels.keys.filter { name in arguments.count < 2 || Glob.matches(arguments[1], name) }
+                return bulkArray(names.sorted { $0.lexicographicallyPrecedes($1) })
+            case "numsub":
+                return .array(arguments.dropFirst().flatMap { [.bulkString($0), .integer(hub.channels[$0]?.count ?? 0)] })
+            case "numpat":
+                return .integer(hub.patterns.values.reduce(0) { $0 + $1.count })
+            default:
+                throw CommandError(message: "ERR unknown subcommand '\(arguments[0].text)'. Try PUBSUB HELP.")
+            }
+        },
+    ]
+}

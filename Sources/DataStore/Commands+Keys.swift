@@ -1,0 +1,90 @@
+extension Commands {
+    static let keys: [String: Command] = [
+        "del": one(-2) { session, arguments in
+            let removed = arguments.filter { session.db.get($0, now: session.now) != nil && session.db.delete($0) }.count
+            if removed > 0 { session.store.changes += 1 }
+            return .integer(removed)
+        },
+        "exists": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
+        "expire": one(-3) { (session, arguments) throws(CommandError) in
+            try expire(session, arguments[0], at: session.now + Int64(try int(arguments[1])) * 1000)
+        },
+        "pexpire": one(-3) { (session, arguments) throws(CommandError) in
+            try expire(session, arguments[0], at: session.now + Int64(try int(arguments[1])))
+        },
+        "expireat": one(-3) { (session, arguments) throws(CommandError) in
+            try expire(session, arguments[0], at: Int64(try int(arguments[1])) * 1000)
+        },
+        "pexpireat": one(-3) { (session, arguments) throws(CommandError) in
+            try expire(session, arguments[0], at: Int64(try int(arguments[1])))
+        },
+        "ttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1000) },
+        "pttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1) },
+        "persist": one(2) { session, arguments in
+            guard session.db.get(arguments[0], now: session.now) != nil,
+                  session.db.expires.removeValue(forKey: arguments[0]) != nil else { return .integer(0) }
+            session.store.changes += 1
+            return .integer(1)
+        },
+        "type": one(2) { session, arguments in .simpleString(session.db.get(arguments[0], now: session.now)?.typeName ?? "none") },
+        "keys": one(2) { session, arguments in
+            bulkArray(session.db.keys(now: session.now).filter { Glob.matches(arguments[0], $0) }.sorted { $0.lexicographicallyPrecedes($1) })
+        },
+        "scan": Command(arity: -2) { (session, arguments) throws(CommandError) in
+            let keys = session.db.keys(now: session.now).sorted { $0.lexicographicallyPrecedes($1) }
+            return [try scan(keys, cursor: arguments[0], options: Array(arguments.dropFirst()), key: { $0 }) { [.bulkString($0)] }]
+        },
+        "rename": one(3) { (session, arguments) throws(CommandError) in
+            guard let value = session.db.get(arguments[0], now: session.now) else { throw .noSuchKey }
+            let expiry = session.db.expires[arguments[0]]
+            session.db.delete(arguments[0])
+            session.db.set(arguments[1], value)
+            if let expiry { session.db.expires[arguments[1]] = expiry }
+            session.store.changes += 1
+            return .ok
+        },
+        "randomkey": one(1) { session, _ in .bulkString(session.db.keys(now: session.now).randomElement()) },
+    ]
+
+    static func expire(_ session: Session, _ key: [UInt8], at deadline: Int64) throws(CommandError) -> RESPValue {
+        guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
+        if deadline <= session.now {
+            session.db.delete(key)
+        } else {
+            session.db.expires[key] = deadline
+        }
+        session.store.changes += 1
+        return .integer(1)
+    }
+
+    static func ttl(_ session: Session, _ key: [UInt8], divisor: Int64) -> RESPValue {
+        guard session.db.get(key, now: session.now) != nil else { return .integer(-2) }
+        guard let deadline = session.db.expires[key] else { return .integer(-1) }
+        let remaining = deadline - session.now
+        return .integer(Int(divisor == 1 ? remaining : (remaining + 500) / divisor))
+    }
+
+    /// A cursor over a sorted snapshot: the cursor is the index of the next item.
+    /// Stateless, so a client can resume it anywhere; items added meanwhile may be missed, as Redis allows.
+    static func scan<Item>(_ items: [Item], cursor: [UInt8], options: [[UInt8]], key: (Item) -> [UInt8],
+                           _ render: (Item) -> [RESPValue]) throws(CommandError) -> RESPValue {
+        guard let start = Int(cursor.text), start >= 0 else { throw CommandError(message: "ERR invalid cursor") }
+        var pattern: [UInt8]?
+        var count = 10
+        var index = 0
+        while index < options.count {
+            switch options[index].text.uppercased() {
+            case "MATCH" where index + 1 < options.count: pattern = options[index + 1]
+            case "COUNT" where index + 1 < options.count:
+                count = try int(options[index + 1])
+                guard count > 0 else { throw .syntax }
+            default: throw .syntax
+            }
+            index += 2
+        }
+        let end = min(items.count, start + count)
+        let page = start < items.count ? items[start..<end] : []
+        let chosen = page.filter { item in pattern.map { Glob.matches($0, key(item)) } ?? true }
+        return .array([.bulk(end >= items.count ? "0" : String(end)), .array(chosen.flatMap(render))])
+    }
+}

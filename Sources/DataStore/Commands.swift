@@ -1,0 +1,147 @@
+import Foundation
+import NIOCore
+
+/// The command table: name, arity (negative: at least that many, the name
+/// included, as Redis counts), and what it does.
+enum Commands {
+    struct Command: Sendable {
+        let arity: Int
+        let run: @Sendable (Session, [[UInt8]]) throws(CommandError) -> [RESPValue]
+    }
+
+    /// Wraps a command with one reply.
+    static func one(_ arity: Int, _ body: @escaping @Sendable (Session, [[UInt8]]) throws(CommandError) -> RESPValue) -> Command {
+        Command(arity: arity) { (session, arguments) throws(CommandError) in [try body(session, arguments)] }
+    }
+
+    static let table: [String: Command] = connection.merging(strings) { a, _ in a }.merging(keys) { a, _ in a }
+        .merging(hashes) { a, _ in a }.merging(lists) { a, _ in a }.merging(sets) { a, _ in a }.merging(pubsub) { a, _ in a }
+
+    // MARK: - Helpers
+
+    static func int(_ bytes: [UInt8]) throws(CommandError) -> Int {
+        guard let value = Int(bytes.text) else { throw .notInteger }
+        return value
+    }
+
+    static func double(_ bytes: [UInt8]) throws(CommandError) -> Double {
+        let text = bytes.text.lowercased()
+        if text == "inf" || text == "+inf" { return .infinity }
+        if text == "-inf" { return -.infinity }
+        guard let value = Double(text), !value.isNaN else { throw .notFloat }
+        return value
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded(), abs(value) < 1e17 { return String(Int64(value)) }
+        return String(value)
+    }
+
+    static func bulkArray(_ items: some Sequence<[UInt8]>) -> RESPValue { .array(items.map { .bulkString($0) }) }
+
+    // MARK: - Connection and server
+
+    static let connection: [String: Command] = [
+        "ping": one(-1) { _, arguments in arguments.first.map { .bulkString($0) } ?? .simpleString("PONG") },
+        "echo": one(2) { _, arguments in .bulkString(arguments[0]) },
+        "quit": one(1) { session, _ in
+            session.closeAfterReply = true
+            return .ok
+        },
+        "select": one(2) { (session, arguments) throws(CommandError) in
+            let index = try int(arguments[0])
+            guard (0..<Store.databaseCount).contains(index) else { throw CommandError(message: "ERR DB index is out of range") }
+            session.database = index
+            return .ok
+        },
+        "auth": one(-2) { (session, arguments) throws(CommandError) in
+            guard let password = session.store.password else {
+                throw CommandError(message: "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            }
+            guard arguments.last?.text == password else {
+                throw CommandError(message: "WRONGPASS invalid username-password pair or user is disabled.")
+            }
+            session.authenticated = true
+            return .ok
+        },
+        "hello": one(-1) { (session, arguments) throws(CommandError) in
+            if let version = arguments.first, version.text != "2" {
+                throw CommandError(message: "NOPROTO unsupported protocol version")
+            }
+            return .array([.bulk("server"), .bulk("pulse"), .bulk("version"), .bulk("7.0.0"), .bulk("proto"), .integer(2),
+                           .bulk("id"), .integer(session.id), .bulk("mode"), .bulk("standalone"), .bulk("role"), .bulk("master"),
+                           .bulk("modules"), .array([])])
+        },
+        "dbsize": one(1) { session, _ in .integer(session.db.keys(now: session.now).count) },
+        "flushdb": one(-1) { session, _ in
+            session.db.values.removeAll()
+            session.db.expires.removeAll()
+            session.store.changes += 1
+            return .ok
+        },
+        "flushall": one(-1) { session, _ in
+            for database in session.store.databases {
+                database.values.removeAll()
+                database.expires.removeAll()
+            }
+            session.store.changes += 1
+            return .ok
+        },
+        "time": one(1) { _, _ in
+            let now = Date().timeIntervalSince1970
+            return .array([.bulk(String(Int(now))), .bulk(String(Int((now - now.rounded(.down)) * 1_000_000)))])
+        },
+        "info": one(-1) { session, _ in
+            let store = session.store
+            let keyspace = store.databases.enumerated().compactMap { index, database -> String? in
+                let keys = database.keys(now: session.now).count
+                return keys == 0 ? nil : "db\(index):keys=\(keys),expires=\(database.expires.count),avg_ttl=0"
+            }
+            let text = """
+            # Server\r
+            redis_version:7.0.0\r
+            pulse_data_store:1\r
+            process_id:\(getpid())\r
+            uptime_in_seconds:\(Int(Date().timeIntervalSince(store.startedAt)))\r
+            \r
+            # Stats\r
+            total_commands_processed:\(store.commandsProcessed)\r
+            pubsub_channels:\(store.pubsub.channels.count)\r
+            pubsub_patterns:\(store.pubsub.patterns.count)\r
+            \r
+            # Keyspace\r
+            \(keyspace.joined(separator: "\r\n"))\r
+
+            """
+            return .bulk(text)
+        },
+        "client": one(-2) { (session, arguments) throws(CommandError) in
+            switch arguments[0].text.lowercased() {
+            case "setname":
+                guard arguments.count == 2 else { throw .arity("client|setname") }
+                guard !arguments[1].contains(UInt8(ascii: " ")) else {
+                    throw CommandError(message: "ERR Client names cannot contain spaces, newlines or special characters.")
+                }
+                session.name = arguments[1].text
+                return .ok
+            case "getname": return session.name.map { .bulk($0) } ?? .null
+            case "id": return .integer(session.id)
+            case "list": return .bulk("id=\(session.id) addr=\(session.address) name=\(session.name ?? "") db=\(session.database)\n")
+            default: throw CommandError(message: "ERR unknown subcommand '\(arguments[0].text)'. Try CLIENT HELP.")
+            }
+        },
+        // Enough for redis-cli's start-up (COMMAND DOCS for its hints) and for scripts.
+        "command": one(-1) { _, arguments in
+            switch arguments.first?.text.lowercased() {
+            case "count"?: return .integer(table.count)
+            case "docs"?, "info"?: return .array([])
+            default: return bulkArray(table.keys.sorted().map { Array($0.utf8) })
+            }
+        },
+        "reset": one(1) { session, _ in
+            session.close()
+            session.database = 0
+            return .simpleString("RESET")
+        },
+    ]
+}

@@ -1,0 +1,85 @@
+import NIOCore
+
+/// Serves one data store client: parses pipelined requests, runs them in order
+/// against the store, answers, and pushes pub/sub messages. A protocol error is
+/// answered once, then the connection closes.
+public final class RESPConnectionHandler: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private let store: Store
+    private let parser: RESPRequestParser
+    private let outputLimit: Int
+    private var pending = ByteBuffer()
+    private var session: Session?
+    private var queuedPushBytes = 0
+
+    /// `outputLimit`: bytes of undelivered pub/sub messages after which a slow
+    /// subscriber is disconnected, so it cannot grow the store's memory.
+    public init(store: Store, parser: RESPRequestParser = RESPRequestParser(), outputLimit: Int = 32 << 20) {
+        self.store = store
+        self.parser = parser
+        self.outputLimit = outputLimit
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        store.lastClientID += 1
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        session = Session(store: store, id: store.lastClientID, address: "\(context.remoteAddress?.description ?? "?")") { value in
+            let (handler, context) = bound.value
+            handler.pushMessage(value, context: context)
+        }
+        store.connections += 1
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        session?.close()
+        session = nil
+        store.connections -= 1
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = Self.unwrapInboundIn(data)
+        pending.writeBuffer(&incoming)
+        var output = context.channel.allocator.buffer(capacity: 256)
+        guard let session else { return }
+        do {
+            while let arguments = try parser.next(&pending) {
+                guard !arguments.isEmpty else { continue }
+                for reply in session.execute(arguments) { reply.write(to: &output) }
+                if session.closeAfterReply { break }
+            }
+        } catch {
+            RESPValue.error("ERR \(error.message)").write(to: &output)
+            session.closeAfterReply = true
+        }
+        if pending.readableBytes == 0 { pending.clear() } else { pending.discardReadBytes() }
+        if output.readableBytes > 0 {
+            let close = session.closeAfterReply
+            context.writeAndFlush(Self.wrapOutboundOut(output)).assumeIsolated().whenComplete { _ in
+                if close { context.close(promise: nil) }
+            }
+        }
+    }
+
+    private func pushMessage(_ value: RESPValue, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        value.write(to: &buffer)
+        let size = buffer.readableBytes
+        queuedPushBytes += size
+        guard queuedPushBytes <= outputLimit else {
+            // Redis's client-output-buffer-limit for pub/sub: a subscriber that cannot keep up is let go.
+            context.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
+            queuedPushBytes -= size
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import NIOCore
+
+/// A reply that is an error, with Redis's exact wording.
+struct CommandError: Error {
+    let message: String
+    static let wrongType = CommandError(message: "WRONGTYPE Operation against a key holding the wrong kind of value")
+    static let notInteger = CommandError(message: "ERR value is not an integer or out of range")
+    static let notFloat = CommandError(message: "ERR value is not a valid float")
+    static let syntax = CommandError(message: "ERR syntax error")
+    static let noSuchKey = CommandError(message: "ERR no such key")
+    static func arity(_ name: String) -> CommandError {
+        CommandError(message: "ERR wrong number of arguments for '\(name)' command")
+    }
+}
+
+/// One client connection's state (database, name, subscriptions) and the command
+/// dispatcher that runs its requests against the store.
+final class Session {
+    let store: Store
+    let id: Int
+    let address: String
+    var database = 0
+    var name: String?
+    var authenticated: Bool
+    /// Set when the connection must close after its reply (QUIT).
+    var closeAfterReply = false
+    private(set) var channels: Set<[UInt8]> = []
+    private(set) var patterns: Set<[UInt8]> = []
+    private var subscriber: PubSubHub.Subscriber?
+    private let push: (RESPValue) -> Void
+
+    init(store: Store, id: Int, address: String, push: @escaping (RESPValue) -> Void) {
+        self.store = store
+        self.id = id
+        self.address = address
+        self.push = push
+        authenticated = store.password == nil
+    }
+
+    var db: Database { store.databases[database] }
+    var now: Int64 { Store.now() }
+    var isSubscribed: Bool { !channels.isEmpty || !patterns.isEmpty }
+
+    /// Runs one request; most commands answer once, (un)subscribe once per channel.
+    func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
+        guard let first = arguments.first else { return [] }
+        let name = String(decoding: first, as: UTF8.self).lowercased()
+        store.commandsProcessed += 1
+        guard let command = Commands.table[name] else {
+            let shown = arguments.dropFirst().prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
+            return [.error("ERR unknown command '\(String(decoding: first, as: UTF8.self))', with args beginning with: \(shown)")]
+        }
+        if !authenticated, name != "auth", name != "hello", name != "quit" {
+            return [.error("NOAUTH Authentication required.")]
+        }
+        if isSubscribed, !["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"].contains(name) {
+            return [.error("ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")]
+        }
+        let count = arguments.count
+        guard command.arity >= 0 ? count == command.arity : count >= -command.arity else {
+            return [.error(CommandError.arity(name).message)]
+        }
+        do {
+            return try command.run(self, Array(arguments.dropFirst()))
+        } catch {
+            return [.error(error.message)]
+        }
+    }
+
+    // MARK: - Typed access
+
+    /// The value at `key` as one kind; WRONGTYPE when it holds another, nil when missing.
+    private func typed<T>(_ key: [UInt8], _ extract: (StoreValue) -> T?) throws(CommandError) -> T? {
+        guard let value = db.get(key, now: now) else { return nil }
+        guard let typed = extract(value) else { throw .wrongType }
+        return typed
+    }
+
+    func string(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
+        try typed(key) { if case .string(let bytes) = $0 { bytes } else { nil } }
+    }
+
+    func list(_ key: [UInt8]) throws(CommandError) -> CircularBuffer<[UInt8]>? {
+        try typed(key) { if case .list(let list) = $0 { list } else { nil } }
+    }
+
+    func hash(_ key: [UInt8]) throws(CommandError) -> [[UInt8]: [UInt8]]? {
+        try typed(key) { if case .hash(let hash) = $0 { hash } else { nil } }
+    }
+
+    func set(_ key: [UInt8]) throws(CommandError) -> Set<[UInt8]>? {
+        try typed(key) { if case .set(let set) = $0 { set } else { nil } }
+    }
+
+    /// Stores a collection, or deletes the key when it became empty (as Redis does).
+    func store(_ key: [UInt8], _ value: StoreValue) {
+        switch value {
+        case .list(let list) where list.isEmpty: db.delete(key)
+        case .hash(let hash) where hash.isEmpty: db.delete(key)
+        case .set(let set) where set.isEmpty: db.delete(key)
+        default: db.set(key, value, keepTTL: true)
+        }
+        store.changes += 1
+    }
+
+    // MARK: - Pub/sub
+
+    func subscribe(_ names: [[UInt8]], pattern: Bool) -> [RESPValue] {
+        let subscriber = self.subscriber ?? PubSubHub.Subscriber(deliver: push)
+        self.subscriber = subscriber
+        return names.map { name in
+            if pattern {
+                patterns.insert(name)
+                store.pubsub.psubscribe(subscriber, pattern: name)
+            } else {
+                channels.insert(name)
+                store.pubsub.subscribe(subscriber, channel: name)
+            }
+            return .array([.bulk(pattern ? "psubscribe" : "subscribe"), .bulkString(name), .integer(channels.count + patterns.count)])
+        }
+    }
+
+    func unsubscribe(_ names: [[UInt8]], pattern: Bool) -> [RESPValue] {
+        let targets = names.isEmpty ? Array(pattern ? patterns : channels) : names
+        let kind = pattern ? "punsubscribe" : "unsubscribe"
+        guard !targets.isEmpty else { return [.array([.bulk(kind), .null, .integer(channels.count + patterns.count)])] }
+        return targets.map { name in
+            if let subscriber {
+                if pattern {
+                    patterns.remove(name)
+                    store.pubsub.punsubscribe(subscriber, pattern: name)
+                } else {
+                    channels.remove(name)
+                    store.pubsub.unsubscribe(subscriber, channel: name)
+                }
+            }
+            return .array([.bulk(kind), .bulkString(name), .integer(channels.count + patterns.count)])
+        }
+    }
+
+    /// The connection closed: leave every channel.
+    func close() {
+        _ = unsubscribe([], pattern: false)
+        _ = unsubscribe([], pattern: true)
+    }
+}
+
+extension [UInt8] {
+    var text: String { String(decoding: self, as: UTF8.self) }
+}

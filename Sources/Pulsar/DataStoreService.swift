@@ -1,0 +1,79 @@
+import DataStore
+import Foundation
+import NIOCore
+
+/// The embedded data store served by a supervised worker: one process, one event
+/// loop, one `Store`, as Redis is one thread.
+struct DataStoreService: ConnectionServing {
+    /// The reserved service name of the embedded data store.
+    static let name = "ds"
+
+    let password: String?
+    private let holder = StoreHolder()
+
+    init(password: String?) { self.password = password }
+
+    func boot(on loop: EventLoop) async throws {
+        let holder = self.holder
+        let password = self.password
+        try await loop.submit {
+            let store = Store(password: password)
+            holder.store = store
+            // Expired keys are dropped when touched and, a little at a time, here.
+            let bound = NIOLoopBound(store, eventLoop: loop)
+            loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in bound.value.sweepExpired() }
+        }.get()
+    }
+
+    func configure(_ channel: Channel) throws {
+        guard let store = holder.store else { throw DataStoreNotBooted() }
+        try channel.pipeline.syncOperations.addHandler(RESPConnectionHandler(store: store))
+    }
+
+    func fill(_ report: inout WorkerReport) {
+        guard let store = holder.store else { return }
+        report.requests = store.commandsProcessed
+        report.dataStore = DataStoreFigures(keys: store.keyCount, channels: store.channelCount, subscribers: store.subscriberCount)
+    }
+}
+
+/// The worker's store, created on its event loop and only touched there.
+private final class StoreHolder: @unchecked Sendable {
+    var store: Store?
+}
+
+private struct DataStoreNotBooted: Error {}
+
+/// Where the data store is: `pulsar://HOST:PORT/DB` runs the embedded one,
+/// `redis://HOST:PORT/DB` uses a Redis that runs elsewhere.
+struct DataStoreURL: Equatable {
+    enum Kind: Equatable { case embedded, redis }
+    var kind: Kind
+    var host: String
+    var port: Int
+    var database: Int
+
+    static let `default` = DataStoreURL(kind: .embedded, host: "127.0.0.1", port: 6410, database: 0)
+
+    init(kind: Kind, host: String, port: Int, database: Int) {
+        self.kind = kind
+        self.host = host
+        self.port = port
+        self.database = database
+    }
+
+    init?(_ text: String) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty else { return nil }
+        switch scheme {
+        case "pulsar": kind = .embedded
+        case "redis": kind = .redis
+        default: return nil
+        }
+        self.host = host
+        port = components.port ?? (kind == .embedded ? 6410 : 6379)
+        let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        guard let database = path.isEmpty ? 0 : Int(path), (0..<16).contains(database) else { return nil }
+        self.database = database
+    }
+}

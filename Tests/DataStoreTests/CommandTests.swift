@@ -1,0 +1,158 @@
+@testable import DataStore
+import Foundation
+import Testing
+
+/// Commands against a store in memory, as a connection runs them.
+@Suite struct CommandTests {
+    final class Client {
+        let session: Session
+        var pushed: [RESPValue] = []
+        init(_ store: Store, id: Int = 1) {
+            var sink: ((RESPValue) -> Void)?
+            session = Session(store: store, id: id, address: "test") { sink?($0) }
+            sink = { [unowned self] in self.pushed.append($0) }
+        }
+
+        @discardableResult
+        func run(_ words: String...) -> RESPValue { session.execute(words.map { Array($0.utf8) }).first ?? .null }
+        func all(_ words: String...) -> [RESPValue] { session.execute(words.map { Array($0.utf8) }) }
+    }
+
+    let store = Store()
+
+    @Test func stringsAndCounters() {
+        let client = Client(store)
+        #expect(client.run("SET", "k", "v") == .ok)
+        #expect(client.run("GET", "k") == .bulk("v"))
+        #expect(client.run("SET", "k", "w", "NX") == .null)
+        #expect(client.run("SET", "k", "w", "XX", "GET") == .bulk("v"))
+        #expect(client.run("APPEND", "k", "!!") == .integer(3))
+        #expect(client.run("STRLEN", "k") == .integer(3))
+        #expect(client.run("INCR", "n") == .integer(1))
+        #expect(client.run("INCRBY", "n", "41") == .integer(42))
+        #expect(client.run("DECRBY", "n", "2") == .integer(40))
+        #expect(client.run("INCRBYFLOAT", "f", "1.5") == .bulk("1.5"))
+        #expect(client.run("INCR", "k") == .error("ERR value is not an integer or out of range"))
+        #expect(client.run("MSET", "a", "1", "b", "2") == .ok)
+        #expect(client.run("MGET", "a", "b", "nope") == .array([.bulk("1"), .bulk("2"), .null]))
+        #expect(client.run("GETSET", "a", "9") == .bulk("1"))
+        #expect(client.run("SETNX", "a", "x") == .integer(0))
+        client.run("SET", "big", "9223372036854775807")
+        #expect(client.run("INCR", "big") == .error("ERR increment or decrement would overflow"))
+    }
+
+    @Test func expiryAndKeys() {
+        let client = Client(store)
+        client.run("SET", "session", "x", "PX", "50")
+        #expect(client.run("PTTL", "session") != .integer(-1))
+        #expect(client.run("TTL", "missing") == .integer(-2))
+        client.run("SET", "forever", "y")
+        #expect(client.run("TTL", "forever") == .integer(-1))
+        #expect(client.run("EXPIRE", "forever", "100") == .integer(1))
+        #expect(client.run("TTL", "forever") == .integer(100))
+        #expect(client.run("PERSIST", "forever") == .integer(1))
+        usleep(80_000)
+        #expect(client.run("GET", "session") == .null)
+        #expect(client.run("EXISTS", "session", "forever") == .integer(1))
+        #expect(client.run("TYPE", "forever") == .simpleString("string"))
+        #expect(client.run("RENAME", "forever", "always") == .ok)
+        #expect(client.run("RENAME", "nothing", "x") == .error("ERR no such key"))
+        client.run("SET", "user:1", "a")
+        client.run("SET", "user:2", "b")
+        #expect(client.run("KEYS", "user:*") == .array([.bulk("user:1"), .bulk("user:2")]))
+        #expect(client.run("DEL", "user:1", "user:9") == .integer(1))
+        #expect(client.run("DBSIZE") == .integer(2))
+    }
+
+    @Test func scanWalksEveryKeyOnce() {
+        let client = Client(store)
+        for index in 0..<25 { client.run("SET", "key\(index)", "v") }
+        var cursor = "0", seen: [String] = []
+        repeat {
+            guard case .array(let parts?) = client.run("SCAN", cursor, "COUNT", "7"), case .bulkString(let next?) = parts[0],
+                  case .array(let keys?) = parts[1] else { Issue.record("bad SCAN reply"); return }
+            seen += keys.compactMap { $0.bytes.map { String(decoding: $0, as: UTF8.self) } }
+            cursor = String(decoding: next, as: UTF8.self)
+        } while cursor != "0"
+        #expect(Set(seen).count == 25 && seen.count == 25)
+    }
+
+    @Test func hashesListsAndSets() {
+        let client = Client(store)
+        #expect(client.run("HSET", "h", "a", "1", "b", "2") == .integer(2))
+        #expect(client.run("HINCRBY", "h", "a", "5") == .integer(6))
+        #expect(client.run("HGETALL", "h") == .array([.bulk("a"), .bulk("6"), .bulk("b"), .bulk("2")]))
+        #expect(client.run("HDEL", "h", "a", "b") == .integer(2))
+        #expect(client.run("EXISTS", "h") == .integer(0))                     // emptied collections vanish
+        #expect(client.run("RPUSH", "l", "a", "b", "c") == .integer(3))
+        #expect(client.run("LPUSH", "l", "z") == .integer(4))
+        #expect(client.run("LRANGE", "l", "0", "-1") == .array(["z", "a", "b", "c"].map(RESPValue.bulk)))
+        #expect(client.run("LRANGE", "l", "-2", "100") == .array(["b", "c"].map(RESPValue.bulk)))
+        #expect(client.run("LINDEX", "l", "-1") == .bulk("c"))
+        #expect(client.run("LPOP", "l") == .bulk("z"))
+        #expect(client.run("RPOPLPUSH", "l", "other") == .bulk("c"))
+        #expect(client.run("LREM", "l", "0", "a") == .integer(1))
+        #expect(client.run("LTRIM", "l", "0", "0") == .ok)
+        #expect(client.run("LLEN", "l") == .integer(1))
+        #expect(client.run("SADD", "s1", "a", "b", "c") == .integer(3))
+        #expect(client.run("SADD", "s2", "b", "c", "d") == .integer(3))
+        #expect(client.run("SINTER", "s1", "s2") == .array(["b", "c"].map(RESPValue.bulk)))
+        #expect(client.run("SUNION", "s1", "s2") == .array(["a", "b", "c", "d"].map(RESPValue.bulk)))
+        #expect(client.run("SDIFF", "s1", "s2") == .array([.bulk("a")]))
+        #expect(client.run("SINTERSTORE", "both", "s1", "s2") == .integer(2))
+        #expect(client.run("SISMEMBER", "both", "c") == .integer(1))
+        #expect(client.run("GET", "both") == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+        #expect(client.run("LPUSH", "s1", "x") == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+    }
+
+    @Test func errorsAreWordedAsRedisWordsThem() {
+        let client = Client(store)
+        #expect(client.run("GET") == .error("ERR wrong number of arguments for 'get' command"))
+        #expect(client.run("FLY", "away", "now") == .error("ERR unknown command 'FLY', with args beginning with: 'away' 'now' "))
+        #expect(client.run("SELECT", "16") == .error("ERR DB index is out of range"))
+        #expect(client.run("SET", "k", "v", "EX", "0") == .error("ERR invalid expire time in 'set' command"))
+        #expect(client.run("SET", "k", "v", "BOGUS") == .error("ERR syntax error"))
+    }
+
+    @Test func databasesAreSeparate() {
+        let client = Client(store)
+        client.run("SET", "k", "zero")
+        #expect(client.run("SELECT", "3") == .ok)
+        #expect(client.run("GET", "k") == .null)
+        client.run("SET", "k", "three")
+        client.run("SELECT", "0")
+        #expect(client.run("GET", "k") == .bulk("zero"))
+        #expect(client.run("FLUSHALL") == .ok)
+        #expect(client.run("DBSIZE") == .integer(0))
+    }
+
+    @Test func pubSubAcrossConnectionsAndSubscribeMode() {
+        let subscriber = Client(store, id: 1)
+        let patterned = Client(store, id: 2)
+        let publisher = Client(store, id: 3)
+        #expect(subscriber.all("SUBSCRIBE", "webchat", "chatuser") == [
+            .array([.bulk("subscribe"), .bulk("webchat"), .integer(1)]),
+            .array([.bulk("subscribe"), .bulk("chatuser"), .integer(2)]),
+        ])
+        #expect(patterned.run("PSUBSCRIBE", "web*") == .array([.bulk("psubscribe"), .bulk("web*"), .integer(1)]))
+        #expect(publisher.run("PUBLISH", "webchat", "hi") == .integer(2))
+        #expect(subscriber.pushed == [.array([.bulk("message"), .bulk("webchat"), .bulk("hi")])])
+        #expect(patterned.pushed == [.array([.bulk("pmessage"), .bulk("web*"), .bulk("webchat"), .bulk("hi")])])
+        #expect(publisher.run("PUBSUB", "NUMSUB", "webchat", "nobody") == .array([.bulk("webchat"), .integer(1), .bulk("nobody"), .integer(0)]))
+        #expect(publisher.run("PUBSUB", "CHANNELS") == .array([.bulk("chatuser"), .bulk("webchat")]))
+        #expect(subscriber.run("GET", "x") == .error("ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+        #expect(subscriber.all("UNSUBSCRIBE").count == 2)
+        #expect(subscriber.run("GET", "x") == .null)
+        #expect(publisher.run("PUBLISH", "webchat", "again") == .integer(1))
+        patterned.session.close()
+        #expect(publisher.run("PUBLISH", "webchat", "gone") == .integer(0))
+    }
+
+    @Test func authenticationWhenAPasswordIsSet() {
+        let client = Client(Store(password: "s3cret"))
+        #expect(client.run("GET", "k") == .error("NOAUTH Authentication required."))
+        #expect(client.run("AUTH", "wrong") == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        #expect(client.run("AUTH", "s3cret") == .ok)
+        #expect(client.run("GET", "k") == .null)
+    }
+}

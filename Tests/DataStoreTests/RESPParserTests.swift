@@ -1,0 +1,65 @@
+@testable import DataStore
+import NIOCore
+import Testing
+
+@Suite struct RESPParserTests {
+    let parser = RESPRequestParser(maxBulkLength: 1024, maxArgumentCount: 8)
+
+    func strings(_ arguments: [[UInt8]]?) -> [String]? { arguments?.map { String(decoding: $0, as: UTF8.self) } }
+
+    @Test func readsPipelinedRequestsAcrossFragments() throws {
+        var buffer = ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$4\r\nPI")
+        #expect(strings(try parser.next(&buffer)) == ["GET", "a"])
+        #expect(try parser.next(&buffer) == nil)
+        buffer.writeString("NG\r\n")
+        #expect(strings(try parser.next(&buffer)) == ["PING"])
+        #expect(buffer.readableBytes == 0)
+    }
+
+    @Test func bulkStringsAreBinarySafe() throws {
+        var buffer = ByteBuffer(string: "*2\r\n$4\r\nECHO\r\n$5\r\n")
+        buffer.writeBytes([0, 13, 10, 255, 1])
+        buffer.writeString("\r\n")
+        #expect(try parser.next(&buffer)?[1] == [0, 13, 10, 255, 1])
+    }
+
+    @Test func inlineCommandsAsTyped() throws {
+        var buffer = ByteBuffer(string: "set  greeting hello\r\nPING\n")
+        #expect(strings(try parser.next(&buffer)) == ["set", "greeting", "hello"])
+        #expect(strings(try parser.next(&buffer)) == ["PING"])
+    }
+
+    @Test func refusesHugeDeclaredLengthsBeforeReadingThem() {
+        var bulk = ByteBuffer(string: "*1\r\n$999999999\r\n")
+        #expect(throws: RESPProtocolError("Protocol error: invalid bulk length")) { try parser.next(&bulk) }
+        var count = ByteBuffer(string: "*100000\r\n")
+        #expect(throws: RESPProtocolError("Protocol error: invalid multibulk length")) { try parser.next(&count) }
+        var negative = ByteBuffer(string: "*1\r\n$-5\r\n")
+        #expect(throws: RESPProtocolError.self) { try parser.next(&negative) }
+        var wrongType = ByteBuffer(string: "*1\r\n:5\r\n")
+        #expect(throws: RESPProtocolError.self) { try parser.next(&wrongType) }
+        var noTerminator = ByteBuffer(string: "*1\r\n$3\r\nabcXY")
+        #expect(throws: RESPProtocolError.self) { try parser.next(&noTerminator) }
+        var endless = ByteBuffer(string: String(repeating: "x", count: 70_000))
+        #expect(throws: RESPProtocolError.self) { try RESPRequestParser().next(&endless) }
+    }
+
+    @Test func writesEveryValueKind() {
+        var buffer = ByteBuffer()
+        let values: [RESPValue] = [.ok, .error("ERR x"), .integer(-3), .bulk("hi"), .null, .array([.integer(1), .bulk("a")]), .array(nil)]
+        for value in values { value.write(to: &buffer) }
+        #expect(String(buffer: buffer) == "+OK\r\n-ERR x\r\n:-3\r\n$2\r\nhi\r\n$-1\r\n*2\r\n:1\r\n$1\r\na\r\n*-1\r\n")
+    }
+
+    @Test func globsLikeRedis() {
+        let cases: [(String, String, Bool)] = [
+            ("*", "anything", true), ("h?llo", "hello", true), ("h?llo", "hllo", false), ("h*llo", "heeeello", true),
+            ("h[ae]llo", "hallo", true), ("h[ae]llo", "hillo", false), ("h[^e]llo", "hallo", true), ("h[^e]llo", "hello", false),
+            ("h[a-b]llo", "hbllo", true), ("user:*:name", "user:42:name", true), ("a\\*b", "a*b", true), ("a\\*b", "axb", false),
+            ("*chat*", "webchat", true), ("", "", true), ("a", "", false),
+        ]
+        for (pattern, text, expected) in cases {
+            #expect(Glob.matches(Array(pattern.utf8), Array(text.utf8)) == expected, "\(pattern) ~ \(text)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Arbiter
+import Foundation
+import Glibc
+import Testing
+
+/// The embedded data store, run by the real arbiter, spoken to by redis-cli and raw sockets.
+@Suite struct EmbeddedStoreTests {
+    static let redisCLI = "/usr/bin/redis-cli"
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: redisCLI) }
+
+    func cli(_ port: Int, _ arguments: String...) async throws -> String {
+        try await onThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.redisCLI)
+            process.arguments = ["-p", "\(port)"] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    func storePort(_ server: PulseServer) throws -> Int { try server.port(service: "ds") }
+
+    @Test(.enabled(if: EmbeddedStoreTests.available, "redis-cli is missing: scripts/test installs redis-tools"))
+    func redisCLIWorksAgainstEveryCommandGroup() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let port = try storePort(server)
+        #expect(try await cli(port, "PING") == "PONG")
+        #expect(try await cli(port, "SET", "greeting", "hello world") == "OK")
+        #expect(try await cli(port, "GET", "greeting") == "hello world")
+        #expect(try await cli(port, "INCRBY", "counter", "41") == "41")
+        #expect(try await cli(port, "RPUSH", "list", "a", "b", "c") == "3")
+        #expect(try await cli(port, "LRANGE", "list", "0", "-1") == "a\nb\nc")
+        #expect(try await cli(port, "HSET", "user:1", "name", "ada", "lang", "swift") == "2")
+        #expect(try await cli(port, "HGET", "user:1", "name") == "ada")
+        #expect(try await cli(port, "SADD", "tags", "x", "y") == "2")
+        #expect(try await cli(port, "SCARD", "tags") == "2")
+        #expect(try await cli(port, "EXPIRE", "greeting", "100") == "1")
+        #expect(try await cli(port, "TTL", "greeting") == "100")
+        #expect(try await cli(port, "TYPE", "user:1") == "hash")
+        #expect(try await cli(port, "-n", "5", "DBSIZE") == "0")
+        #expect(try await cli(port, "DBSIZE") == "5")
+        #expect(try await cli(port, "FROB", "a") == "ERR unknown command 'FROB', with args beginning with: 'a'")
+        #expect(try await cli(port, "GET", "list") == "WRONGTYPE Operation against a key holding the wrong kind of value")
+        let status = try await server.waitFor("the store's figures in the status") { status in
+            status.services.first { $0.name == "ds" }?.workers.first?.dataStore?.keys == 5
+        }
+        let ds = try #require(status.services.first { $0.name == "ds" })
+        #expect(ds.auxiliary && ds.workers.count == 1 && ds.workers[0].requests >= 16)
+    }
+
+    @Test(.enabled(if: EmbeddedStoreTests.available, "redis-cli is missing: scripts/test installs redis-tools"))
+    func pubSubReachesSubscribersOnOtherConnections() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let port = try storePort(server)
+        let output = server.directory + "/subscriber.out"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let subscriber = Process()
+        subscriber.executableURL = URL(fileURLWithPath: Self.redisCLI)
+        subscriber.arguments = ["-p", "\(port)", "PSUBSCRIBE", "web*"]
+        subscriber.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+        subscriber.standardInput = FileHandle.nullDevice
+        try subscriber.run()
+        defer { subscriber.terminate() }
+        try await eventually(timeout: 10, "the subscription") { (try? self.numpat(port)) == 1 }
+        #expect(try await cli(port, "PUBLISH", "webchat", "hello everyone") == "1")
+        try await eventually(timeout: 10, "the message at the subscriber") {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("pmessage\nweb*\nwebchat\nhello everyone")
+        }
+        #expect(try await cli(port, "PUBLISH", "elsewhere", "nobody listens") == "0")
+    }
+
+    func numpat(_ port: Int) throws -> Int {
+        let reply = try HTTPProbe.exchange(port: port, "*2\r\n$6\r\nPUBSUB\r\n$6\r\nNUMPAT\r\n*1\r\n$4\r\nQUIT\r\n", timeout: 5)
+        return Int(reply.split(separator: "\r\n").first?.dropFirst() ?? "") ?? -1
+    }
+
+    @Test func badInputIsRefusedAndTheStoreLivesOn() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(1, service: "ds").services.first { $0.name == "ds" }!.workers[0].pid
+        let port = try storePort(server)
+        let malformed = try await onThread { try HTTPProbe.exchange(port: port, "*1\r\n:5\r\n") }
+        #expect(malformed.hasPrefix("-ERR Protocol error"))
+        let huge = try await onThread { try HTTPProbe.exchange(port: port, "*1\r\n$99999999999\r\n") }
+        #expect(huge == "-ERR Protocol error: invalid bulk length\r\n")
+        let many = try await onThread { try HTTPProbe.exchange(port: port, "*999999999\r\n") }
+        #expect(many == "-ERR Protocol error: invalid multibulk length\r\n")
+        let subscribed = try await onThread {
+            try HTTPProbe.exchange(port: port, "*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nQUIT\r\n")
+        }
+        #expect(subscribed.contains("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+        let inline = try await onThread { try HTTPProbe.exchange(port: port, "PING\r\nQUIT\r\n") }
+        #expect(inline == "+PONG\r\n+OK\r\n")
+        #expect(try server.status().services.first { $0.name == "ds" }!.workers[0].pid == before)
+    }
+
+    @Test func theStoreIsSupervisedButNotScaledAndRedisURLsStartNone() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        let first = try await server.waitForReady(1, service: "ds").services.first { $0.name == "ds" }!.workers[0].pid
+        let refused = try server.request(ControlRequest(command: "scale", argument: "+1", service: "ds"))
+        #expect(!refused.ok && refused.message?.contains("not scaled") == true)
+        #expect(try server.request(ControlRequest(command: "scale", argument: "+1")).ok)   // the web service, by default
+        try await server.waitForReady(2)
+        kill(first, SIGKILL)
+        try await server.waitFor("the store respawned") { status in
+            let workers = status.services.first { $0.name == "ds" }!.workers
+            return workers.count == 1 && workers[0].state == .ready && workers[0].pid != first
+        }
+
+        let external = try PulseServer(arguments: ["-w", "1", "--data-store", "redis://127.0.0.1:6399/2"])
+        defer { external.shutdown() }
+        let status = try await external.waitForReady(1)
+        #expect(status.services.map(\.name) == ["web"])
+    }
+}
