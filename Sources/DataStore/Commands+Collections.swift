@@ -134,12 +134,15 @@ extension Commands {
             session.store(arguments[0], .list(CircularBuffer(kept)))
             return .ok
         },
+        "blpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: true) },
+        "brpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: false) },
         "rpoplpush": one(3) { (session, arguments) throws(CommandError) in
             guard var source = try session.list(arguments[0]), let item = source.popLast() else { return .null }
             var destination = arguments[0] == arguments[1] ? source : (try session.list(arguments[1]) ?? [])
             destination.prepend(item)
             session.store(arguments[0], .list(source))
             session.store(arguments[1], .list(destination))
+            session.store.serveWaiters(database: session.database, key: arguments[1])
             return .bulkString(item)
         },
     ]
@@ -150,6 +153,7 @@ extension Commands {
             if front { list.prepend(item) } else { list.append(item) }
         }
         session.store(arguments[0], .list(list))
+        session.store.serveWaiters(database: session.database, key: arguments[0])
         return .integer(list.count)
     }
 

@@ -21,8 +21,10 @@ extension Commands {
         "ttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1000) },
         "pttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1) },
         "persist": one(2) { session, arguments in
-            guard session.db.get(arguments[0], now: session.now) != nil,
-                  session.db.expires.removeValue(forKey: arguments[0]) != nil else { return .integer(0) }
+            guard session.db.get(arguments[0], now: session.now) != nil, session.db.expires[arguments[0]] != nil else {
+                return .integer(0)
+            }
+            session.db.setExpiry(arguments[0], nil)
             session.store.changes += 1
             return .integer(1)
         },
@@ -39,7 +41,7 @@ extension Commands {
             let expiry = session.db.expires[arguments[0]]
             session.db.delete(arguments[0])
             session.db.set(arguments[1], value)
-            if let expiry { session.db.expires[arguments[1]] = expiry }
+            if let expiry { session.db.setExpiry(arguments[1], expiry) }
             session.store.changes += 1
             return .ok
         },
@@ -51,7 +53,7 @@ extension Commands {
         if deadline <= session.now {
             session.db.delete(key)
         } else {
-            session.db.expires[key] = deadline
+            session.db.setExpiry(key, deadline)
         }
         session.store.changes += 1
         return .integer(1)

@@ -33,7 +33,7 @@ extension Commands {
             let exists = session.db.get(key, now: session.now) != nil
             if (onlyIfMissing && exists) || (onlyIfPresent && !exists) { return returnOld ? .bulkString(old) : .null }
             session.db.set(key, .string(arguments[1]), keepTTL: keepTTL)
-            if let expireAt { session.db.expires[key] = expireAt }
+            if let expireAt { session.db.setExpiry(key, expireAt) }
             session.store.changes += 1
             return returnOld ? .bulkString(old) : .ok
         },
@@ -97,7 +97,7 @@ extension Commands {
         let amount = Int64(try int(arguments[1]))
         guard amount > 0 else { throw CommandError(message: "ERR invalid expire time in '\(unit == 1 ? "psetex" : "setex")' command") }
         session.db.set(arguments[0], .string(arguments[2]))
-        session.db.expires[arguments[0]] = session.now + amount * unit
+        session.db.setExpiry(arguments[0], session.now + amount * unit)
         session.store.changes += 1
         return .ok
     }

@@ -16,6 +16,7 @@ enum Commands {
 
     static let table: [String: Command] = connection.merging(strings) { a, _ in a }.merging(keys) { a, _ in a }
         .merging(hashes) { a, _ in a }.merging(lists) { a, _ in a }.merging(sets) { a, _ in a }.merging(pubsub) { a, _ in a }
+        .merging(sortedSets) { a, _ in a }
 
     // MARK: - Helpers
 
@@ -74,16 +75,12 @@ enum Commands {
         },
         "dbsize": one(1) { session, _ in .integer(session.db.keys(now: session.now).count) },
         "flushdb": one(-1) { session, _ in
-            session.db.values.removeAll()
-            session.db.expires.removeAll()
+            session.db.flush()
             session.store.changes += 1
             return .ok
         },
         "flushall": one(-1) { session, _ in
-            for database in session.store.databases {
-                database.values.removeAll()
-                database.expires.removeAll()
-            }
+            for database in session.store.databases { database.flush() }
             session.store.changes += 1
             return .ok
         },
@@ -108,6 +105,11 @@ enum Commands {
             total_commands_processed:\(store.commandsProcessed)\r
             pubsub_channels:\(store.pubsub.channels.count)\r
             pubsub_patterns:\(store.pubsub.patterns.count)\r
+            \r
+            # Persistence\r
+            rdb_changes_since_last_save:\(store.changes - store.changesAtLastSave)\r
+            rdb_last_save_time:\(Int(store.lastSave.timeIntervalSince1970))\r
+            rdb_bgsave_in_progress:\(store.saving.withLockedValue { $0 } ? 1 : 0)\r
             \r
             # Keyspace\r
             \(keyspace.joined(separator: "\r\n"))\r
@@ -138,6 +140,22 @@ enum Commands {
             default: return bulkArray(table.keys.sorted().map { Array($0.utf8) })
             }
         },
+        "save": one(1) { (session, _) throws(CommandError) in
+            do { try session.store.save() } catch { throw CommandError(message: "ERR \(error)") }
+            return .ok
+        },
+        "bgsave": one(-1) { (session, _) throws(CommandError) in
+            guard session.store.snapshotPath != nil else { throw CommandError(message: "ERR no snapshot file configured") }
+            guard session.store.backgroundSave() else { throw CommandError(message: "ERR Background save already in progress") }
+            return .simpleString("Background saving started")
+        },
+        "lastsave": one(1) { session, _ in .integer(Int(session.store.lastSave.timeIntervalSince1970)) },
+        // Handled by the session itself; here for arity and COMMAND.
+        "multi": one(1) { _, _ in .ok },
+        "exec": one(1) { _, _ in .ok },
+        "discard": one(1) { _, _ in .ok },
+        "watch": one(-2) { _, _ in .ok },
+        "unwatch": one(1) { _, _ in .ok },
         "reset": one(1) { session, _ in
             session.close()
             session.database = 0

@@ -25,10 +25,18 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     public func channelActive(context: ChannelHandlerContext) {
         store.lastClientID += 1
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        session = Session(store: store, id: store.lastClientID, address: "\(context.remoteAddress?.description ?? "?")") { value in
+        let session = Session(store: store, id: store.lastClientID, address: "\(context.remoteAddress?.description ?? "?")") { value in
             let (handler, context) = bound.value
             handler.pushMessage(value, context: context)
         }
+        session.scheduleTimeout = { seconds, action in
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { action() }
+        }
+        session.resume = {
+            let (handler, context) = bound.value
+            handler.process(context: context)
+        }
+        self.session = session
         store.connections += 1
         context.fireChannelActive()
     }
@@ -43,13 +51,18 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = Self.unwrapInboundIn(data)
         pending.writeBuffer(&incoming)
+        process(context: context)
+    }
+
+    /// Runs the requests waiting in the buffer, in order, until one blocks.
+    private func process(context: ChannelHandlerContext) {
         var output = context.channel.allocator.buffer(capacity: 256)
-        guard let session else { return }
+        guard let session, session.blocked == nil else { return }
         do {
             while let arguments = try parser.next(&pending) {
                 guard !arguments.isEmpty else { continue }
                 for reply in session.execute(arguments) { reply.write(to: &output) }
-                if session.closeAfterReply { break }
+                if session.closeAfterReply || session.blocked != nil { break }
             }
         } catch {
             RESPValue.error("ERR \(error.message)").write(to: &output)

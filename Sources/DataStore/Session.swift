@@ -25,6 +25,18 @@ final class Session {
     var authenticated: Bool
     /// Set when the connection must close after its reply (QUIT).
     var closeAfterReply = false
+    /// Commands queued between MULTI and EXEC; nil outside a transaction.
+    private var transaction: [[[UInt8]]]?
+    private var transactionFailed = false
+    private var executingTransaction = false
+    /// Keys watched for EXEC, with their version when watched.
+    private var watched: [(database: Int, key: [UInt8], version: (Int, Int))] = []
+    /// Set while a blocking pop waits; the connection reads no further requests meanwhile.
+    var blocked: BlockedClient?
+    /// How the connection schedules a blocked client's timeout (on its event loop).
+    var scheduleTimeout: ((Double, @escaping () -> Void) -> Void)?
+    /// Called when a blocked client is served or times out, to go on with the pipeline.
+    var resume: (() -> Void)?
     private(set) var channels: Set<[UInt8]> = []
     private(set) var patterns: Set<[UInt8]> = []
     private var subscriber: PubSubHub.Subscriber?
@@ -41,6 +53,10 @@ final class Session {
     var db: Database { store.databases[database] }
     var now: Int64 { Store.now() }
     var isSubscribed: Bool { !channels.isEmpty || !patterns.isEmpty }
+    var inTransaction: Bool { transaction != nil || executingTransaction }
+
+    /// Writes a reply outside the request/answer rhythm (a served blocking pop).
+    func pushReply(_ reply: RESPValue) { push(reply) }
 
     /// Runs one request; most commands answer once, (un)subscribe once per channel.
     func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
@@ -59,13 +75,58 @@ final class Session {
         }
         let count = arguments.count
         guard command.arity >= 0 ? count == command.arity : count >= -command.arity else {
+            if transaction != nil { transactionFailed = true }
             return [.error(CommandError.arity(name).message)]
+        }
+        switch name {
+        case "multi":
+            guard transaction == nil else { return [.error("ERR MULTI calls can not be nested")] }
+            transaction = []
+            transactionFailed = false
+            return [.ok]
+        case "exec":
+            return [exec()]
+        case "discard":
+            guard transaction != nil else { return [.error("ERR DISCARD without MULTI")] }
+            transaction = nil
+            watched.removeAll()
+            return [.ok]
+        case "watch":
+            guard transaction == nil else { return [.error("ERR WATCH inside MULTI is not allowed")] }
+            for key in arguments.dropFirst() { watched.append((database, key, db.version(of: key))) }
+            return [.ok]
+        case "unwatch":
+            watched.removeAll()
+            return [.ok]
+        default:
+            if transaction != nil, !["quit", "reset"].contains(name) {
+                transaction!.append(arguments)
+                return [.simpleString("QUEUED")]
+            }
         }
         do {
             return try command.run(self, Array(arguments.dropFirst()))
         } catch {
             return [.error(error.message)]
         }
+    }
+
+    /// Runs the queued commands in one go, unless a watched key changed (null reply)
+    /// or a command was refused while queueing (EXECABORT).
+    private func exec() -> RESPValue {
+        guard let queued = transaction else { return .error("ERR EXEC without MULTI") }
+        transaction = nil
+        defer { watched.removeAll() }
+        if transactionFailed { return .error("EXECABORT Transaction discarded because of previous errors.") }
+        for watch in watched where store.databases[watch.database].version(of: watch.key) != watch.version {
+            return .array(nil)
+        }
+        executingTransaction = true
+        defer { executingTransaction = false }
+        return .array(queued.map { arguments in
+            // Blocking commands do not block inside a transaction: they answer at once.
+            execute(arguments).first ?? .array(nil)
+        })
     }
 
     // MARK: - Typed access
@@ -93,12 +154,17 @@ final class Session {
         try typed(key) { if case .set(let set) = $0 { set } else { nil } }
     }
 
+    func sortedSet(_ key: [UInt8]) throws(CommandError) -> SortedSet? {
+        try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
+    }
+
     /// Stores a collection, or deletes the key when it became empty (as Redis does).
     func store(_ key: [UInt8], _ value: StoreValue) {
         switch value {
         case .list(let list) where list.isEmpty: db.delete(key)
         case .hash(let hash) where hash.isEmpty: db.delete(key)
         case .set(let set) where set.isEmpty: db.delete(key)
+        case .sortedSet(let set) where set.count == 0: db.delete(key)
         default: db.set(key, value, keepTTL: true)
         }
         store.changes += 1
@@ -139,8 +205,10 @@ final class Session {
         }
     }
 
-    /// The connection closed: leave every channel.
+    /// The connection closed: leave every channel, stop waiting.
     func close() {
+        blocked?.done = true
+        blocked = nil
         _ = unsubscribe([], pattern: false)
         _ = unsubscribe([], pattern: true)
     }

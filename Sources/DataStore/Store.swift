@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// A stored value; keys and members are byte strings, as in Redis.
@@ -7,6 +8,7 @@ public enum StoreValue: Sendable {
     case list(CircularBuffer<[UInt8]>)
     case hash([[UInt8]: [UInt8]])
     case set(Set<[UInt8]>)
+    case sortedSet(SortedSet)
 
     var typeName: String {
         switch self {
@@ -14,6 +16,7 @@ public enum StoreValue: Sendable {
         case .list: "list"
         case .hash: "hash"
         case .set: "set"
+        case .sortedSet: "zset"
         }
     }
 }
@@ -21,13 +24,32 @@ public enum StoreValue: Sendable {
 /// One of the 16 numbered databases: values and their expiry times (ms since 1970).
 public final class Database {
     var values: [[UInt8]: StoreValue] = [:]
-    var expires: [[UInt8]: Int64] = [:]
+    private(set) var expires: [[UInt8]: Int64] = [:]
+    /// Bumped on every change to a key, and `epoch` on FLUSHDB: what WATCH compares.
+    private(set) var versions: [[UInt8]: Int] = [:]
+    private(set) var epoch = 0
+
+    func version(of key: [UInt8]) -> (Int, Int) { (versions[key] ?? 0, epoch) }
+
+    private func touch(_ key: [UInt8]) { versions[key, default: 0] += 1 }
+
+    /// Sets or clears the expiry time of a key (ms since 1970).
+    func setExpiry(_ key: [UInt8], _ deadline: Int64?) {
+        expires[key] = deadline
+        touch(key)
+    }
+
+    func flush() {
+        values.removeAll()
+        expires.removeAll()
+        versions.removeAll()
+        epoch += 1
+    }
 
     /// The live value of `key`, forgetting it first when it has expired.
     func get(_ key: [UInt8], now: Int64) -> StoreValue? {
         if let deadline = expires[key], deadline <= now {
-            values.removeValue(forKey: key)
-            expires.removeValue(forKey: key)
+            delete(key)
             return nil
         }
         return values[key]
@@ -36,12 +58,15 @@ public final class Database {
     func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false) {
         values[key] = value
         if !keepTTL { expires.removeValue(forKey: key) }
+        touch(key)
     }
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
         expires.removeValue(forKey: key)
-        return values.removeValue(forKey: key) != nil
+        guard values.removeValue(forKey: key) != nil else { return false }
+        touch(key)
+        return true
     }
 
     /// Live keys, in no particular order.
@@ -53,8 +78,7 @@ public final class Database {
     func sweep(now: Int64, limit: Int) -> Int {
         var removed = 0
         for (key, deadline) in expires where deadline <= now {
-            values.removeValue(forKey: key)
-            expires.removeValue(forKey: key)
+            delete(key)
             removed += 1
             if removed >= limit { break }
         }
@@ -73,12 +97,21 @@ public final class Store {
     public internal(set) var commandsProcessed = 0
     public internal(set) var connections = 0
     var lastClientID = 0
+    var waiters: [WaitKey: [BlockedClient]] = [:]
     public var channelCount: Int { pubsub.channels.count + pubsub.patterns.count }
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
     public var password: String?
+    /// Where SAVE and BGSAVE write, and what is loaded at start.
+    public var snapshotPath: String?
+    var changesAtLastSave = 0
+    public internal(set) var lastSave = Date()
+    let saving = NIOLockedValueBox(false)
 
-    public init(password: String? = nil) { self.password = password }
+    public init(password: String? = nil, snapshotPath: String? = nil) {
+        self.password = password
+        self.snapshotPath = snapshotPath
+    }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 

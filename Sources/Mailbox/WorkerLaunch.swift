@@ -65,6 +65,10 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var webSocketPing: Double = 20
     /// The data store's password (`--ds-password`), for its own worker.
     public var dataStorePassword: String?
+    /// The data store's snapshot file (`--ds-file`), loaded at start.
+    public var dataStoreFile: String?
+    /// `SECONDS:CHANGES` save rules (`--ds-save`).
+    public var dataStoreSaveRules: [String] = []
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import DataStore
 import Foundation
+import Logging
 import NIOCore
 
 /// The embedded data store served by a supervised worker: one process, one event
@@ -9,19 +10,37 @@ struct DataStoreService: ConnectionServing {
     static let name = "ds"
 
     let password: String?
+    let snapshotFile: String?
+    let saveRules: [SaveRule]
     private let holder = StoreHolder()
 
-    init(password: String?) { self.password = password }
+    init(settings: WorkerSettings) {
+        password = settings.dataStorePassword
+        snapshotFile = settings.dataStoreFile
+        saveRules = settings.dataStoreSaveRules.compactMap(SaveRule.init(parsing:))
+    }
 
     func boot(on loop: EventLoop) async throws {
         let holder = self.holder
-        let password = self.password
+        let (password, file, rules) = (self.password, snapshotFile, saveRules)
+        let logger = Logger(label: "ds")
         try await loop.submit {
-            let store = Store(password: password)
+            let store = Store(password: password, snapshotPath: file)
+            do {
+                try store.load()
+            } catch {
+                throw StoreLoadError(description: "cannot load the snapshot \(file ?? ""): \(error)")
+            }
+            if let file, store.keyCount > 0 { logger.info("loaded \(store.keyCount) keys from \(file)") }
             holder.store = store
-            // Expired keys are dropped when touched and, a little at a time, here.
             let bound = NIOLoopBound(store, eventLoop: loop)
+            // Expired keys are dropped when touched and, a little at a time, here.
             loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in bound.value.sweepExpired() }
+            if !rules.isEmpty {
+                loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                    bound.value.applySaveRules(rules) { logger.info("\($0)") }
+                }
+            }
         }.get()
     }
 
@@ -43,6 +62,10 @@ private final class StoreHolder: @unchecked Sendable {
 }
 
 private struct DataStoreNotBooted: Error {}
+
+private struct StoreLoadError: Error, CustomStringConvertible {
+    let description: String
+}
 
 /// Where the data store is: `pulsar://HOST:PORT/DB` runs the embedded one,
 /// `redis://HOST:PORT/DB` uses a Redis that runs elsewhere.

@@ -32,7 +32,7 @@ public enum Pulsar {
             exit(70)
         }
         if launch.service == DataStoreService.name {
-            Worker.run(launch: launch, serving: .connections(DataStoreService(password: launch.settings.dataStorePassword)))
+            Worker.run(launch: launch, serving: .connections(DataStoreService(settings: launch.settings)))
         }
         guard let service = services.first(where: { $0.name == launch.service }) else {
             FileHandle.standardError.write(Data("[critical] this executable declares no service '\(launch.service)'\n".utf8))

@@ -1,6 +1,7 @@
 import Arbiter
 import ArgumentParser
 import Dashboard
+import DataStore
 import Foundation
 import Logging
 
@@ -61,6 +62,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("ds-password"), help: "A password the embedded data store asks for (AUTH).")
     var dataStorePassword: String?
 
+    @Option(name: .customLong("ds-file"), help: "The embedded data store's snapshot: written by SAVE, BGSAVE and save rules, loaded at start.")
+    var dataStoreFile: String = "pulse-data.snapshot"
+
+    @Option(name: .customLong("ds-save"), help: ArgumentHelp("Snapshot after SECONDS if at least CHANGES writes happened. Repeatable.", valueName: "seconds:changes"))
+    var dataStoreSave: [String] = []
+
     @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
     var forwardedAllowIPs: String = ""
 
@@ -104,6 +111,9 @@ struct Serve: ParsableCommand {
         guard DataStoreURL(dataStore) != nil else {
             throw ValidationError("--data-store must be pulsar://HOST:PORT/DB or redis://HOST:PORT/DB with DB 0-15 (got '\(dataStore)')")
         }
+        for rule in dataStoreSave where SaveRule(parsing: rule) == nil {
+            throw ValidationError("--ds-save must be SECONDS:CHANGES with both above 0, as in 60:1000 (got '\(rule)')")
+        }
         guard webSocketPing > 0 else { throw ValidationError("--websocket-ping must be more than 0 seconds (got \(webSocketPing))") }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
@@ -144,6 +154,8 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.headerTimeout = headerTimeout
         configuration.workerSettings.webSocketPing = webSocketPing
         configuration.workerSettings.dataStorePassword = dataStorePassword
+        configuration.workerSettings.dataStoreFile = absolutePath(dataStoreFile)
+        configuration.workerSettings.dataStoreSaveRules = dataStoreSave
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }

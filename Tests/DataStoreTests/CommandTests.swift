@@ -156,3 +156,111 @@ import Testing
         #expect(client.run("GET", "k") == .null)
     }
 }
+
+@Suite struct TransactionAndSortedSetTests {
+    typealias Client = CommandTests.Client
+    let store = Store()
+
+    @Test func sortedSets() {
+        let client = Client(store)
+        #expect(client.run("ZADD", "board", "10", "ada", "20", "bob", "15", "cy") == .integer(3))
+        #expect(client.run("ZADD", "board", "CH", "25", "ada") == .integer(1))
+        #expect(client.run("ZADD", "board", "NX", "1", "ada") == .integer(0))
+        #expect(client.run("ZADD", "board", "GT", "5", "bob") == .integer(0))
+        #expect(client.run("ZSCORE", "board", "bob") == .bulk("20"))
+        #expect(client.run("ZINCRBY", "board", "2.5", "cy") == .bulk("17.5"))
+        #expect(client.run("ZRANGE", "board", "0", "-1", "WITHSCORES") == .array(["cy", "17.5", "bob", "20", "ada", "25"].map(RESPValue.bulk)))
+        #expect(client.run("ZREVRANGE", "board", "0", "0") == .array([.bulk("ada")]))
+        #expect(client.run("ZRANGEBYSCORE", "board", "(17.5", "+inf") == .array([.bulk("bob"), .bulk("ada")]))
+        #expect(client.run("ZRANK", "board", "bob") == .integer(1))
+        #expect(client.run("ZREVRANK", "board", "bob") == .integer(1))
+        #expect(client.run("ZCOUNT", "board", "-inf", "20") == .integer(2))
+        #expect(client.run("ZREM", "board", "bob", "nobody") == .integer(1))
+        #expect(client.run("ZCARD", "board") == .integer(2))
+        #expect(client.run("TYPE", "board") == .simpleString("zset"))
+        #expect(client.run("ZADD", "board", "NX", "XX", "1", "a") == .error("ERR XX and NX options at the same time are not compatible"))
+    }
+
+    @Test func multiExecAndWatch() {
+        let client = Client(store, id: 1)
+        let other = Client(store, id: 2)
+        #expect(client.run("MULTI") == .ok)
+        #expect(client.run("SET", "a", "1") == .simpleString("QUEUED"))
+        #expect(client.run("INCR", "a") == .simpleString("QUEUED"))
+        #expect(client.run("EXEC") == .array([.ok, .integer(2)]))
+        #expect(client.run("EXEC") == .error("ERR EXEC without MULTI"))
+
+        #expect(client.run("WATCH", "a") == .ok)
+        other.run("SET", "a", "changed")
+        client.run("MULTI")
+        client.run("SET", "a", "mine")
+        #expect(client.run("EXEC") == .array(nil))
+        #expect(client.run("GET", "a") == .bulk("changed"))
+
+        client.run("WATCH", "a")
+        client.run("MULTI")
+        client.run("SET", "a", "mine")
+        #expect(client.run("EXEC") == .array([.ok]))
+
+        client.run("MULTI")
+        #expect(client.run("GET") == .error("ERR wrong number of arguments for 'get' command"))
+        #expect(client.run("EXEC") == .error("EXECABORT Transaction discarded because of previous errors."))
+        client.run("MULTI")
+        client.run("SET", "a", "never")
+        #expect(client.run("DISCARD") == .ok)
+        #expect(client.run("GET", "a") == .bulk("mine"))
+        #expect(client.run("MULTI") == .ok)
+        #expect(client.run("MULTI") == .error("ERR MULTI calls can not be nested"))
+    }
+
+    @Test func blockingPopsWaitForAPushOrTheirTimeout() {
+        let waiting = Client(store, id: 1)
+        var timeouts: [() -> Void] = []
+        var resumed = 0
+        waiting.session.scheduleTimeout = { _, action in timeouts.append(action) }
+        waiting.session.resume = { resumed += 1 }
+        let pusher = Client(store, id: 2)
+        #expect(waiting.all("BLPOP", "jobs", "other", "5").isEmpty)
+        #expect(waiting.session.blocked != nil)
+        #expect(pusher.run("RPUSH", "jobs", "first", "second") == .integer(2))
+        #expect(waiting.pushed == [.array([.bulk("jobs"), .bulk("first")])])
+        #expect(resumed == 1 && waiting.session.blocked == nil)
+        #expect(pusher.run("LRANGE", "jobs", "0", "-1") == .array([.bulk("second")]))
+        #expect(waiting.all("BRPOP", "empty", "1").isEmpty)
+        timeouts.last?()
+        #expect(waiting.pushed.last == .array(nil))
+        #expect(waiting.run("BLPOP", "jobs", "0") == .array([.bulk("jobs"), .bulk("second")]))
+    }
+
+    @Test func snapshotsRoundTripWithExpiry() throws {
+        let client = Client(store)
+        client.run("SET", "s", "v")
+        client.run("SET", "temp", "t", "EX", "1000")
+        client.run("RPUSH", "l", "a", "b")
+        client.run("HSET", "h", "f", "v")
+        client.run("SADD", "set", "m")
+        client.run("ZADD", "z", "1.5", "m")
+        client.run("SELECT", "7")
+        client.run("SET", "seven", "7")
+        client.run("SET", "gone", "x", "PX", "1")
+        usleep(5_000)
+        let bytes = Snapshot.encode(store)
+        let restored = Store()
+        try Snapshot.decode(bytes, into: restored)
+        let reader = Client(restored)
+        #expect(reader.run("GET", "s") == .bulk("v"))
+        guard case .integer(let ttl) = reader.run("TTL", "temp") else { Issue.record("no TTL"); return }
+        #expect(ttl > 990 && ttl <= 1000)
+        #expect(reader.run("LRANGE", "l", "0", "-1") == .array([.bulk("a"), .bulk("b")]))
+        #expect(reader.run("HGET", "h", "f") == .bulk("v"))
+        #expect(reader.run("SISMEMBER", "set", "m") == .integer(1))
+        #expect(reader.run("ZSCORE", "z", "m") == .bulk("1.5"))
+        reader.run("SELECT", "7")
+        #expect(reader.run("GET", "seven") == .bulk("7"))
+        #expect(reader.run("EXISTS", "gone") == .integer(0))
+        #expect(throws: SnapshotError.self) { try Snapshot.decode(Array("not a snapshot".utf8), into: Store()) }
+        #expect(throws: SnapshotError.self) { try Snapshot.decode(Array(bytes.prefix(bytes.count / 2)), into: Store()) }
+        #expect(SaveRule(parsing: "60:1000") == SaveRule(seconds: 60, changes: 1000))
+        #expect(SaveRule(parsing: "60") == nil && SaveRule(parsing: "0:1") == nil)
+    }
+}

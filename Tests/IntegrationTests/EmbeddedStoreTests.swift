@@ -104,6 +104,63 @@ import Testing
         #expect(try server.status().services.first { $0.name == "ds" }!.workers[0].pid == before)
     }
 
+    @Test(.enabled(if: EmbeddedStoreTests.available, "redis-cli is missing: scripts/test installs redis-tools"))
+    func transactionsWatchAndBlockingPopsAcrossConnections() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let port = try storePort(server)
+        let multi = try await onThread {
+            try HTTPProbe.exchange(port: port, "MULTI\r\nSET a 1\r\nINCR a\r\nEXEC\r\nQUIT\r\n")
+        }
+        #expect(multi == "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n+OK\r\n")
+        // WATCH on one connection, a write on another, EXEC fails.
+        let conflict = try await onThread { () -> String in
+            let fd = try HTTPProbe.connect(port: port, timeout: 5)
+            defer { close(fd) }
+            try HTTPProbe.sendAll(fd, Array("WATCH a\r\n".utf8))
+            usleep(100_000)
+            _ = try HTTPProbe.exchange(port: port, "SET a changed\r\nQUIT\r\n")
+            try HTTPProbe.sendAll(fd, Array("MULTI\r\nSET a mine\r\nEXEC\r\nGET a\r\nQUIT\r\n".utf8))
+            return try HTTPProbe.readToEnd(fd)
+        }
+        #expect(conflict == "+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$7\r\nchanged\r\n+OK\r\n")
+        // BLPOP waits for a push from another connection; the pipeline behind it waits too.
+        async let popped = onThread { try HTTPProbe.exchange(port: port, "BLPOP jobs 10\r\nPING\r\nQUIT\r\n") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await cli(port, "RPUSH", "jobs", "build") == "1")
+        #expect(try await popped == "*2\r\n$4\r\njobs\r\n$5\r\nbuild\r\n+PONG\r\n+OK\r\n")
+        let started = Date()
+        #expect(try await cli(port, "BRPOP", "nothing", "0.5").isEmpty)
+        #expect(Date().timeIntervalSince(started) >= 0.45)
+    }
+
+    @Test(.enabled(if: EmbeddedStoreTests.available, "redis-cli is missing: scripts/test installs redis-tools"))
+    func aSnapshotSurvivesAKilledStoreAndSaveRulesSaveByThemselves() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--ds-save", "1:1"])
+        defer { server.shutdown() }
+        let first = try await server.waitForReady(1, service: "ds").services.first { $0.name == "ds" }!.workers[0].pid
+        let port = try storePort(server)
+        let snapshot = server.directory + "/ds.snapshot"
+        #expect(try await cli(port, "SET", "kept", "yes", "EX", "500") == "OK")
+        #expect(try await cli(port, "ZADD", "board", "3", "ada") == "1")
+        try await eventually(timeout: 5, "the save rule to write the snapshot") { FileManager.default.fileExists(atPath: snapshot) }
+        #expect(try await cli(port, "RPUSH", "late", "x") == "1")
+        #expect(try await cli(port, "SAVE") == "OK")
+        kill(first, SIGKILL)
+        try await server.waitFor("the store back") { status in
+            let workers = status.services.first { $0.name == "ds" }!.workers
+            return workers.count == 1 && workers[0].state == .ready && workers[0].pid != first
+        }
+        #expect(try await cli(port, "GET", "kept") == "yes")
+        let ttl = Int(try await cli(port, "TTL", "kept")) ?? 0
+        #expect(ttl > 490 && ttl <= 500)
+        #expect(try await cli(port, "ZSCORE", "board", "ada") == "3")
+        #expect(try await cli(port, "LRANGE", "late", "0", "-1") == "x")
+        #expect(server.log.contains("loaded 3 keys from \(snapshot)"))
+        #expect(try await cli(port, "BGSAVE") == "Background saving started")
+    }
+
     @Test func theStoreIsSupervisedButNotScaledAndRedisURLsStartNone() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

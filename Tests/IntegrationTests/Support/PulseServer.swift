@@ -40,7 +40,8 @@ final class PulseServer: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binaries + "/" + binary)
-        let store = arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"]
+        let store = (arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"])
+            + (arguments.contains("--ds-file") ? [] : ["--ds-file", directory + "/ds.snapshot"])
         process.arguments = (bind ? ["-b", "127.0.0.1:0"] : []) + ["--control", control, "--no-dashboard"] + store + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PULSE_WORKER")

@@ -1,0 +1,81 @@
+import NIOCore
+
+/// A client waiting in BLPOP/BRPOP for one of its keys to get an element.
+final class BlockedClient {
+    let session: Session
+    let database: Int
+    let keys: [[UInt8]]
+    let front: Bool
+    var done = false
+
+    init(session: Session, database: Int, keys: [[UInt8]], front: Bool) {
+        self.session = session
+        self.database = database
+        self.keys = keys
+        self.front = front
+    }
+}
+
+extension Store {
+    /// Clients waiting on a list key, first come first served.
+    func wait(_ client: BlockedClient) {
+        for key in client.keys { waiters[WaitKey(database: client.database, key: key), default: []].append(client) }
+    }
+
+    /// After a push: hands elements to the clients waiting on this key, oldest first.
+    func serveWaiters(database: Int, key: [UInt8]) {
+        let waitKey = WaitKey(database: database, key: key)
+        while var queue = waiters[waitKey], !queue.isEmpty {
+            let client = queue.removeFirst()
+            waiters[waitKey] = queue.isEmpty ? nil : queue
+            guard !client.done else { continue }
+            guard case .list(var list)? = databases[database].get(key, now: Store.now()),
+                  let item = client.front ? list.popFirst() : list.popLast() else {
+                waiters[waitKey, default: []].insert(client, at: 0)
+                return
+            }
+            client.session.store(key, .list(list))
+            client.session.unblock(with: .array([.bulkString(key), .bulkString(item)]))
+        }
+    }
+}
+
+struct WaitKey: Hashable {
+    let database: Int
+    let key: [UInt8]
+}
+
+extension Session {
+    /// BLPOP/BRPOP: pops at once when it can; otherwise the connection waits
+    /// (reading nothing else) until a push or the timeout (0 waits for ever).
+    func blockingPop(_ arguments: [[UInt8]], front: Bool) throws(CommandError) -> [RESPValue] {
+        let keys = Array(arguments.dropLast())
+        guard let timeout = Double(arguments.last!.text), timeout >= 0 else {
+            throw CommandError(message: "ERR timeout is not a float or out of range")
+        }
+        for key in keys {
+            guard var list = try list(key), let item = front ? list.popFirst() : list.popLast() else { continue }
+            store(key, .list(list))
+            return [.array([.bulkString(key), .bulkString(item)])]
+        }
+        if inTransaction || scheduleTimeout == nil { return [.array(nil)] }
+        let client = BlockedClient(session: self, database: database, keys: keys, front: front)
+        blocked = client
+        store.wait(client)
+        if timeout > 0 {
+            scheduleTimeout?(timeout) { [weak self] in
+                guard let self, !client.done else { return }
+                self.unblock(with: .array(nil))
+            }
+        }
+        return []
+    }
+
+    func unblock(with reply: RESPValue) {
+        guard let client = blocked else { return }
+        client.done = true
+        blocked = nil
+        pushReply(reply)
+        resume?()
+    }
+}
