@@ -66,11 +66,20 @@ let package = Package(
             name: "DataStore",
             dependencies: ["CPulseSystem", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Clients for the project's own services, waiting the way the execution mode asks.
+        .target(
+            name: "PulsarClients",
+            dependencies: [
+                "DataStore", "Server",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore",
+                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter"]
+            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "DataStore", "PulsarClients", "Server"]
         ),
     ],
     swiftLanguageModes: [.v6]

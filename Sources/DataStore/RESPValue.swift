@@ -126,3 +126,56 @@ public struct RESPRequestParser: Sendable {
 }
 
 import Foundation
+
+extension RESPValue {
+    /// Reads one reply from `buffer`, consuming it; nil until it is complete.
+    public static func parse(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> RESPValue? {
+        var view = buffer
+        guard let value = try parseValue(&view) else { return nil }
+        buffer = view
+        return value
+    }
+
+    private static func parseValue(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> RESPValue? {
+        guard let line = readLine(&buffer), let kind = line.first else { return nil }
+        let rest = String(decoding: line.dropFirst(), as: UTF8.self)
+        switch kind {
+        case UInt8(ascii: "+"): return .simpleString(rest)
+        case UInt8(ascii: "-"): return .error(rest)
+        case UInt8(ascii: ":"):
+            guard let value = Int(rest) else { throw RESPProtocolError("Protocol error: bad integer") }
+            return .integer(value)
+        case UInt8(ascii: "$"):
+            guard let length = Int(rest) else { throw RESPProtocolError("Protocol error: bad bulk length") }
+            if length < 0 { return .bulkString(nil) }
+            guard buffer.readableBytes >= length + 2, let bytes = buffer.readBytes(length: length) else { return nil }
+            buffer.moveReaderIndex(forwardBy: 2)
+            return .bulkString(bytes)
+        case UInt8(ascii: "*"):
+            guard let count = Int(rest) else { throw RESPProtocolError("Protocol error: bad array length") }
+            if count < 0 { return .array(nil) }
+            var values: [RESPValue] = []
+            for _ in 0..<count {
+                guard let value = try parseValue(&buffer) else { return nil }
+                values.append(value)
+            }
+            return .array(values)
+        default:
+            throw RESPProtocolError("Protocol error: unexpected '\(String(decoding: [kind], as: UTF8.self))'")
+        }
+    }
+
+    private static func readLine(_ buffer: inout ByteBuffer) -> [UInt8]? {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        var line = buffer.readBytes(length: newline - buffer.readerIndex + 1)!
+        line.removeLast()
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return line
+    }
+
+    /// A request as clients send it: an array of bulk strings.
+    public static func command(_ words: [[UInt8]]) -> RESPValue { .array(words.map { .bulkString($0) }) }
+
+    /// The value as text, when it is a string or a number.
+    public var string: String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+}

@@ -1,6 +1,7 @@
 @_exported import Mailbox
 @_exported import Server
 @_exported import HTTPTypes
+@_exported import PulsarClients
 
 /// A named application served by its own workers on its own addresses: what
 /// pulsar called serving more than one application under one arbiter.

@@ -1,0 +1,187 @@
+import DataStore
+import Foundation
+import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Server
+
+/// A client of the data store, embedded or a real Redis: the same API either way.
+///
+/// It follows the project's rule for waiting: in thread mode a call blocks its
+/// pool thread on a plain socket; anywhere else (cooperative mode, or outside a
+/// request) it suspends on a NIO connection. Each kind has its own pool of
+/// connections, `poolSize` at most, with callers beyond that waiting in line up
+/// to `waitTimeout` seconds.
+public final class DataStoreClient: Sendable {
+    public let host: String
+    public let port: Int
+    public let database: Int
+    public let password: String?
+    public let poolSize: Int
+    public let waitTimeout: Double
+    private let group: EventLoopGroup
+    private let blockingPool: ConnectionPool<BlockingRESPConnection>
+    private let asyncPool: ConnectionPool<AsyncRESPConnection>
+
+    /// `url`: `redis://[:password@]HOST:PORT/DB` or `pulsar://HOST:PORT/DB`.
+    public init(url: String, poolSize: Int = 10, waitTimeout: Double = 5,
+                group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(DataStoreClientError) {
+        guard let components = URLComponents(string: url), ["redis", "pulsar"].contains(components.scheme ?? ""),
+              let host = components.host else { throw DataStoreClientError("not a data store URL: \(url)") }
+        self.host = host
+        port = components.port ?? (components.scheme == "redis" ? 6379 : 6410)
+        database = Int(components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
+        password = components.password ?? components.user.flatMap { $0.isEmpty ? nil : $0 }
+        self.poolSize = max(1, poolSize)
+        self.waitTimeout = waitTimeout
+        self.group = group
+        blockingPool = ConnectionPool(size: self.poolSize)
+        asyncPool = ConnectionPool(size: self.poolSize)
+    }
+
+    /// Sends one command; an error reply is thrown as `DataStoreClientError`.
+    @discardableResult
+    public func send(_ words: String...) async throws -> RESPValue {
+        try await send(words.map { Array($0.utf8) })
+    }
+
+    @discardableResult
+    public func send(_ words: [[UInt8]]) async throws -> RESPValue {
+        let reply: RESPValue
+        if Execution.mode == .thread {
+            let connection = try blockingPool.checkOut(timeout: waitTimeout) { () throws(DataStoreClientError) in try openBlocking() }
+            do {
+                reply = try connection.send(.command(words))
+                blockingPool.checkIn(connection)
+            } catch {
+                blockingPool.discard(connection)
+                throw error
+            }
+        } else {
+            let connection = try await asyncPool.checkOutAsync(timeout: waitTimeout) { try await self.openAsync() }
+            do {
+                reply = try await connection.send(.command(words))
+                asyncPool.checkIn(connection)
+            } catch {
+                asyncPool.discard(connection)
+                throw error
+            }
+        }
+        if case .error(let message) = reply { throw DataStoreClientError(message) }
+        return reply
+    }
+
+    public func get(_ key: String) async throws -> String? { try await send("GET", key).string }
+    public func set(_ key: String, _ value: String) async throws { try await send("SET", key, value) }
+    @discardableResult public func publish(_ channel: String, _ message: String) async throws -> Int {
+        if case .integer(let count) = try await send("PUBLISH", channel, message) { return count }
+        return 0
+    }
+
+    /// Subscribes on a connection of its own; messages arrive until the stream is dropped.
+    public func subscribe(to channels: [String]) async throws -> DataStoreSubscription {
+        let connection = try await openAsync()
+        return try await connection.subscribe(channels)
+    }
+
+    private func openBlocking() throws(DataStoreClientError) -> BlockingRESPConnection {
+        let connection = try BlockingRESPConnection(host: host, port: port)
+        try prepare { (words) throws(DataStoreClientError) in try connection.send(.command(words)) }
+        return connection
+    }
+
+    private func openAsync() async throws -> AsyncRESPConnection {
+        let connection = try await AsyncRESPConnection.connect(host: host, port: port, group: group)
+        for words in setupCommands() {
+            if case .error(let message) = try await connection.send(.command(words)) { throw DataStoreClientError(message) }
+        }
+        return connection
+    }
+
+    private func prepare(_ send: ([[UInt8]]) throws(DataStoreClientError) -> RESPValue) throws(DataStoreClientError) {
+        for words in setupCommands() {
+            if case .error(let message) = try send(words) { throw DataStoreClientError(message) }
+        }
+    }
+
+    private func setupCommands() -> [[[UInt8]]] {
+        var commands: [[[UInt8]]] = []
+        if let password { commands.append([Array("AUTH".utf8), Array(password.utf8)]) }
+        if database != 0 { commands.append([Array("SELECT".utf8), Array(String(database).utf8)]) }
+        return commands
+    }
+}
+
+public struct DataStoreClientError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A bounded pool: idle connections are reused, new ones opened up to the size,
+/// callers beyond it wait (blocking or suspending) for a connection to come back.
+/// Suspended waiters poll every 5 ms: simple, and cheap at a pool's sizes.
+final class ConnectionPool<Connection: Sendable>: Sendable {
+    private struct State {
+        var idle: [Connection] = []
+        var open = 0
+    }
+    private let state = NIOLockedValueBox(State())
+    private let condition = NSCondition()
+    let size: Int
+
+    init(size: Int) { self.size = size }
+
+    private func reserve() -> (Connection?, mayOpen: Bool) {
+        state.withLockedValue { state in
+            if let connection = state.idle.popLast() { return (connection, false) }
+            guard state.open < size else { return (nil, false) }
+            state.open += 1
+            return (nil, true)
+        }
+    }
+
+    func checkOut(timeout: Double, open: () throws(DataStoreClientError) -> Connection) throws(DataStoreClientError) -> Connection {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let (connection, mayOpen) = reserve()
+            if let connection { return connection }
+            if mayOpen {
+                do { return try open() } catch {
+                    state.withLockedValue { $0.open -= 1 }
+                    throw error
+                }
+            }
+            condition.lock()
+            let signalled = condition.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+            condition.unlock()
+            if !signalled, Date() >= deadline { throw DataStoreClientError("no data store connection free within \(timeout)s") }
+        }
+    }
+
+    func checkOutAsync(timeout: Double, open: () async throws -> Connection) async throws -> Connection {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let (connection, mayOpen) = reserve()
+            if let connection { return connection }
+            if mayOpen {
+                do { return try await open() } catch {
+                    state.withLockedValue { $0.open -= 1 }
+                    throw error
+                }
+            }
+            guard Date() < deadline else { throw DataStoreClientError("no data store connection free within \(timeout)s") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    func checkIn(_ connection: Connection) {
+        state.withLockedValue { $0.idle.append(connection) }
+        condition.broadcast()
+    }
+
+    func discard(_ connection: Connection) {
+        state.withLockedValue { $0.open -= 1 }
+        condition.broadcast()
+    }
+}

@@ -1,0 +1,90 @@
+import Arbiter
+import Mailbox
+import DataStore
+import Foundation
+import PulsarClients
+import Server
+import Testing
+
+/// The client against the embedded store and against a real redis-server,
+/// in both ways of waiting.
+@Suite struct DataStoreClientTests {
+    enum Backend: String, CaseIterable { case embedded, redis }
+
+    /// A running store of the given kind and its URL; the returned value keeps it alive.
+    func start(_ backend: Backend) async throws -> (url: String, keepAlive: AnyObject) {
+        switch backend {
+        case .embedded:
+            let server = try PulseServer(arguments: ["-w", "1"])
+            try await server.waitForReady(1, service: "ds")
+            return ("pulsar://127.0.0.1:\(try server.port(service: "ds"))/3", server)
+        case .redis:
+            let redis = try RedisServer()
+            try await redis.waitUntilReady()
+            return ("redis://127.0.0.1:\(redis.port)/3", redis)
+        }
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"), arguments: Backend.allCases)
+    func theSameCallsWorkInBothModes(backend: Backend) async throws {
+        let (url, keepAlive) = try await start(backend)
+        defer { withExtendedLifetime(keepAlive) {} }
+        let client = try DataStoreClient(url: url, poolSize: 2)
+        for mode in [ExecutionMode.cooperative, .thread] {
+            try await Execution.$mode.withValue(mode) {
+                let key = "counter:\(mode.rawValue)"
+                try await client.set(key, "41")
+                #expect(try await client.send("INCR", key) == .integer(42))
+                #expect(try await client.get(key) == "42")
+                #expect(try await client.get("missing") == nil)
+                try await client.send("RPUSH", "list", "a")
+                await #expect(throws: DataStoreClientError.self) { try await client.send("INCR", "list") }
+                #expect(try await client.send("DBSIZE") != .integer(0))
+                try await client.send("DEL", "list")
+            }
+        }
+        // The URL's database was selected on every connection.
+        let other = try DataStoreClient(url: url.replacingOccurrences(of: "/3", with: "/0"))
+        #expect(try await other.get("counter:thread") == nil)
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"), arguments: Backend.allCases)
+    func subscriptionsReceiveWhatIsPublished(backend: Backend) async throws {
+        let (url, keepAlive) = try await start(backend)
+        defer { withExtendedLifetime(keepAlive) {} }
+        let client = try DataStoreClient(url: url)
+        let subscription = try await client.subscribe(to: ["webchat"])
+        defer { subscription.cancel() }
+        var delivered = 0
+        for _ in 0..<50 where delivered == 0 {
+            delivered = try await client.publish("webchat", "{\"message\":\"hi\"}")
+            if delivered == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(delivered == 1)
+        var iterator = subscription.makeAsyncIterator()
+        let first = try await iterator.next()
+        #expect(first == DataStoreMessage(channel: "webchat", message: "{\"message\":\"hi\"}"))
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"), arguments: Backend.allCases)
+    func anExhaustedPoolMakesCallersWaitThenGiveUp(backend: Backend) async throws {
+        let (url, keepAlive) = try await start(backend)
+        defer { withExtendedLifetime(keepAlive) {} }
+        let client = try DataStoreClient(url: url, poolSize: 1, waitTimeout: 0.3)
+        async let holding = client.send("BLPOP", "never", "1")          // holds the only connection for 1 s
+        try await Task.sleep(for: .milliseconds(100))
+        let started = Date()
+        await #expect(throws: DataStoreClientError.self) { try await client.send("PING") }
+        #expect(Date().timeIntervalSince(started) >= 0.25)
+        #expect(try await holding == .array(nil))
+        #expect(try await client.send("PING") == .simpleString("PONG"))  // the connection came back
+    }
+
+    @Test func aStoreThatIsDownFailsQuickly() async throws {
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(try freePort())/0")
+        let started = Date()
+        await #expect(throws: Error.self) { try await client.send("PING") }
+        await #expect(throws: Error.self) { try await Execution.$mode.withValue(.thread) { try await client.send("PING") } }
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+}
