@@ -128,20 +128,8 @@ import Testing
     }
 
     @Test func aPortInUseIsAClearErrorAtStartUp() async throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try boundSocket(listening: true)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                guard bind(fd, $0, length) == 0, listen(fd, 1) == 0, getsockname(fd, $0, &length) == 0 else {
-                    throw HTTPProbe.Failure(description: "cannot hold a port")
-                }
-            }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let directory = PulseServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await runCommand("pulse", ["-b", "127.0.0.1:\(port)", "--control", directory + "/c.sock"])
