@@ -249,6 +249,10 @@ public final class Arbiter: @unchecked Sendable {
             var settings = configuration.workerSettings
             settings.gracefulTimeout = configuration.gracefulTimeout
             settings.mode = monitors[index].mode
+            if let store = configuration.embeddedDataStore, let monitor = monitors.first(where: { $0.name == store.service }),
+               case .tcp(let host, let port)? = monitor.binds.first {
+                settings.dataStoreURL = "pulsar://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)/\(store.database)"
+            }
             if configuration.maxRequests > 0 {
                 settings.maxRequests = configuration.maxRequests + Int.random(in: 0...max(0, configuration.maxRequestsJitter))
             }

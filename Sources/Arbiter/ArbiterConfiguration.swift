@@ -39,6 +39,9 @@ public struct ArbiterConfiguration: Sendable {
     /// The executable spawned for workers: this one, as it is on disk now, so a
     /// rolling reload picks up a rebuilt binary.
     public var executable: String = currentExecutable()
+    /// The service that runs the embedded data store, and the database apps use:
+    /// workers are told its real address (the port may have been 0).
+    public var embeddedDataStore: (service: String, database: Int)?
     /// Arguments for the dashboard process the arbiter runs on its terminal; nil runs headless.
     public var dashboardArguments: [String]?
 

@@ -63,8 +63,11 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var maxWebSocketMessage: Int = 1 << 20
     /// Seconds between keep-alive pings on an idle WebSocket.
     public var webSocketPing: Double = 20
-    /// The data store's password (`--ds-password`), for its own worker.
+    /// The data store's password (`--ds-password`), for its own worker and its clients.
     public var dataStorePassword: String?
+    /// Where the app's data store is, as a client URL (`pulsar://` or `redis://`);
+    /// for the embedded store, with the port it really got.
+    public var dataStoreURL: String?
     /// The data store's snapshot file (`--ds-file`), loaded at start.
     public var dataStoreFile: String?
     /// `SECONDS:CHANGES` save rules (`--ds-save`).

@@ -135,6 +135,9 @@ struct Serve: ParsableCommand {
         if let store = DataStoreURL(dataStore), store.kind == .embedded {
             configuration.services.append(ArbiterConfiguration.Service(
                 name: DataStoreService.name, binds: [.tcp(host: store.host, port: store.port)], workers: 1, auxiliary: true))
+            configuration.embeddedDataStore = (DataStoreService.name, store.database)
+        } else {
+            configuration.workerSettings.dataStoreURL = dataStore
         }
         configuration.timeout = timeout
         configuration.gracefulTimeout = gracefulTimeout

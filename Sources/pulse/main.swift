@@ -4,6 +4,7 @@ import Pulsar
 // execution modes, and later the dashboard, at work.
 var router = Router()
 let endpoints: [(path: String, what: String)] = [
+    ("/", "the chat: messages and presence synced across workers through the data store"),
     ("/hello", "the seeds' Hello World!"),
     ("/sleep?ms=200", "waits 200 ms: suspends in cooperative mode, holds a pool thread in thread mode"),
     ("/cpu?ms=50", "keeps a CPU busy for 50 ms"),
@@ -11,7 +12,7 @@ let endpoints: [(path: String, what: String)] = [
     ("/ws/echo", "WebSocket: echoes every message"),
 ]
 
-router.get("/") { _ in
+router.get("/endpoints") { _ in
     let items = endpoints.map { "<li><a href=\"\($0.path)\">\($0.path)</a> — \($0.what)</li>" }.joined(separator: "\n")
     return .html("""
         <!doctype html>
@@ -43,4 +44,6 @@ router.webSocket("/ws/echo", WebSocketHandlers(
     onText: { socket, text in try? await socket.send(text: text) },
     onBinary: { socket, data in try? await socket.send(binary: data) }))
 
-Pulsar.main(app: App(router: router))
+Chat.routes(&router)
+
+Pulsar.main(app: App(router: router, boot: Chat.boot))

@@ -22,7 +22,7 @@ import Testing
         #expect(hello.body == "Hello World!\n")
         #expect(hello.headers["server"] == "pulse")
         #expect(hello.headers["date"] != nil)
-        let index = try await onThread { try HTTPProbe.get(port: port, "/") }
+        let index = try await onThread { try HTTPProbe.get(port: port, "/endpoints") }
         #expect(index.status == 200 && index.body.contains("/hello"))
         let missing = try await onThread { try HTTPProbe.get(port: port, "/nothing-here") }
         #expect(missing.status == 404)

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Logging
 import Mailbox
+import NIOConcurrencyHelpers
 import NIOCore
 import Histogram
 import HTTPTypes
@@ -50,6 +51,11 @@ public final class Worker: @unchecked Sendable {
         self.loopExecutor = EventLoopTaskExecutor(loop: loop)
     }
 
+    /// The settings of the worker running in this process, for app code: the data
+    /// store's URL, the pool sizes. Nil outside a worker.
+    public static var current: WorkerSettings? { currentSettings.withLockedValue { $0 } }
+    private static let currentSettings = NIOLockedValueBox<WorkerSettings?>(nil)
+
     /// Runs the worker described by `launch` until it has drained; never returns.
     public static func run(launch: WorkerLaunch, app: App) -> Never {
         run(launch: launch, serving: .http(app))
@@ -57,6 +63,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Runs a worker that serves its connections with `serving`; never returns.
     public static func run(launch: WorkerLaunch, serving: Serving) -> Never {
+        currentSettings.withLockedValue { $0 = launch.settings }
         pulse_setproctitle("pulse: worker \(launch.name)")
         let level = Logger.Level(rawValue: launch.settings.logLevel) ?? .info
         LoggingSystem.bootstrap { _ in WorkerLogHandler(logLevel: level) }

@@ -17,10 +17,11 @@ final class WebSocketProbe: @unchecked Sendable {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, path: String, timeout: Double = 10) throws {
+    init(port: Int, path: String, timeout: Double = 10, headers: [String: String] = [:]) throws {
         fd = try HTTPProbe.connect(port: port, timeout: timeout)
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(extra)\r\n"
         try HTTPProbe.sendAll(fd, Array(request.utf8))
         while true {
             if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {

@@ -1,0 +1,158 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Pulsar
+
+/// The chat of pulsar-django's djchat, in Swift: a page, a WebSocket at `/message`,
+/// messages published on `webchat` and presence on `chatuser` through the data store,
+/// so clients on different workers see each other.
+enum Chat {
+    static let messages = "chat:messages"
+    static let presence = "chat:presence"
+    static let cookie = "pulse_user"
+
+    /// The open sockets of this worker, by user: where published messages go.
+    static let sockets = NIOLockedValueBox<[ObjectIdentifier: (socket: WebSocket, user: String)]>([:])
+    static let client = NIOLockedValueBox<DataStoreClient?>(nil)
+
+    static func store() throws -> DataStoreClient {
+        try client.withLockedValue { client in
+            if let client { return client }
+            guard let url = Worker.current?.dataStoreURL else { throw DataStoreClientError("no data store configured") }
+            let made = try DataStoreClient(url: url, poolSize: 8)
+            client = made
+            return made
+        }
+    }
+
+    /// Once per worker: relay everything published on the chat channels to this worker's sockets.
+    static func boot() async throws {
+        Task.detached {
+            var delay = 0.1
+            while true {
+                do {
+                    let subscription = try await store().subscribe(to: ["webchat", "chatuser"])
+                    delay = 0.1
+                    for try await message in subscription { broadcast(message.message) }
+                } catch {
+                    try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))   // the store restarts: try again
+                    delay = min(delay * 2, 5)
+                }
+            }
+        }
+    }
+
+    static func broadcast(_ text: String) {
+        for (socket, _) in sockets.withLockedValue({ Array($0.values) }) {
+            Task { try? await socket.send(text: text) }
+        }
+    }
+
+    static func routes(_ router: inout Router) {
+        router.get("/") { request in
+            var response = Response.html(page)
+            if user(of: request) == nil {
+                response.headers[.setCookie] = "\(cookie)=\(anonymousName()); Path=/; SameSite=Lax"
+            }
+            return response
+        }
+        router.webSocket("/message", WebSocketHandlers(
+            onOpen: { socket in
+                let user = user(of: socket.request) ?? anonymousName()
+                sockets.withLockedValue { $0[ObjectIdentifier(socket)] = (socket, user) }
+                do {
+                    let store = try store()
+                    if case .integer(1) = try await store.send("HINCRBY", presence, user, "1") {
+                        try await store.publish("chatuser", json(["channel": "chatuser", "event": "joined", "user": user]))
+                    }
+                    if case .array(let history?) = try await store.send("LRANGE", messages, "-100", "-1") {
+                        for entry in history { if let text = entry.string { try await socket.send(text: text) } }
+                    }
+                    if case .array(let users?) = try await store.send("HKEYS", presence) {
+                        try await socket.send(text: json(["channel": "chatuser", "event": "users", "user": user,
+                                                          "users": users.compactMap(\.string).sorted()]))
+                    }
+                } catch {
+                    try? await socket.send(text: json(["channel": "error", "message": "the data store is unavailable"]))
+                }
+            },
+            onText: { socket, text in
+                guard let user = sockets.withLockedValue({ $0[ObjectIdentifier(socket)]?.user }) else { return }
+                let message = json(["message": text, "user": user, "authenticated": false, "channel": "webchat",
+                                    "time": Date().timeIntervalSince1970])
+                do {
+                    let store = try store()
+                    try await store.send("RPUSH", messages, message)
+                    try await store.send("LTRIM", messages, "-100", "-1")
+                    try await store.publish("webchat", message)
+                } catch {
+                    try? await socket.send(text: json(["channel": "error", "message": "the data store is unavailable"]))
+                }
+            },
+            onClose: { socket, _ in
+                guard let user = sockets.withLockedValue({ $0.removeValue(forKey: ObjectIdentifier(socket))?.user }) else { return }
+                guard let store = try? store(),
+                      case .integer(let left)? = try? await store.send("HINCRBY", presence, user, "-1"), left <= 0 else { return }
+                _ = try? await store.send("HDEL", presence, user)
+                _ = try? await store.publish("chatuser", json(["channel": "chatuser", "event": "gone", "user": user]))
+            }))
+    }
+
+    static func user(of request: Request) -> String? {
+        guard let header = request.headers[.cookie] else { return nil }
+        for pair in header.split(separator: ";") {
+            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == cookie, !parts[1].isEmpty { return String(parts[1]) }
+        }
+        return nil
+    }
+
+    static func anonymousName() -> String {
+        "an_" + String((0..<6).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    static let page = """
+    <!doctype html>
+    <html><head><meta charset="utf-8"><title>pulse chat</title>
+    <style>
+      body { font: 15px/1.4 system-ui, sans-serif; margin: 0; display: grid; grid-template-columns: 1fr 14em; height: 100vh; }
+      #wall { overflow-y: auto; padding: 1em; } #side { border-left: 1px solid #ddd; padding: 1em; background: #fafafa; }
+      form { position: fixed; bottom: 0; left: 0; right: 14em; display: flex; padding: .5em; background: #fff; border-top: 1px solid #ddd; }
+      input { flex: 1; font: inherit; padding: .4em; } .user { font-weight: 600; margin-right: .5em; } .time { color: #999; font-size: 80%; }
+      .note { color: #888; font-style: italic; } footer { margin-top: 2em; font-size: 80%; color: #888; }
+    </style></head>
+    <body>
+    <div id="wall"></div>
+    <div id="side"><h3>In the room</h3><ul id="users"></ul>
+    <footer>Also here: <a href="/hello">/hello</a>, <a href="/sleep?ms=200">/sleep</a>, <a href="/cpu?ms=50">/cpu</a>,
+    POST /echo, /ws/echo. See <code>pulse ctl status</code>.</footer></div>
+    <form id="form"><input id="text" autocomplete="off" placeholder="Say something"><button>Send</button></form>
+    <script>
+    const wall = document.getElementById('wall'), users = document.getElementById('users');
+    const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/message');
+    function line(html, cls) { const p = document.createElement('p'); p.className = cls || ''; p.innerHTML = html; wall.appendChild(p); wall.scrollTop = wall.scrollHeight; }
+    function esc(s) { return String(s).replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c])); }
+    function roster(list) { users.innerHTML = list.map(u => '<li>' + esc(u) + '</li>').join(''); }
+    let present = [];
+    socket.onmessage = (event) => {
+      const data = JSON.parse(event.data);
+      if (data.channel === 'webchat') {
+        line('<span class="user">' + esc(data.user) + '</span>' + esc(data.message) + ' <span class="time">' + new Date(data.time * 1000).toLocaleTimeString() + '</span>');
+      } else if (data.channel === 'chatuser') {
+        if (data.event === 'users') { present = data.users; }
+        if (data.event === 'joined') { if (!present.includes(data.user)) present.push(data.user); line(esc(data.user) + ' joined', 'note'); }
+        if (data.event === 'gone') { present = present.filter(u => u !== data.user); line(esc(data.user) + ' left', 'note'); }
+        roster(present.sort());
+      } else if (data.channel === 'error') { line(esc(data.message), 'note'); }
+    };
+    socket.onclose = () => line('disconnected: reload the page to join again', 'note');
+    document.getElementById('form').onsubmit = (event) => {
+      event.preventDefault(); const text = document.getElementById('text');
+      if (text.value) { socket.send(text.value); text.value = ''; }
+    };
+    </script></body></html>
+    """
+}
