@@ -71,11 +71,15 @@ public struct Renderer: Sendable {
             let y = rect.y + 1 + index
             guard y < rect.y + rect.height else { break }
             var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
-            x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect)
+            if !service.auxiliary { x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect) }
             x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
             let stateStyle: Style = service.state == .running ? .good : service.state == .errored ? .bad : .warning
             x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: stateStyle, clip: rect)
-            canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
+            x = canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
+            if let store = service.workers.first?.dataStore {
+                canvas.write("  data store: \(store.keys) keys, \(store.channels) channels, \(store.subscribers) subscribers",
+                             x: x, y: y, style: .accent, clip: rect)
+            }
         }
     }
 

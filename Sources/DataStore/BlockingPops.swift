@@ -29,12 +29,11 @@ extension Store {
             let client = queue.removeFirst()
             waiters[waitKey] = queue.isEmpty ? nil : queue
             guard !client.done else { continue }
-            guard case .list(var list)? = databases[database].get(key, now: Store.now()),
-                  let item = client.front ? list.popFirst() : list.popLast() else {
+            guard case .list? = databases[database].get(key, now: Store.now()),
+                  let item = try? client.session.mutateList(key, { client.front ? $0.popFirst() : $0.popLast() }) else {
                 waiters[waitKey, default: []].insert(client, at: 0)
                 return
             }
-            client.session.store(key, .list(list))
             client.session.unblock(with: .array([.bulkString(key), .bulkString(item)]))
         }
     }
@@ -54,8 +53,7 @@ extension Session {
             throw CommandError(message: "ERR timeout is not a float or out of range")
         }
         for key in keys {
-            guard var list = try list(key), let item = front ? list.popFirst() : list.popLast() else { continue }
-            store(key, .list(list))
+            guard try list(key) != nil, let item = try mutateList(key, { front ? $0.popFirst() : $0.popLast() }) else { continue }
             return [.array([.bulkString(key), .bulkString(item)])]
         }
         if inTransaction || scheduleTimeout == nil { return [.array(nil)] }

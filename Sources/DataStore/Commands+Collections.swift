@@ -6,27 +6,23 @@ extension Commands {
     static let hashes: [String: Command] = [
         "hset": one(-4) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 1 else { throw .arity("hset") }
-            var hash = try session.hash(arguments[0]) ?? [:]
-            var added = 0
-            for pair in stride(from: 1, to: arguments.count, by: 2) where hash.updateValue(arguments[pair + 1], forKey: arguments[pair]) == nil {
-                added += 1
-            }
-            session.store(arguments[0], .hash(hash))
-            return .integer(added)
+            return .integer(try session.mutateHash(arguments[0]) { hash in
+                stride(from: 1, to: arguments.count, by: 2).filter { hash.updateValue(arguments[$0 + 1], forKey: arguments[$0]) == nil }.count
+            })
         },
         "hmset": one(-4) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 1 else { throw .arity("hmset") }
-            var hash = try session.hash(arguments[0]) ?? [:]
-            for pair in stride(from: 1, to: arguments.count, by: 2) { hash[arguments[pair]] = arguments[pair + 1] }
-            session.store(arguments[0], .hash(hash))
+            try session.mutateHash(arguments[0]) { hash in
+                for pair in stride(from: 1, to: arguments.count, by: 2) { hash[arguments[pair]] = arguments[pair + 1] }
+            }
             return .ok
         },
         "hsetnx": one(4) { (session, arguments) throws(CommandError) in
-            var hash = try session.hash(arguments[0]) ?? [:]
-            guard hash[arguments[1]] == nil else { return .integer(0) }
-            hash[arguments[1]] = arguments[2]
-            session.store(arguments[0], .hash(hash))
-            return .integer(1)
+            try session.mutateHash(arguments[0]) { hash in
+                guard hash[arguments[1]] == nil else { return .integer(0) }
+                hash[arguments[1]] = arguments[2]
+                return .integer(1)
+            }
         },
         "hget": one(3) { (session, arguments) throws(CommandError) in .bulkString(try session.hash(arguments[0])?[arguments[1]]) },
         "hmget": one(-3) { (session, arguments) throws(CommandError) in
@@ -44,35 +40,34 @@ extension Commands {
             bulkArray((try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value))
         },
         "hdel": one(-3) { (session, arguments) throws(CommandError) in
-            guard var hash = try session.hash(arguments[0]) else { return .integer(0) }
-            let removed = arguments.dropFirst().filter { hash.removeValue(forKey: $0) != nil }.count
-            session.store(arguments[0], .hash(hash))
-            return .integer(removed)
+            .integer(try session.mutateHash(arguments[0]) { hash in arguments.dropFirst().filter { hash.removeValue(forKey: $0) != nil }.count })
         },
         "hexists": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]] == nil ? 0 : 1) },
         "hlen": one(2) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?.count ?? 0) },
         "hstrlen": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]]?.count ?? 0) },
         "hincrby": one(4) { (session, arguments) throws(CommandError) in
-            var hash = try session.hash(arguments[0]) ?? [:]
-            let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in
-                guard let value = Int(bytes.text) else { throw CommandError(message: "ERR hash value is not an integer") }
-                return value
-            } ?? 0
-            let (result, overflow) = current.addingReportingOverflow(try int(arguments[2]))
-            guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
-            hash[arguments[1]] = Array(String(result).utf8)
-            session.store(arguments[0], .hash(hash))
-            return .integer(result)
+            let amount = try int(arguments[2])
+            return try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
+                let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in
+                    guard let value = Int(bytes.text) else { throw CommandError(message: "ERR hash value is not an integer") }
+                    return value
+                } ?? 0
+                let (result, overflow) = current.addingReportingOverflow(amount)
+                guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
+                hash[arguments[1]] = Array(String(result).utf8)
+                return .integer(result)
+            }
         },
         "hincrbyfloat": one(4) { (session, arguments) throws(CommandError) in
-            var hash = try session.hash(arguments[0]) ?? [:]
-            let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in try double(bytes) } ?? 0
-            let result = current + (try double(arguments[2]))
-            guard result.isFinite else { throw CommandError(message: "ERR increment would produce NaN or Infinity") }
-            let text = Array(format(result).utf8)
-            hash[arguments[1]] = text
-            session.store(arguments[0], .hash(hash))
-            return .bulkString(text)
+            let amount = try double(arguments[2])
+            return try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
+                let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in try double(bytes) } ?? 0
+                let result = current + amount
+                guard result.isFinite else { throw CommandError(message: "ERR increment would produce NaN or Infinity") }
+                let text = Array(format(result).utf8)
+                hash[arguments[1]] = text
+                return .bulkString(text)
+            }
         },
         "hscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
             let fields = (try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
@@ -103,13 +98,14 @@ extension Commands {
             return .bulkString(list[list.index(list.startIndex, offsetBy: index)])
         },
         "lset": one(4) { (session, arguments) throws(CommandError) in
-            guard var list = try session.list(arguments[0]) else { throw .noSuchKey }
-            var index = try int(arguments[1])
-            if index < 0 { index += list.count }
-            guard (0..<list.count).contains(index) else { throw CommandError(message: "ERR index out of range") }
-            list[list.index(list.startIndex, offsetBy: index)] = arguments[2]
-            session.store(arguments[0], .list(list))
-            return .ok
+            guard try session.list(arguments[0]) != nil else { throw .noSuchKey }
+            let requested = try int(arguments[1])
+            return try session.mutateList(arguments[0]) { (list) throws(CommandError) in
+                let index = requested < 0 ? requested + list.count : requested
+                guard (0..<list.count).contains(index) else { throw CommandError(message: "ERR index out of range") }
+                list[list.index(list.startIndex, offsetBy: index)] = arguments[2]
+                return .ok
+            }
         },
         "lrem": one(4) { (session, arguments) throws(CommandError) in
             guard let list = try session.list(arguments[0]) else { return .integer(0) }
@@ -137,37 +133,38 @@ extension Commands {
         "blpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: true) },
         "brpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: false) },
         "rpoplpush": one(3) { (session, arguments) throws(CommandError) in
-            guard var source = try session.list(arguments[0]), let item = source.popLast() else { return .null }
-            var destination = arguments[0] == arguments[1] ? source : (try session.list(arguments[1]) ?? [])
-            destination.prepend(item)
-            session.store(arguments[0], .list(source))
-            session.store(arguments[1], .list(destination))
+            _ = try session.list(arguments[1])                       // WRONGTYPE before anything moves
+            guard let item = try session.mutateList(arguments[0], { $0.popLast() }) else { return .null }
+            try session.mutateList(arguments[1]) { $0.prepend(item) }
             session.store.serveWaiters(database: session.database, key: arguments[1])
             return .bulkString(item)
         },
     ]
 
     static func push(_ session: Session, _ arguments: [[UInt8]], front: Bool) throws(CommandError) -> RESPValue {
-        var list = try session.list(arguments[0]) ?? []
-        for item in arguments.dropFirst() {
-            if front { list.prepend(item) } else { list.append(item) }
+        let count = try session.mutateList(arguments[0]) { list in
+            for item in arguments.dropFirst() {
+                if front { list.prepend(item) } else { list.append(item) }
+            }
+            return list.count
         }
-        session.store(arguments[0], .list(list))
         session.store.serveWaiters(database: session.database, key: arguments[0])
-        return .integer(list.count)
+        return .integer(count)
     }
 
     static func pop(_ session: Session, _ arguments: [[UInt8]], front: Bool) throws(CommandError) -> RESPValue {
         guard arguments.count <= 2 else { throw .syntax }
         let count = try arguments.count == 2 ? int(arguments[1]) : nil
         if let count, count < 0 { throw CommandError(message: "ERR value is out of range, must be positive") }
-        guard var list = try session.list(arguments[0]) else { return count == nil ? .null : .array(nil) }
-        var popped: [[UInt8]] = []
-        for _ in 0..<(count ?? 1) {
-            guard let item = front ? list.popFirst() : list.popLast() else { break }
-            popped.append(item)
+        guard try session.list(arguments[0]) != nil else { return count == nil ? .null : .array(nil) }
+        let popped = try session.mutateList(arguments[0]) { list in
+            var popped: [[UInt8]] = []
+            for _ in 0..<(count ?? 1) {
+                guard let item = front ? list.popFirst() : list.popLast() else { break }
+                popped.append(item)
+            }
+            return popped
         }
-        session.store(arguments[0], .list(list))
         return count == nil ? .bulkString(popped.first) : bulkArray(popped)
     }
 
@@ -182,16 +179,10 @@ extension Commands {
 
     static let sets: [String: Command] = [
         "sadd": one(-3) { (session, arguments) throws(CommandError) in
-            var set = try session.set(arguments[0]) ?? []
-            let added = arguments.dropFirst().filter { set.insert($0).inserted }.count
-            session.store(arguments[0], .set(set))
-            return .integer(added)
+            .integer(try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.insert($0).inserted }.count })
         },
         "srem": one(-3) { (session, arguments) throws(CommandError) in
-            guard var set = try session.set(arguments[0]) else { return .integer(0) }
-            let removed = arguments.dropFirst().filter { set.remove($0) != nil }.count
-            session.store(arguments[0], .set(set))
-            return .integer(removed)
+            .integer(try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count })
         },
         "smembers": one(2) { (session, arguments) throws(CommandError) in sortedMembers(try session.set(arguments[0]) ?? []) },
         "sismember": one(3) { (session, arguments) throws(CommandError) in .integer(try session.set(arguments[0])?.contains(arguments[1]) == true ? 1 : 0) },

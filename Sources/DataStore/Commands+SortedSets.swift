@@ -22,41 +22,42 @@ extension Commands {
                 throw CommandError(message: "ERR GT, LT, and/or NX options at the same time are not compatible")
             }
             guard !incr || pairs.count == 2 else { throw CommandError(message: "ERR INCR option supports a single increment-element pair") }
-            var set = try session.sortedSet(arguments[0]) ?? SortedSet()
+            var updates: [(score: Double, member: [UInt8])] = []
+            for pair in stride(from: pairs.startIndex, to: pairs.endIndex, by: 2) {
+                updates.append((try double(arguments[pair]), arguments[pair + 1]))
+            }
             var added = 0, changed = 0
             var incremented: Double?
-            for pair in stride(from: pairs.startIndex, to: pairs.endIndex, by: 2) {
-                let member = arguments[pair + 1]
-                var score = try double(arguments[pair])
-                let current = set.score(of: member)
-                if (nx && current != nil) || (xx && current == nil) { continue }
-                if incr { score += current ?? 0 }
-                if let current, (gt && score <= current) || (lt && score >= current) { continue }
-                if current == nil { added += 1 } else if current != score { changed += 1 }
-                set.set(member, score: score)
-                incremented = score
+            try session.mutateSortedSet(arguments[0]) { set in
+                for update in updates {
+                    var score = update.score
+                    let current = set.score(of: update.member)
+                    if (nx && current != nil) || (xx && current == nil) { continue }
+                    if incr { score += current ?? 0 }
+                    if let current, (gt && score <= current) || (lt && score >= current) { continue }
+                    if current == nil { added += 1 } else if current != score { changed += 1 }
+                    set.set(update.member, score: score)
+                    incremented = score
+                }
             }
-            session.store(arguments[0], .sortedSet(set))
             if incr { return incremented.map { .bulk(format($0)) } ?? .null }
             return .integer(ch ? added + changed : added)
         },
         "zincrby": one(4) { (session, arguments) throws(CommandError) in
-            var set = try session.sortedSet(arguments[0]) ?? SortedSet()
-            let score = (set.score(of: arguments[2]) ?? 0) + (try double(arguments[1]))
-            guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
-            set.set(arguments[2], score: score)
-            session.store(arguments[0], .sortedSet(set))
-            return .bulk(format(score))
+            let amount = try double(arguments[1])
+            return try session.mutateSortedSet(arguments[0]) { (set) throws(CommandError) in
+                let score = (set.score(of: arguments[2]) ?? 0) + amount
+                guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
+                set.set(arguments[2], score: score)
+                return .bulk(format(score))
+            }
         },
         "zscore": one(3) { (session, arguments) throws(CommandError) in
             (try session.sortedSet(arguments[0])?.score(of: arguments[1])).map { .bulk(format($0)) } ?? .null
         },
         "zcard": one(2) { (session, arguments) throws(CommandError) in .integer(try session.sortedSet(arguments[0])?.count ?? 0) },
         "zrem": one(-3) { (session, arguments) throws(CommandError) in
-            guard var set = try session.sortedSet(arguments[0]) else { return .integer(0) }
-            let removed = arguments.dropFirst().filter { set.remove($0) != nil }.count
-            session.store(arguments[0], .sortedSet(set))
-            return .integer(removed)
+            .integer(try session.mutateSortedSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count })
         },
         "zrank": one(3) { (session, arguments) throws(CommandError) in
             (try session.sortedSet(arguments[0])?.rank(of: arguments[1])).map { .integer($0) } ?? .null

@@ -158,6 +158,39 @@ final class Session {
         try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
     }
 
+    /// Changes a collection in place. The dictionary lets go of it first, so the
+    /// change does not copy it (copy-on-write made every LPUSH O(n)). A missing key
+    /// starts empty; an emptied collection is deleted; the value goes back even if
+    /// `body` throws.
+    private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> T?, wrap: (T) -> StoreValue, empty: T,
+                              _ body: (inout T) throws(CommandError) -> R) throws(CommandError) -> R {
+        var value = empty
+        if let existing = db.get(key, now: now) {
+            guard let typed = extract(existing) else { throw .wrongType }
+            value = typed
+            db.values[key] = nil
+        }
+        defer { store(key, wrap(value)) }
+        return try body(&value)
+    }
+
+    func mutateList<R>(_ key: [UInt8], _ body: (inout CircularBuffer<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .list(let list) = $0 { list } else { nil } }, wrap: StoreValue.list, empty: [], body)
+    }
+
+    func mutateHash<R>(_ key: [UInt8], _ body: (inout [[UInt8]: [UInt8]]) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .hash(let hash) = $0 { hash } else { nil } }, wrap: StoreValue.hash, empty: [:], body)
+    }
+
+    func mutateSet<R>(_ key: [UInt8], _ body: (inout Set<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .set(let set) = $0 { set } else { nil } }, wrap: StoreValue.set, empty: [], body)
+    }
+
+    func mutateSortedSet<R>(_ key: [UInt8], _ body: (inout SortedSet) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .sortedSet(let set) = $0 { set } else { nil } }, wrap: StoreValue.sortedSet,
+                   empty: SortedSet(), body)
+    }
+
     /// Stores a collection, or deletes the key when it became empty (as Redis does).
     func store(_ key: [UInt8], _ value: StoreValue) {
         switch value {

@@ -161,6 +161,34 @@ import Testing
         #expect(try await cli(port, "BGSAVE") == "Background saving started")
     }
 
+    @Test func aSubscriberThatDoesNotReadIsLetGo() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let port = try storePort(server)
+        let lazy = try await onThread { () -> Int32 in
+            let fd = try HTTPProbe.connect(port: port, timeout: 5)
+            var small: Int32 = 4096
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            try HTTPProbe.sendAll(fd, Array("SUBSCRIBE firehose\r\n".utf8))
+            return fd
+        }
+        defer { close(lazy) }
+        let payload = String(repeating: "x", count: 1 << 20)
+        let request = "*3\r\n$7\r\nPUBLISH\r\n$8\r\nfirehose\r\n$\(payload.utf8.count)\r\n\(payload)\r\n"
+        var receivers: [Int] = []
+        for _ in 0..<48 {
+            let reply = try await onThread { try HTTPProbe.exchange(port: port, request + "*1\r\n$4\r\nQUIT\r\n", timeout: 10) }
+            receivers.append(Int(reply.split(separator: "\r\n").first?.dropFirst() ?? "") ?? -1)
+            if receivers.last == 0 { break }
+        }
+        // Past 32 MiB unread (plus what the kernel buffers), the subscriber is dropped.
+        #expect(receivers.first == 1)
+        #expect(receivers.last == 0, "still subscribed after \(receivers.count) MiB: \(receivers.suffix(3))")
+        let alive = try await onThread { try HTTPProbe.exchange(port: port, "PING\r\nQUIT\r\n") }
+        #expect(alive == "+PONG\r\n+OK\r\n")
+    }
+
     @Test func theStoreIsSupervisedButNotScaledAndRedisURLsStartNone() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }
