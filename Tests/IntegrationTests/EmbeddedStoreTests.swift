@@ -203,6 +203,14 @@ import Testing
             return workers.count == 1 && workers[0].state == .ready && workers[0].pid != first
         }
 
+        // A client that stays connected does not hold up the store's shutdown.
+        let idle = try await onThread { [port = try storePort(server)] in try HTTPProbe.connect(port: port, timeout: 5) }
+        defer { close(idle) }
+        let stopping = Date()
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit(timeout: 10) == 0)
+        #expect(Date().timeIntervalSince(stopping) < 5)
+
         let external = try PulseServer(arguments: ["-w", "1", "--data-store", "redis://127.0.0.1:6399/2"])
         defer { external.shutdown() }
         let status = try await external.waitForReady(1)

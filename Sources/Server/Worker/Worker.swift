@@ -385,6 +385,9 @@ final class ConnectionBookkeeper: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         worker.connectionOpened(context.channel)
+        // Idle between requests from the start: a drain closes it rather than
+        // waiting out the grace period for a client that may never leave.
+        worker.connection(context.channel, busy: false)
         context.fireChannelActive()
     }
 
