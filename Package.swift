@@ -75,6 +75,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+        // PostgreSQL on libpq: blocking calls for thread mode, non-blocking ones for the rest.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
         // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
         .target(
             name: "Pulsar",
@@ -110,13 +113,16 @@ let package = Package(
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Arbiter"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        // Helpers several test targets share: free ports, spawning, off-pool waits.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "DataStoreTests",
             dependencies: ["DataStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "DataStore", "PulsarClients", "Server"]
+            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "DataStore", "PulsarClients", "Server", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -81,7 +81,10 @@ import Testing
     }
 
     @Test func aStoreThatIsDownFailsQuickly() async throws {
-        let client = try DataStoreClient(url: "redis://127.0.0.1:\(try freePort())/0")
+        // Bound but not listening: connections are refused, and nobody else can take the port.
+        let (fd, port) = try boundSocket(listening: false)
+        defer { close(fd) }
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0")
         let started = Date()
         await #expect(throws: Error.self) { try await client.send("PING") }
         await #expect(throws: Error.self) { try await Execution.$mode.withValue(.thread) { try await client.send("PING") } }

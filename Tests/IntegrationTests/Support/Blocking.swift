@@ -1,14 +1,6 @@
 import Foundation
 
-/// Runs blocking work (sockets, waiting for a process) on a thread of its own, so
-/// it never holds one of the few threads of Swift's cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-    }
-}
+@_exported import TestSupport
 
 /// Polls `condition` until it holds or `timeout` seconds pass.
 func eventually(timeout: Double, every interval: Double = 0.1, _ what: String,

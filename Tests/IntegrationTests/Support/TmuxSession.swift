@@ -63,27 +63,12 @@ final class TmuxSession: @unchecked Sendable {
         if let serverPID, isRunning(serverPID) { kill(serverPID, SIGKILL) }
     }
 
-    /// Runs tmux to completion with posix_spawn and waitpid: Foundation's Process
-    /// waits through a Dispatch source that a blocked cooperative pool can starve.
+    /// Runs tmux to completion (see `runToCompletion` for why not Process).
     static func tmux(_ socket: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let output = NSTemporaryDirectory() + "tmux-\(UUID().uuidString)"
         defer { unlink(output) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = (["tmux", "-L", socket] + arguments).map { strdup($0) } + [nil]
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, "tmux", &actions, nil, argv, envp)
-        guard rc == 0 else { throw HTTPProbe.Failure(description: "cannot run tmux: \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        return ((status >> 8) & 0xFF, text)
+        let status = try runToCompletion(["tmux", "-L", socket] + arguments, output: output)
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     static var available: Bool { (try? tmux("probe", ["-V"]).status) == 0 }
