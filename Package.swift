@@ -66,23 +66,23 @@ let package = Package(
             name: "DataStore",
             dependencies: ["CPulseSystem", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+        // PostgreSQL on libpq: blocking calls for thread mode, non-blocking ones for the rest.
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
         // Clients for the project's own services, waiting the way the execution mode asks.
         .target(
             name: "PulsarClients",
             dependencies: [
-                "DataStore", "Server",
+                "DataStore", "Server", "Postgres", "Mailbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
-        // PostgreSQL on libpq: blocking calls for thread mode, non-blocking ones for the rest.
-        .target(name: "Postgres", dependencies: ["CLibPQ"]),
         // The public umbrella: services, the `pulse` command line, `Pulsar.main`.
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients",
+                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -588,7 +588,7 @@ public final class Arbiter: @unchecked Sendable {
                         cpuPercent: worker.cpuPercent, loopLagMs: worker.report.loopLagMs, mode: worker.report.mode,
                         threads: worker.report.threads, green: worker.report.green, queue: worker.report.queue,
                         websockets: worker.report.websockets, latencyMs: worker.report.latencyMs,
-                        dataStore: worker.report.dataStore)
+                        dataStore: worker.report.dataStore, database: worker.report.database)
                 },
                 recentExits: monitor.recentExits.map {
                     RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure)

@@ -92,6 +92,7 @@ public struct WorkerStatus: Codable, Sendable {
     public var websockets: Int?
     public var latencyMs: LatencySummary?
     public var dataStore: DataStoreFigures?
+    public var database: DatabaseFigures?
 }
 
 public struct RecentExitStatus: Codable, Sendable {

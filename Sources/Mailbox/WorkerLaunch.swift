@@ -68,6 +68,11 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     /// Where the app's data store is, as a client URL (`pulsar://` or `redis://`);
     /// for the embedded store, with the port it really got.
     public var dataStoreURL: String?
+    /// PostgreSQL for the app (`--database`), and its pool size per worker
+    /// (`--db-pool`; nil: the size of the current mode's pool, as pulsar had one
+    /// connection per green worker).
+    public var database: String?
+    public var databasePool: Int?
     /// The data store's snapshot file (`--ds-file`), loaded at start.
     public var dataStoreFile: String?
     /// `SECONDS:CHANGES` save rules (`--ds-save`).

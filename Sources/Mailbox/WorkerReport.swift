@@ -21,6 +21,8 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var latencyMs: LatencySummary?
     /// For the data store's worker: its keyspace and pub/sub.
     public var dataStore: DataStoreFigures?
+    /// The worker's PostgreSQL pool, when `--database` is given.
+    public var database: DatabaseFigures?
 
     public init() {}
 }
@@ -52,5 +54,17 @@ public struct LatencySummary: Codable, Sendable, Equatable {
     public var max: Double
     public init(p50: Double, p90: Double, p99: Double, max: Double) {
         self.p50 = p50; self.p90 = p90; self.p99 = p99; self.max = max
+    }
+}
+
+/// A worker's database pool: connections in use, its size, callers waiting.
+public struct DatabaseFigures: Codable, Sendable, Equatable {
+    public var inUse: Int
+    public var size: Int
+    public var waiting: Int
+    public init(inUse: Int, size: Int, waiting: Int) {
+        self.inUse = inUse
+        self.size = size
+        self.waiting = waiting
     }
 }

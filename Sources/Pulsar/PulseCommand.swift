@@ -6,6 +6,6 @@ struct PulseCommand: ParsableCommand {
         commandName: "pulse",
         abstract: "A pre-fork application server for Swift.",
         version: pulsarVersion,
-        subcommands: [Serve.self, Ctl.self, Top.self],
+        subcommands: [Serve.self, Ctl.self, Top.self, Migrate.self],
         defaultSubcommand: Serve.self)
 }

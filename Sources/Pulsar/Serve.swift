@@ -68,6 +68,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("ds-save"), help: ArgumentHelp("Snapshot after SECONDS if at least CHANGES writes happened. Repeatable.", valueName: "seconds:changes"))
     var dataStoreSave: [String] = []
 
+    @Option(help: "PostgreSQL for the app: postgres://user:pass@host:port/db (or the PG* environment variables with 'env').")
+    var database: String?
+
+    @Option(name: .customLong("db-pool"), help: "Database connections per worker (default: the size of the current mode's pool).")
+    var dbPool: Int?
+
     @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
     var forwardedAllowIPs: String = ""
 
@@ -114,6 +120,10 @@ struct Serve: ParsableCommand {
         for rule in dataStoreSave where SaveRule(parsing: rule) == nil {
             throw ValidationError("--ds-save must be SECONDS:CHANGES with both above 0, as in 60:1000 (got '\(rule)')")
         }
+        if let database, database != "env", !(database.hasPrefix("postgres://") || database.hasPrefix("postgresql://")) {
+            throw ValidationError("--database must be postgres://USER[:PASSWORD]@HOST[:PORT]/DB or env (got '\(database)')")
+        }
+        if let dbPool, dbPool < 1 { throw ValidationError("--db-pool must be at least 1 (got \(dbPool))") }
         guard webSocketPing > 0 else { throw ValidationError("--websocket-ping must be more than 0 seconds (got \(webSocketPing))") }
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
@@ -157,6 +167,8 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.headerTimeout = headerTimeout
         configuration.workerSettings.webSocketPing = webSocketPing
         configuration.workerSettings.dataStorePassword = dataStorePassword
+        configuration.workerSettings.database = database
+        configuration.workerSettings.databasePool = dbPool
         configuration.workerSettings.dataStoreFile = absolutePath(dataStoreFile)
         configuration.workerSettings.dataStoreSaveRules = dataStoreSave
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {

@@ -2,6 +2,7 @@
 @_exported import Server
 @_exported import HTTPTypes
 @_exported import PulsarClients
+@_exported import Postgres
 
 /// A named application served by its own workers on its own addresses: what
 /// pulsar called serving more than one application under one arbiter.

@@ -175,6 +175,9 @@ final class ConnectionPool<Connection: Sendable>: Sendable {
         }
     }
 
+    /// Connections handed out and not yet back.
+    var inUse: Int { state.withLockedValue { $0.open - $0.idle.count } }
+
     func checkIn(_ connection: Connection) {
         state.withLockedValue { $0.idle.append(connection) }
         condition.broadcast()

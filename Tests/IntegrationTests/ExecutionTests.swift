@@ -25,28 +25,30 @@ import Testing
         #expect(ready.services[0].mode == .thread)
         let port = try server.port()
 
-        async let threadRun = concurrently(8, port: port, "/sleep?ms=1500")
-        try await server.waitFor("4 busy threads and 4 queued", timeout: 4) { status in
+        async let threadRun = concurrently(8, port: port, "/sleep?ms=2500")
+        try await server.waitFor("4 busy threads and 4 queued", timeout: 6) { status in
             let worker = status.services[0].workers[0]
             return worker.threads?.busy == 4 && worker.threads?.size == 4 && worker.queue == 4 && worker.mode == "thread"
         }
         let threads = try await threadRun
         #expect(threads.statuses == Array(repeating: 200, count: 8))
-        #expect(threads.seconds >= 3.0 && threads.seconds < 5.5, "two waves of 1.5 s took \(threads.seconds) s")
+        // At least two waves; that they ran four at a time, the status above showed.
+        #expect(threads.seconds >= 5.0, "8 requests of 2.5 s on 4 threads took \(threads.seconds) s")
 
         let switched = try await runCommand("pulse", ["ctl", "--control", server.control, "mode", "cooperative"])
         #expect(switched.status == 0 && switched.output.contains("cooperative"))
         try await server.waitFor("the worker to report cooperative mode", timeout: 5) {
             $0.services[0].mode == .cooperative && $0.services[0].workers[0].mode == "cooperative"
         }
-        async let greenRun = concurrently(8, port: port, "/sleep?ms=1500")
-        try await server.waitFor("8 busy in the green pool", timeout: 4) { status in
+        async let greenRun = concurrently(8, port: port, "/sleep?ms=2500")
+        try await server.waitFor("8 busy in the green pool", timeout: 6) { status in
             let worker = status.services[0].workers[0]
             return worker.green?.busy == 8 && worker.green?.size == 100 && worker.queue == 0
         }
         let green = try await greenRun
         #expect(green.statuses == Array(repeating: 200, count: 8))
-        #expect(green.seconds >= 1.5 && green.seconds < 2.9, "one wave of 1.5 s took \(green.seconds) s")
+        // One wave: two would take at least 5 s.
+        #expect(green.seconds >= 2.5 && green.seconds < 5.0, "one wave of 2.5 s took \(green.seconds) s")
     }
 
     @Test func switchingModesUnderLoadFailsNothing() async throws {
@@ -69,10 +71,11 @@ import Testing
         defer { server.shutdown() }
         try await server.waitForReady(1)
         let port = try server.port()
-        async let first = onThread { try HTTPProbe.get(port: port, "/sleep?ms=1500") }
+        // Long enough for two heartbeats to show the pool busy and then the queue full.
+        async let first = onThread { try HTTPProbe.get(port: port, "/sleep?ms=4000") }
         try await server.waitFor("one request running") { $0.services[0].workers[0].threads?.busy == 1 }
         async let second = onThread { try HTTPProbe.get(port: port, "/sleep?ms=10") }
-        try await Task.sleep(for: .milliseconds(300))
+        try await server.waitFor("one request queued") { $0.services[0].workers[0].queue == 1 }
         let third = try await onThread { try HTTPProbe.get(port: port, "/sleep?ms=10") }
         #expect(third.status == 503)
         #expect(third.headers["retry-after"] == "1")

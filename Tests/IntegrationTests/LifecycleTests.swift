@@ -10,13 +10,14 @@ import Testing
         defer { server.shutdown() }
         let workers = try await server.waitForReady(2).services[0].workers.map(\.pid)
         let port = try server.port()
-        async let slow = onThread { try HTTPProbe.get(port: port, "/sleep?ms=1500") }
+        // Long enough for a heartbeat to show it in flight, however busy the machine.
+        async let slow = onThread { try HTTPProbe.get(port: port, "/sleep?ms=3000") }
         try await server.waitFor("the slow request in flight") { status in
             status.services[0].workers.contains { $0.inflight == 1 }
         }
         server.signal(SIGTERM)
         let reply = try await slow
-        #expect(reply.status == 200 && reply.body == "slept 1500 ms\n")
+        #expect(reply.status == 200 && reply.body == "slept 3000 ms\n")
         #expect(try await server.waitForExit(timeout: 10) == 0)
         for pid in workers { #expect(!isRunning(pid)) }
         #expect(!FileManager.default.fileExists(atPath: server.control))

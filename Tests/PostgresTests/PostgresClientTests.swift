@@ -5,12 +5,11 @@ import Testing
 
 /// The libpq client against a real PostgreSQL the suite starts itself, in both
 /// ways of waiting: blocking the calling thread, and suspending on the socket.
-@Suite(.serialized) struct PostgresClientTests {
-    /// A cluster of this test's own, stopped and removed when the test ends. One at
-    /// a time: initdb is heavy on a 2-core machine.
+@Suite struct PostgresClientTests {
+    /// The process's shared cluster, stopped and removed at exit.
     let cluster: PostgresCluster
 
-    init() async throws { cluster = try await onThread { try PostgresCluster() } }
+    init() async throws { cluster = try await onThread { try PostgresCluster.shared() } }
 
     func configuration() throws -> PostgresConfiguration {
         try PostgresConfiguration(url: cluster.url)

@@ -56,6 +56,13 @@ public final class Worker: @unchecked Sendable {
     public static var current: WorkerSettings? { currentSettings.withLockedValue { $0 } }
     private static let currentSettings = NIOLockedValueBox<WorkerSettings?>(nil)
 
+    /// Adds figures of the app's own (a database pool...) to every heartbeat.
+    /// Called from any thread; `report` runs on the event loop before each heartbeat.
+    public static func addReporter(_ report: @escaping @Sendable (inout WorkerReport) -> Void) {
+        reporters.withLockedValue { $0.append(report) }
+    }
+    private static let reporters = NIOLockedValueBox<[@Sendable (inout WorkerReport) -> Void]>([])
+
     /// Runs the worker described by `launch` until it has drained; never returns.
     public static func run(launch: WorkerLaunch, app: App) -> Never {
         run(launch: launch, serving: .http(app))
@@ -289,6 +296,7 @@ public final class Worker: @unchecked Sendable {
         case .connections(let custom):
             custom.fill(&report)
         }
+        for reporter in Self.reporters.withLockedValue({ $0 }) { reporter(&report) }
         send(.heartbeat(report))
     }
 

@@ -1,19 +1,18 @@
 import Foundation
 import Glibc
-import TestSupport
 
 /// A throwaway PostgreSQL cluster: initdb in a temporary directory, a free port,
 /// started for the tests and removed after. As root it runs as the `postgres`
 /// user, since PostgreSQL refuses to run as root.
-final class PostgresCluster: @unchecked Sendable {
-    let directory: String
-    let port: Int
+public final class PostgresCluster: @unchecked Sendable {
+    public let directory: String
+    public let port: Int
     private let binaries: String
     private let runAs: String?
 
-    var url: String { "postgres://pulse@127.0.0.1:\(port)/postgres" }
+    public var url: String { "postgres://pulse@127.0.0.1:\(port)/postgres" }
 
-    static func binaryDirectory() throws -> String {
+    public static func binaryDirectory() throws -> String {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
         guard let newest = versions.last else {
@@ -22,7 +21,7 @@ final class PostgresCluster: @unchecked Sendable {
         return "\(root)/\(newest)/bin"
     }
 
-    init() throws {
+    public init() throws {
         binaries = try Self.binaryDirectory()
         runAs = getuid() == 0 ? "postgres" : nil
         var template = Array((NSTemporaryDirectory() + "pulse-pg-XXXXXX").utf8CString)
@@ -34,16 +33,22 @@ final class PostgresCluster: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    public func start() throws {
         try run(["\(binaries)/pg_ctl", "-D", "\(directory)/data", "-w", "-l", "\(directory)/log", "-o",
                  "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", "start"])
     }
 
-    func stop() throws {
+    public func stop() throws {
         try run(["\(binaries)/pg_ctl", "-D", "\(directory)/data", "-m", "immediate", "-w", "stop"])
     }
 
     deinit {
+        try? stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops the server and removes its files (for the shared cluster, at exit).
+    func stopAndRemove() {
         try? stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -58,7 +63,36 @@ final class PostgresCluster: @unchecked Sendable {
         }
     }
 }
-struct ClusterError: Error, CustomStringConvertible {
-    let description: String
+public struct ClusterError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension PostgresCluster {
+    /// One cluster for the whole test process, started on first use and stopped
+    /// when the process exits: initdb is heavy on a 2-core machine.
+    public static func shared() throws -> PostgresCluster {
+        try sharedCluster.get()
+    }
+
+    private static let sharedCluster: Result<PostgresCluster, Error> = {
+        let result = Result { try PostgresCluster() }
+        if case .success(let cluster) = result {
+            sharedForExit.withLock { $0 = cluster }
+            atexit { sharedForExit.withLock { $0?.stopAndRemove() } }
+        }
+        return result
+    }()
+}
+
+private let sharedForExit = LockedCluster()
+
+private final class LockedCluster: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cluster: PostgresCluster?
+    func withLock<R>(_ body: (inout PostgresCluster?) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&cluster)
+    }
 }

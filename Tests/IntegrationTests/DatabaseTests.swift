@@ -1,0 +1,82 @@
+import Arbiter
+import Foundation
+import Glibc
+import Testing
+
+/// PostgreSQL in the server, against a throwaway cluster each test starts: the two
+/// execution modes seen from outside, a database going down and coming back, migrate.
+@Suite(.serialized) struct DatabaseTests {
+    func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
+        let started = Date()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<count { group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        return (statuses, Date().timeIntervalSince(started))
+    }
+
+    @Test func fourThreadsNeedThreeWavesAHundredGreenletsOne() async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let threads = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--thread-workers", "4", "--database", cluster.url])
+        defer { threads.shutdown() }
+        try await threads.waitForReady(1)
+        // 1.5 s per query rather than the 0.3 s, so a loaded machine cannot blur the waves.
+        let threaded = try await concurrently(12, port: try threads.port(), "/db?ms=1500")
+        #expect(threaded.statuses.allSatisfy { $0 == 200 })
+        #expect(threaded.seconds >= 4.5, "12 queries of 1.5 s on 4 threads took \(threaded.seconds) s: fewer than three waves")
+        let pool = try await threads.waitFor("the pool in the heartbeat") { $0.services[0].workers[0].database != nil }
+        #expect(pool.services[0].workers[0].database?.size == 4)
+
+        let green = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--greenlet", "100", "--database", cluster.url])
+        defer { green.shutdown() }
+        try await green.waitForReady(1)
+        let cooperative = try await concurrently(12, port: try green.port(), "/db?ms=1500")
+        #expect(cooperative.statuses.allSatisfy { $0 == 200 })
+        #expect(cooperative.seconds >= 1.5 && cooperative.seconds < 3.0, "12 queries of 1.5 s took \(cooperative.seconds) s: more than one wave")
+        try await green.waitFor("a pool of 100 in the heartbeat") { $0.services[0].workers[0].database?.size == 100 }
+    }
+
+    @Test func aStoppedDatabaseAnswers503QuicklyAndServiceComesBack() async throws {
+        let cluster = try await onThread { try PostgresCluster() }
+        let server = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--database", cluster.url])
+        defer { server.shutdown() }
+        let pid = try await server.waitForReady(1).services[0].workers[0].pid
+        let port = try server.port()
+        let up = try await onThread { try HTTPProbe.get(port: port, "/db/now") }
+        #expect(up.status == 200 && up.body.contains("\"now\""))
+
+        try await onThread { try cluster.stop() }
+        let started = Date()
+        let down = try await onThread { try HTTPProbe.get(port: port, "/db/now") }
+        #expect(down.status == 503)
+        #expect(down.headers["content-type"] == "application/json" && down.body.contains("the database is unavailable"))
+        #expect(Date().timeIntervalSince(started) < 2.5)
+        #expect(try server.workerPIDs() == [pid])
+
+        try await onThread { try cluster.start() }
+        try await eventually(timeout: 15, "200 again after the database restarted") {
+            (try? HTTPProbe.get(port: port, "/db/now").status) == 200
+        }
+        #expect(try server.workerPIDs() == [pid])
+    }
+
+    @Test func withoutADatabaseTheDemoSaysSo() async throws {
+        let server = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let reply = try await onThread { [port = try server.port()] in try HTTPProbe.get(port: port, "/db?ms=1") }
+        #expect(reply.status == 503 && reply.body.contains("--database"))
+    }
+
+    @Test func migrateIsIdempotentAndRefusesBadURLs() async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        for _ in 0..<2 {
+            let result = try await runCommand("pulse", ["migrate", "--database", cluster.url])
+            #expect(result.status == 0 && result.output.contains("migrated"), "\(result.output)")
+        }
+        let bad = try await runCommand("pulse", ["migrate", "--database", "mysql://nope"])
+        #expect(bad.status != 0 && bad.output.contains("--database"))
+        let serveBad = try await runCommand("pulse", ["--database", "mysql://nope", "--control", cluster.directory + "/c.sock"])
+        #expect(serveBad.status != 0 && serveBad.output.contains("--database"))
+    }
+}
