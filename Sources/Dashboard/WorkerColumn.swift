@@ -2,12 +2,13 @@ import Arbiter
 
 /// A column of the workers table: its heading, width and how a worker fills it.
 public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
-    case id, pid, state, mode, rps, requests, p99, threads, green, queue, ws, lag, rss, cpu, uptime, restarts
+    case id, pid, state, mode, rps, requests, p99, threads, green, queue, ws, db, lag, rss, cpu, uptime, restarts
 
     var title: String {
         switch self {
         case .id: "WORKER"
         case .ws: "WS"
+        case .db: "DB"
         case .p99: "P99"
         case .cpu: "CPU%"
         case .lag: "LAG"
@@ -23,7 +24,7 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         case .mode: 11
         case .rps, .p99, .rss: 8
         case .requests: 9
-        case .threads, .green: 8
+        case .threads, .green, .db: 8
         case .queue, .ws, .cpu, .lag: 6
         case .uptime: 7
         case .restarts: 8
@@ -45,6 +46,7 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         case .green: worker.green.map { "\($0.busy)/\($0.size)" } ?? "-"
         case .queue: worker.queue.map { String($0) } ?? "-"
         case .ws: worker.websockets.map { String($0) } ?? "-"
+        case .db: worker.database.map { "\($0.inUse)/\($0.size)" } ?? "-"
         case .lag: Format.millis(worker.loopLagMs)
         case .rss: Format.bytes(worker.rssBytes)
         case .cpu: String(format: "%.1f", worker.cpuPercent)

@@ -137,6 +137,21 @@ public final class PostgresConnection: @unchecked Sendable {
 
     func error() -> PostgresError { PostgresError(message: Self.lastError(connection), sqlState: nil) }
 
+    func waitReadable() async throws { try await wait(.read, until: nil) }
+
+    func consumeInput() -> Bool { PQconsumeInput(connection) == 1 }
+
+    /// Notifications libpq has already read.
+    func drainNotifications() -> [PostgresNotification] {
+        var received: [PostgresNotification] = []
+        while let notice = PQnotifies(connection) {
+            received.append(PostgresNotification(channel: String(cString: notice.pointee.relname),
+                                                 payload: String(cString: notice.pointee.extra), senderPID: notice.pointee.be_pid))
+            PQfreemem(notice)
+        }
+        return received
+    }
+
     static func lastError(_ connection: OpaquePointer) -> String {
         String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -64,9 +64,7 @@ enum Chat {
                     if case .integer(1) = try await store.send("HINCRBY", presence, user, "1") {
                         try await store.publish("chatuser", json(["channel": "chatuser", "event": "joined", "user": user]))
                     }
-                    if case .array(let history?) = try await store.send("LRANGE", messages, "-100", "-1") {
-                        for entry in history { if let text = entry.string { try await socket.send(text: text) } }
-                    }
+                    for text in try await history(store) { try await socket.send(text: text) }
                     if case .array(let users?) = try await store.send("HKEYS", presence) {
                         try await socket.send(text: json(["channel": "chatuser", "event": "users", "user": user,
                                                           "users": users.compactMap(\.string).sorted()]))
@@ -81,8 +79,7 @@ enum Chat {
                                     "time": Date().timeIntervalSince1970])
                 do {
                     let store = try store()
-                    try await store.send("RPUSH", messages, message)
-                    try await store.send("LTRIM", messages, "-100", "-1")
+                    try await keep(message, store)
                     try await store.publish("webchat", message)
                 } catch {
                     try? await socket.send(text: json(["channel": "error", "message": "the data store is unavailable"]))
@@ -95,6 +92,28 @@ enum Chat {
                 _ = try? await store.send("HDEL", presence, user)
                 _ = try? await store.publish("chatuser", json(["channel": "chatuser", "event": "gone", "user": user]))
             }))
+    }
+
+    /// With `--database`, the history lives in PostgreSQL (`pulse migrate` makes the
+    /// table); otherwise in a data store list.
+    static func keep(_ message: String, _ store: DataStoreClient) async throws {
+        if let database = PostgresClient.forWorker {
+            _ = try await database.query("INSERT INTO chat_messages (body) VALUES ($1::jsonb)", [message])
+        } else {
+            try await store.send("RPUSH", messages, message)
+            try await store.send("LTRIM", messages, "-100", "-1")
+        }
+    }
+
+    /// The last 100 messages, oldest first.
+    static func history(_ store: DataStoreClient) async throws -> [String] {
+        if let database = PostgresClient.forWorker {
+            let rows = try await database.query(
+                "SELECT body::text AS body FROM (SELECT body, id FROM chat_messages ORDER BY id DESC LIMIT 100) recent ORDER BY id")
+            return try rows.map { try $0.decode("body", as: String.self) }
+        }
+        guard case .array(let history?) = try await store.send("LRANGE", messages, "-100", "-1") else { return [] }
+        return history.compactMap(\.string)
     }
 
     static func user(of request: Request) -> String? {

@@ -1,4 +1,5 @@
 import Arbiter
+import Postgres
 import Foundation
 import Glibc
 import Testing
@@ -91,5 +92,36 @@ import Testing
         #expect(!page.body.contains("https://cdn") && !page.body.contains("<script src"))
         let cookie = try #require(page.headers["set-cookie"])
         #expect(cookie.range(of: #"^pulse_user=an_[a-z0-9]{6}; Path=/"#, options: .regularExpression) != nil)
+    }
+}
+
+extension ChatTests {
+    @Test func withADatabaseTheHistoryLivesInPostgreSQL() async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let migrated = try await runCommand("pulse", ["migrate", "--database", cluster.url])
+        #expect(migrated.status == 0)
+        let server = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--database", cluster.url])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        try await server.waitForReady(1, service: "ds")
+        let port = try server.port()
+        let marker = "stored in postgres \(UUID().uuidString)"
+        try await onThread {
+            let client = try WebSocketProbe(port: port, path: "/message", headers: ["Cookie": "pulse_user=writer"])
+            _ = try events(client) { $0.contains { $0.event == "users" } }
+            try client.send(text: marker)
+            _ = try events(client) { $0.contains { $0.message == marker } }
+        }
+        let connection = try await PostgresConnection.connect(try PostgresConfiguration(url: cluster.url))
+        let rows = try await connection.query("SELECT body->>'message' AS message, body->>'user' AS user FROM chat_messages WHERE body->>'message' = $1", [marker])
+        #expect(rows.rows.count == 1)
+        let writer = try rows.rows.first?.decode("user", as: String.self)
+        #expect(writer == "writer")
+        // A newcomer's history comes from the table.
+        let history = try await onThread {
+            let client = try WebSocketProbe(port: port, path: "/message", headers: ["Cookie": "pulse_user=reader"])
+            return try events(client) { $0.contains { $0.event == "users" } }
+        }
+        #expect(history.contains { $0.message == marker })
     }
 }

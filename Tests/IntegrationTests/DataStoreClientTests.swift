@@ -88,6 +88,6 @@ import Testing
         let started = Date()
         await #expect(throws: Error.self) { try await client.send("PING") }
         await #expect(throws: Error.self) { try await Execution.$mode.withValue(.thread) { try await client.send("PING") } }
-        #expect(Date().timeIntervalSince(started) < 3)
+        #expect(Date().timeIntervalSince(started) < 5, "a refused connection must fail, not hang")
     }
 }

@@ -1,6 +1,10 @@
 import Arbiter
 import Foundation
 import Glibc
+import Mailbox
+import Postgres
+import PulsarClients
+import Server
 import Testing
 
 /// PostgreSQL in the server, against a throwaway cluster each test starts: the two
@@ -58,6 +62,31 @@ import Testing
             (try? HTTPProbe.get(port: port, "/db/now").status) == 200
         }
         #expect(try server.workerPIDs() == [pid])
+    }
+
+    @Test(arguments: [ExecutionMode.thread, .cooperative])
+    func theClientsTransactionsCommitOrRollBackInEitherMode(mode: ExecutionMode) async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let client = try PostgresClient(url: cluster.url, poolSize: 2)
+        let table = "accounts_\(mode.rawValue)"
+        struct Refused: Error {}
+        try await Execution.$mode.withValue(mode) {
+            _ = try await client.query("CREATE TABLE IF NOT EXISTS \(table) (name text PRIMARY KEY, balance int)")
+            _ = try await client.query("TRUNCATE \(table)")
+            try await client.transaction { transaction in
+                _ = try await transaction.query("INSERT INTO \(table) VALUES ($1, $2)", ["ada", 100])
+                _ = try await transaction.query("INSERT INTO \(table) VALUES ($1, $2)", ["bob", 50])
+            }
+            await #expect(throws: Refused.self) {
+                try await client.transaction { transaction in
+                    _ = try await transaction.query("UPDATE \(table) SET balance = balance - 80 WHERE name = $1", ["ada"])
+                    throw Refused()
+                }
+            }
+            let balance = try await client.query("SELECT balance FROM \(table) WHERE name = $1", ["ada"]).rows[0].decode(0, as: Int.self)
+            #expect(balance == 100)
+            #expect(client.usage.inUse == 0)
+        }
     }
 
     @Test func withoutADatabaseTheDemoSaysSo() async throws {

@@ -10,17 +10,7 @@ import Testing
 
     func cli(_ port: Int, _ arguments: String...) async throws -> String {
         try await onThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.redisCLI)
-            process.arguments = ["-p", "\(port)"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            try runCapturing([Self.redisCLI, "-p", "\(port)"] + arguments).output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 
@@ -66,13 +56,8 @@ import Testing
         let port = try storePort(server)
         let output = server.directory + "/subscriber.out"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let subscriber = Process()
-        subscriber.executableURL = URL(fileURLWithPath: Self.redisCLI)
-        subscriber.arguments = ["-p", "\(port)", "PSUBSCRIBE", "web*"]
-        subscriber.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        subscriber.standardInput = FileHandle.nullDevice
-        try subscriber.run()
-        defer { subscriber.terminate() }
+        let subscriber = try ChildProcess([Self.redisCLI, "-p", "\(port)", "PSUBSCRIBE", "web*"], output: output)
+        defer { subscriber.signal(SIGTERM) }
         try await eventually(timeout: 10, "the subscription") { (try? self.numpat(port)) == 1 }
         #expect(try await cli(port, "PUBLISH", "webchat", "hello everyone") == "1")
         try await eventually(timeout: 10, "the message at the subscriber") {

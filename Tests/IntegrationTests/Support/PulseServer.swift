@@ -8,7 +8,7 @@ final class PulseServer: @unchecked Sendable {
     let directory: String
     let control: String
     let logPath: String
-    let process: Process
+    let process: ChildProcess
     private let lock = NSLock()
     private var seenPIDs: Set<Int32> = []
 
@@ -38,25 +38,19 @@ final class PulseServer: @unchecked Sendable {
         control = directory + "/control.sock"
         logPath = directory + "/pulse.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binaries + "/" + binary)
-        let store = (arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"])
-            + (arguments.contains("--ds-file") ? [] : ["--ds-file", directory + "/ds.snapshot"])
-        process.arguments = (bind ? ["-b", "127.0.0.1:0"] : []) + ["--control", control, "--no-dashboard"] + store + arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PULSE_WORKER")
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let log = FileHandle(forWritingAtPath: logPath)!
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let store = (arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"])
+            + (arguments.contains("--ds-file") ? [] : ["--ds-file", directory + "/ds.snapshot"])
+        let argv = [Self.binaries + "/" + binary] + (bind ? ["-b", "127.0.0.1:0"] : [])
+            + ["--control", control, "--no-dashboard"] + store + arguments
+        process = try ChildProcess(argv, environment: env, output: logPath)
     }
 
     deinit { shutdown() }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func request(_ request: ControlRequest) throws -> ControlResponse {
@@ -122,14 +116,14 @@ final class PulseServer: @unchecked Sendable {
         } catch {
             return nil
         }
-        return process.terminationStatus
+        return process.exitCode(blocking: false)
     }
 
     /// Kills the arbiter and any worker it left behind, and removes the directory.
     func shutdown() {
         if process.isRunning {
             kill(pid, SIGKILL)
-            process.waitUntilExit()
+            process.exitCode(blocking: true)
         }
         for pid in seenWorkerPIDs where isRunning(pid) && (commandLine(of: pid)?.hasPrefix("pulse: worker") ?? false) {
             kill(pid, SIGKILL)
@@ -138,22 +132,11 @@ final class PulseServer: @unchecked Sendable {
     }
 }
 
-/// Runs an executable to completion and returns its exit status and output.
+/// Runs an executable of this package to completion and returns its exit status and output.
 func runCommand(_ binary: String, _ arguments: [String], timeout: Double = 30) async throws -> (status: Int32, output: String) {
     try await onThread {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: PulseServer.binaries + "/" + binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "PULSE_WORKER")
-        process.environment = environment
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runCapturing([PulseServer.binaries + "/" + binary] + arguments, environment: environment)
     }
 }

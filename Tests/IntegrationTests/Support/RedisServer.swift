@@ -7,16 +7,12 @@ final class RedisServer: @unchecked Sendable {
     static let path = "/usr/bin/redis-server"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
     let port: Int
-    private let process = Process()
+    private let process: ChildProcess
 
     init() throws {
         port = try freePort()
-        process.executableURL = URL(fileURLWithPath: Self.path)
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess([Self.path, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                    "--daemonize", "no"])
     }
 
     func waitUntilReady() async throws {
@@ -26,6 +22,6 @@ final class RedisServer: @unchecked Sendable {
         }
     }
 
-    deinit { kill(process.processIdentifier, SIGKILL) }
+    deinit { process.signal(SIGKILL) }
 }
 
