@@ -156,6 +156,12 @@ public final class PostgresConnection: @unchecked Sendable {
         String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A handle that cancels whatever runs on this connection, from any thread:
+    /// made before a query starts, used when its caller goes away.
+    public func makeCanceller() -> PostgresCanceller? {
+        PQgetCancel(connection).map(PostgresCanceller.init)
+    }
+
     /// The server's process for this connection, for pg_cancel_backend and tests.
     public var backendPID: Int32 { PQbackendPID(connection) }
 
@@ -204,5 +210,20 @@ final class OnceFlag: @unchecked Sendable {
         claimed = true
         source.cancel()
         return true
+    }
+}
+
+/// Asks the server to cancel the running query (`PQcancel`, safe from any thread).
+public final class PostgresCanceller: @unchecked Sendable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+
+    deinit { PQfreeCancel(handle) }
+
+    @discardableResult
+    public func cancel() -> Bool {
+        var reason = [CChar](repeating: 0, count: 256)
+        return PQcancel(handle, &reason, Int32(reason.count)) == 1
     }
 }

@@ -95,8 +95,15 @@ public final class PostgresClient: Sendable {
         } catch let error as DataStoreClientError {
             throw PostgresError(message: error.description, sqlState: nil)
         }
+        // A cancelled task (its HTTP client went away) cancels the query on the server,
+        // rather than leaving it running; the connection stays usable.
+        let canceller = connection.makeCanceller()
         do {
-            let value = try await body(connection, blocking)
+            let value = try await withTaskCancellationHandler {
+                try await body(connection, blocking)
+            } onCancel: {
+                canceller?.cancel()
+            }
             if connection.isHealthy { pool.checkIn(connection) } else { pool.discard(connection) }
             return value
         } catch {

@@ -89,6 +89,45 @@ import Testing
         }
     }
 
+    @Test(arguments: ["--thread-workers", "--greenlet"])
+    func aClientThatLeavesHasItsQueryCancelled(modeFlag: String) async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let server = try PulseServer(binary: "pulse", arguments: ["-w", "1", modeFlag, "10", "--database", cluster.url])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        let observer = try await PostgresConnection.connect(try PostgresConfiguration(url: cluster.url))
+        // Ours is the only pg_sleep that runs longer than a second in this process's tests.
+        let sleeping = """
+            SELECT count(*) AS n FROM pg_stat_activity
+            WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1 second'
+            """
+        func count() async throws -> Int { try await observer.query(sleeping).rows[0].decode("n", as: Int.self) }
+        let fd = try await onThread { () -> Int32 in
+            let fd = try HTTPProbe.connect(port: port, timeout: 5)
+            try HTTPProbe.sendAll(fd, Array("GET /db?ms=20000 HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            return fd
+        }
+        var seen = false
+        for _ in 0..<50 where !seen {
+            seen = try await count() == 1
+            if !seen { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(seen, "the 20 s query never showed up in pg_stat_activity")
+        close(fd)
+        let closed = Date()
+        var gone = false
+        for _ in 0..<50 where !gone {
+            gone = try await count() == 0
+            if !gone { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(gone, "the query kept running after its client left")
+        #expect(Date().timeIntervalSince(closed) < 5)
+        // The worker and its pool are fine afterwards.
+        let after = try await onThread { try HTTPProbe.get(port: port, "/db?ms=1") }
+        #expect(after.status == 200)
+    }
+
     @Test func withoutADatabaseTheDemoSaysSo() async throws {
         let server = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
         defer { server.shutdown() }

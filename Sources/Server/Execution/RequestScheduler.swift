@@ -1,3 +1,4 @@
+import Foundation
 import Mailbox
 import NIOCore
 
@@ -10,6 +11,30 @@ import NIOCore
 final class RequestScheduler {
     typealias Job = @Sendable () async -> Void
 
+    /// Lets the connection cancel its request's task (the client went away), whether
+    /// it is still queued or already running.
+    final class Token: @unchecked Sendable {
+        private let lock = NSLock()
+        private var task: Task<Void, Never>?
+        private var cancelled = false
+
+        func cancel() {
+            lock.lock()
+            cancelled = true
+            let task = self.task
+            lock.unlock()
+            task?.cancel()
+        }
+
+        fileprivate func attach(_ task: Task<Void, Never>) {
+            lock.lock()
+            self.task = task
+            let cancelled = self.cancelled
+            lock.unlock()
+            if cancelled { task.cancel() }
+        }
+    }
+
     private(set) var mode: ExecutionMode
     let threadCount: Int
     let greenCount: Int
@@ -19,7 +44,7 @@ final class RequestScheduler {
     private let loopExecutor: EventLoopTaskExecutor
     private var idleThreads: [Int]
     private(set) var busyGreen = 0
-    private var queue = CircularBuffer<Job>()
+    private var queue = CircularBuffer<(job: Job, token: Token?)>()
 
     init(settings: WorkerSettings, loop: EventLoop, name: String) {
         mode = settings.mode
@@ -37,10 +62,10 @@ final class RequestScheduler {
 
     /// Queues `job` and starts what capacity allows. False when the queue is full:
     /// the caller answers 503 rather than dropping the request silently.
-    func submit(_ job: @escaping Job) -> Bool {
+    func submit(token: Token? = nil, _ job: @escaping Job) -> Bool {
         loop.preconditionInEventLoop()
         guard queue.count < maxQueue || hasFreeSlot else { return false }
-        queue.append(job)
+        queue.append((job, token))
         startQueued()
         return true
     }
@@ -59,20 +84,21 @@ final class RequestScheduler {
 
     private func startQueued() {
         while !queue.isEmpty, hasFreeSlot {
-            let job = queue.removeFirst()
+            let (job, token) = queue.removeFirst()
             switch mode {
             case .thread:
                 let index = idleThreads.removeLast()
-                threadPool.run(on: index) { [loop] in
+                threadPool.run(on: index, token: token) { [loop] in
                     await Execution.$mode.withValue(.thread) { await job() }
                     loop.execute { self.threadFinished(index) }
                 }
             case .cooperative:
                 busyGreen += 1
-                Task(executorPreference: loopExecutor) { [loop] in
+                let task = Task(executorPreference: loopExecutor) { [loop] in
                     await Execution.$mode.withValue(.cooperative) { await job() }
                     loop.execute { self.greenFinished() }
                 }
+                token?.attach(task)
             }
         }
     }
@@ -89,3 +115,14 @@ final class RequestScheduler {
 }
 
 extension RequestScheduler: @unchecked Sendable {}
+
+extension ThreadPool {
+    /// Runs `work` on thread `index`, its task cancellable through `token`.
+    func run(on index: Int, token: RequestScheduler.Token?, _ work: @escaping @Sendable () async -> Void) {
+        let thread = threads[index]
+        thread.post {
+            let task = Task(executorPreference: thread) { await work() }
+            token?.attach(task)
+        }
+    }
+}

@@ -12,13 +12,6 @@ final class ThreadPool: Sendable {
         threads.forEach { $0.start() }
     }
 
-    /// Runs `work` as a task on thread `index`, which must be idle (the scheduler knows).
-    func run(on index: Int, _ work: @escaping @Sendable () async -> Void) {
-        let thread = threads[index]
-        thread.post {
-            Task(executorPreference: thread) { await work() }
-        }
-    }
 }
 
 /// One thread of the pool and the task executor that runs jobs on it.

@@ -30,6 +30,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var headerDeadline: Scheduled<Void>?
     /// The body of a request whose route streams it, while it is still arriving.
     private var streamingBody: RequestBodyStream?
+    /// Cancels the running request's task when its client goes away, so the work it
+    /// started (a database query...) is cancelled rather than left running.
+    private var running: RequestScheduler.Token?
 
     init(worker: Worker, books: ConnectionBooks) {
         self.worker = worker
@@ -46,6 +49,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     func channelInactive(context: ChannelHandlerContext) {
         headerDeadline?.cancel()
+        running?.cancel()
+        running = nil
         streamingBody?.finish(BodyInterrupted())
         streamingBody = nil
         worker.connectionClosed(context.channel)
@@ -157,7 +162,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let channel = context.channel
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let worker = self.worker
-        let accepted = worker.scheduler.submit {
+        let token = RequestScheduler.Token()
+        running = token
+        let accepted = worker.scheduler.submit(token: token) {
             let response: Response
             do {
                 response = try await router.respond(to: request)
@@ -247,6 +254,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         // connection, and a draining worker exits when the last one closes.
         let channel = context.channel
         state = .idle
+        running = nil
         books.bytesSinceResponse = 0
         worker.connection(channel, busy: false)
         worker.requestFinished(status: status, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: bytes)
