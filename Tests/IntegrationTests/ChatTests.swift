@@ -31,8 +31,7 @@ import Testing
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"), arguments: Backend.allCases)
     func everyClientOnEveryWorkerSeesEveryMessageAndThePresence(backend: Backend) async throws {
-        let redis = backend == .redis ? try RedisServer() : nil
-        try await redis?.waitUntilReady()
+        let redis = backend == .redis ? try await RedisServer.start() : nil
         let store = redis.map { ["--data-store", "redis://127.0.0.1:\($0.port)/1"] } ?? []
         let server = try PulseServer(binary: "pulse", arguments: ["-w", "2"] + store)
         defer { server.shutdown() }

@@ -19,8 +19,7 @@ import Testing
             try await server.waitForReady(1, service: "ds")
             return ("pulsar://127.0.0.1:\(try server.port(service: "ds"))/3", server)
         case .redis:
-            let redis = try RedisServer()
-            try await redis.waitUntilReady()
+            let redis = try await RedisServer.start()
             return ("redis://127.0.0.1:\(redis.port)/3", redis)
         }
     }

@@ -128,6 +128,22 @@ import Testing
         #expect(after.status == 200)
     }
 
+    @Test(arguments: [ExecutionMode.thread, .cooperative])
+    func anExhaustedPoolMakesCallersWaitThenGiveUp(mode: ExecutionMode) async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let client = try PostgresClient(url: cluster.url, poolSize: 1, waitTimeout: 0.3)
+        try await Execution.$mode.withValue(mode) {
+            async let holding = client.query("SELECT pg_sleep(1)")          // the only connection, for 1 s
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(client.usage.inUse == 1 && client.usage.size == 1)
+            let started = Date()
+            await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
+            #expect(Date().timeIntervalSince(started) >= 0.25)
+            _ = try await holding
+            #expect(try await client.query("SELECT 2 AS n").rows[0].decode("n", as: Int.self) == 2)   // it came back
+        }
+    }
+
     @Test func withoutADatabaseTheDemoSaysSo() async throws {
         let server = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
         defer { server.shutdown() }

@@ -6,7 +6,7 @@ import Glibc
 /// user, since PostgreSQL refuses to run as root.
 public final class PostgresCluster: @unchecked Sendable {
     public let directory: String
-    public let port: Int
+    public private(set) var port: Int
     private let binaries: String
     private let runAs: String?
 
@@ -30,7 +30,16 @@ public final class PostgresCluster: @unchecked Sendable {
         if let runAs, let user = getpwnam(runAs) { chown(directory, user.pointee.pw_uid, user.pointee.pw_gid) }
         port = try freePort()
         try run(["\(binaries)/initdb", "-D", "\(directory)/data", "-A", "trust", "-U", "pulse", "--no-sync", "-E", "UTF8"])
-        try start()
+        // The port may be taken between choosing and binding it (an arbiter bound to
+        // port 0 can get it): try a few.
+        for attempt in 1...5 {
+            do {
+                try start()
+                break
+            } catch where attempt < 5 {
+                port = try freePort()
+            }
+        }
     }
 
     public func start() throws {

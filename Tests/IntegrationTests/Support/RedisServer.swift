@@ -9,17 +9,29 @@ final class RedisServer: @unchecked Sendable {
     let port: Int
     private let process: ChildProcess
 
-    init() throws {
-        port = try freePort()
+    private init(port: Int) throws {
+        self.port = port
         process = try ChildProcess([Self.path, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                     "--daemonize", "no"])
     }
 
-    func waitUntilReady() async throws {
-        let port = self.port
-        try await eventually(timeout: 10, "redis-server on \(port)") {
-            (try? HTTPProbe.exchange(port: port, "PING\r\nQUIT\r\n", timeout: 2))?.hasPrefix("+PONG") == true
+    /// Starts one and waits until it answers. A port taken between choosing it and
+    /// binding it (an arbiter bound to port 0 may get it) makes it exit: try another.
+    static func start() async throws -> RedisServer {
+        for _ in 0..<5 {
+            let server = try RedisServer(port: try freePort())
+            let port = server.port
+            do {
+                try await eventually(timeout: 10, "redis-server on \(port)") {
+                    if !server.process.isRunning { throw SupportError("redis-server exited") }
+                    return (try? HTTPProbe.exchange(port: port, "PING\r\nQUIT\r\n", timeout: 2))?.hasPrefix("+PONG") == true
+                }
+                return server
+            } catch where !server.process.isRunning {
+                continue
+            }
         }
+        throw SupportError("redis-server would not start")
     }
 
     deinit { process.signal(SIGKILL) }
