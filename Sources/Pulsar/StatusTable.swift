@@ -1,10 +1,11 @@
 import Arbiter
+import Dashboard
 import Foundation
 
 /// The human form of `pulse ctl status`.
 enum StatusTable {
     static func render(_ status: StatusSnapshot) -> String {
-        var out = "arbiter pid \(status.arbiter.pid)  pulse \(status.arbiter.version)  \(status.arbiter.state)  up \(duration(status.arbiter.uptimeS))\n"
+        var out = "arbiter pid \(status.arbiter.pid)  pulse \(status.arbiter.version)  \(status.arbiter.state)  up \(Format.duration(status.arbiter.uptimeS))\n"
         for service in status.services {
             out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.mode.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers  \(service.binds.joined(separator: " "))\n"
             let header = ["WORKER", "PID", "STATE", "MODE", "UPTIME", "REQUESTS", "RPS", "INFLIGHT", "P99", "THREADS", "GREEN",
@@ -12,7 +13,7 @@ enum StatusTable {
             let rows = service.workers.map(row)
             out += table([header] + rows, indent: "  ")
             for exit in service.recentExits.suffix(5) {
-                out += "  \(duration(exit.ageS)) ago: \(exit.worker) (pid \(exit.pid)) \(exit.reason)\n"
+                out += "  \(Format.duration(exit.ageS)) ago: \(exit.worker) (pid \(exit.pid)) \(exit.reason)\n"
             }
         }
         return out
@@ -25,9 +26,9 @@ enum StatusTable {
         let queue = worker.queue.map { String($0) } ?? "-"
         let sockets = worker.websockets.map { String($0) } ?? "-"
         var cells: [String] = [worker.name, String(worker.pid), worker.state.rawValue, worker.mode ?? "-"]
-        cells += [duration(worker.uptimeS), String(worker.requests), String(format: "%.1f", worker.rps), String(worker.inflight)]
+        cells += [Format.duration(worker.uptimeS), String(worker.requests), String(format: "%.1f", worker.rps), String(worker.inflight)]
         cells += [p99, threads, green, queue, sockets]
-        cells += ["\(worker.lastHeartbeatMs)ms", String(worker.restarts), bytes(worker.rssBytes), String(format: "%.1f", worker.cpuPercent)]
+        cells += ["\(worker.lastHeartbeatMs)ms", String(worker.restarts), Format.bytes(worker.rssBytes), String(format: "%.1f", worker.cpuPercent)]
         return cells
     }
 
@@ -38,23 +39,5 @@ enum StatusTable {
             indent + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
         }.joined()
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds)
-        if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-        return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
-    }
-
-    static func bytes(_ count: Int) -> String {
-        let units = ["B", "K", "M", "G", "T"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count)B" : String(format: "%.1f%@", value, units[unit])
     }
 }

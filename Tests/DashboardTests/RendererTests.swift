@@ -162,3 +162,18 @@ import Testing
         #expect(LogFilter(parsing: "").isEmpty)
     }
 }
+
+@Suite struct FormatTests {
+    @Test func shortFixedWidthNumbers() {
+        #expect(Format.duration(59) == "59s")
+        #expect(Format.duration(61) == "1m01s")
+        #expect(Format.duration(3725) == "1h02m")
+        #expect(Format.duration(90_000) == "1d01h")
+        #expect(Format.bytes(512) == "512B")
+        #expect(Format.bytes(3 * 1024 * 1024 / 2) == "1.5M")
+        #expect(Format.bytes(300 << 20) == "300M")
+        #expect(Format.rate(12.34) == "12.3" && Format.rate(1234) == "1234" && Format.rate(45_678) == "46k")
+        #expect(Format.millis(0.25) == "0.2ms" || Format.millis(0.25) == "0.3ms")
+        #expect(Format.millis(1500) == "1.5s")
+    }
+}

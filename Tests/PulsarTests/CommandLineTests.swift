@@ -17,12 +17,4 @@ import Testing
         #expect(parseByteCount("-1") == nil)
         #expect(parseByteCount("lots") == nil)
     }
-
-    @Test func statusTableFormats() {
-        #expect(StatusTable.duration(59) == "59s")
-        #expect(StatusTable.duration(61) == "1m01s")
-        #expect(StatusTable.duration(3725) == "1h02m")
-        #expect(StatusTable.bytes(512) == "512B")
-        #expect(StatusTable.bytes(3 * 1024 * 1024 / 2) == "1.5M")
-    }
 }
