@@ -84,16 +84,12 @@ public final class PostgresClient: Sendable {
             defer { waiters.withLockedValue { $0 -= 1 } }
             if blocking {
                 let configuration = self.configuration
-                connection = try pool.checkOut(timeout: waitTimeout) { () throws(DataStoreClientError) in
-                    do { return try PostgresConnection.connectBlocking(configuration) } catch {
-                        throw DataStoreClientError("\(error)")
-                    }
-                }
+                connection = try pool.checkOut(timeout: waitTimeout) { try PostgresConnection.connectBlocking(configuration) }
             } else {
                 connection = try await pool.checkOutAsync(timeout: waitTimeout) { try await PostgresConnection.connect(self.configuration) }
             }
-        } catch let error as DataStoreClientError {
-            throw PostgresError(message: error.description, sqlState: nil)
+        } catch is ConnectionPoolTimeout {
+            throw PostgresError(message: "no database connection free within \(waitTimeout)s", sqlState: nil)
         }
         // A cancelled task (its HTTP client went away) cancels the query on the server,
         // rather than leaving it running; the connection stays usable.

@@ -137,7 +137,11 @@ import Testing
             try await Task.sleep(for: .milliseconds(150))
             #expect(client.usage.inUse == 1 && client.usage.size == 1)
             let started = Date()
-            await #expect(throws: PostgresError.self) { _ = try await client.query("SELECT 1") }
+            await #expect {
+                _ = try await client.query("SELECT 1")
+            } throws: { error in
+                (error as? PostgresError)?.message == "no database connection free within 0.3s"
+            }
             #expect(Date().timeIntervalSince(started) >= 0.25)
             _ = try await holding
             #expect(try await client.query("SELECT 2 AS n").rows[0].decode("n", as: Int.self) == 2)   // it came back
