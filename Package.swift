@@ -26,12 +26,16 @@ let package = Package(
             name: "Mailbox",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
         ),
+        // The control and status vocabulary: commands, the status snapshot, states,
+        // exit intents, the codec and a blocking client. The arbiter's control server,
+        // `pulse ctl`, `pulse top` and the dashboard all speak it; none needs the other.
+        .target(name: "PulseControl", dependencies: ["Mailbox"]),
         // Spawning, supervising, scaling and reloading workers; the control socket.
         // Never links the HTTP stack it supervises.
         .target(
             name: "Arbiter",
             dependencies: [
-                "CPulseSystem", "Mailbox",
+                "CPulseSystem", "Mailbox", "PulseControl",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -56,11 +60,11 @@ let package = Package(
         // status snapshot into a canvas and knows no sockets and no terminal.
         .target(
             name: "Dashboard",
-            dependencies: ["Arbiter", .product(name: "Yams", package: "Yams")]
+            dependencies: ["PulseControl", .product(name: "Yams", package: "Yams")]
         ),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         // The dashboard on a real terminal: ncurses, the control socket, the built-in load.
-        .target(name: "DashboardTerminal", dependencies: ["Dashboard", "Arbiter", "CNCurses", "CPulseSystem"]),
+        .target(name: "DashboardTerminal", dependencies: ["Dashboard", "PulseControl", "CNCurses", "CPulseSystem"]),
         // The embedded data store: RESP, the keyspace, commands and pub/sub.
         .target(
             name: "DataStore",
@@ -82,7 +86,7 @@ let package = Package(
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
+                "Arbiter", "PulseControl", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,7 +105,8 @@ let package = Package(
             name: "MailboxTests",
             dependencies: ["Mailbox", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "Mailbox"]),
+        .testTarget(name: "ArbiterTests", dependencies: ["Arbiter", "Mailbox", "PulseControl"]),
+        .testTarget(name: "PulseControlTests", dependencies: ["PulseControl", "Mailbox"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
@@ -112,7 +117,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Arbiter"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "PulseControl"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         // Helpers several test targets share: free ports, spawning, off-pool waits.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -122,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "DataStore", "PulsarClients", "Server", "TestSupport"]
+            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "PulseControl", "DataStore", "PulsarClients", "Server", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Mailbox
+import PulseControl
 
 /// Everything the arbiter runs with, decided by the command line or by an
 /// executable that embeds Pulsar.

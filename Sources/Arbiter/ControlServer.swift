@@ -1,5 +1,6 @@
 import Foundation
 import Mailbox
+import PulseControl
 import NIOCore
 import NIOPosix
 
@@ -7,7 +8,7 @@ import NIOPosix
 /// line. Connections stay open, so a dashboard attached with `pulse top` can poll.
 enum ControlServer {
     static func start(path: String, group: EventLoopGroup,
-                      handle: @escaping @Sendable (ControlRequest) -> ControlResponse) -> EventLoopFuture<Channel> {
+                      handle: @escaping @Sendable (ControlCommand) -> ControlResponse) -> EventLoopFuture<Channel> {
         ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -22,18 +23,15 @@ enum ControlServer {
 final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    let handle: @Sendable (ControlRequest) -> ControlResponse
+    let handle: @Sendable (ControlCommand) -> ControlResponse
 
-    init(handle: @escaping @Sendable (ControlRequest) -> ControlResponse) { self.handle = handle }
+    init(handle: @escaping @Sendable (ControlCommand) -> ControlResponse) { self.handle = handle }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = Self.unwrapInboundIn(data)
-        let response: ControlResponse
-        do {
-            let request = try MailboxFraming.decode(ControlRequest.self, from: line.readableBytesView)
-            response = handle(request)
-        } catch {
-            response = ControlResponse(ok: false, message: "malformed request: expected one JSON object per line")
+        let response = switch ControlCodec.decodeCommand(from: line.readableBytesView) {
+        case .success(let command): handle(command)
+        case .failure(let refusal): ControlResponse.refused(refusal.description)
         }
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeBytes((try? ControlCodec.encode(response)) ?? Array("{\"ok\":false}\n".utf8))
@@ -42,23 +40,5 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
-    }
-}
-
-/// JSON for the control socket: snake_case keys, one object per line.
-public enum ControlCodec {
-    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        if pretty { encoder.outputFormatting = [.prettyPrinted, .sortedKeys] }
-        var bytes = Array(try encoder.encode(value))
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
-    }
-
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(type, from: Data(bytes))
     }
 }

@@ -1,24 +1,6 @@
 import CPulseSystem
 import Glibc
-
-/// Why the arbiter asked a worker to go, when it did.
-public enum ExitIntent: String, Codable, Sendable, Equatable {
-    case scaleDown = "scale-down"
-    case reload
-    case restart
-    case recycle
-    case shutdown
-    case timeout
-    case operatorKill = "operator-kill"
-
-    /// Intents that end with a graceful drain rather than a kill.
-    public var drains: Bool {
-        switch self {
-        case .scaleDown, .reload, .restart, .recycle, .shutdown: true
-        case .timeout, .operatorKill: false
-        }
-    }
-}
+import PulseControl
 
 /// How a worker process ended, as `waitpid` reported it.
 public enum Termination: Equatable, Sendable {

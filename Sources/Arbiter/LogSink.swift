@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 import NIOConcurrencyHelpers
+import PulseControl
 
 /// One line of the merged log: the arbiter's own and every worker's output.
 public struct LogLine: Sendable, Equatable {
@@ -112,24 +113,6 @@ public final class LogSink: Sendable {
 public struct LogFileError: Error, CustomStringConvertible {
     public let path: String
     public var description: String { "cannot open log file \(path) (--log-file)" }
-}
-
-/// A log line as the control socket sends it.
-public struct LogEntry: Codable, Sendable, Equatable {
-    public var seq: Int
-    /// Seconds since 1970.
-    public var time: Double
-    public var source: String
-    public var level: String
-    public var text: String
-
-    public init(seq: Int, time: Double, source: String, level: String, text: String) {
-        self.seq = seq
-        self.time = time
-        self.source = source
-        self.level = level
-        self.text = text
-    }
 }
 
 /// swift-log's handler for the arbiter's own messages: into the sink, source `arbiter`.

@@ -1,12 +1,5 @@
 import Mailbox
-
-/// What a service is doing as a whole.
-public enum ServiceState: String, Codable, Sendable {
-    case running
-    /// Workers failed to boot too often in a row; respawning waits for `pulse ctl restart`.
-    case errored
-    case stopping
-}
+import PulseControl
 
 /// What the arbiter should do next for one service.
 public enum MonitorAction: Equatable, Sendable {
@@ -33,6 +26,8 @@ public struct Monitor: Sendable {
     public private(set) var workers: [Int: WorkerRecord] = [:]
     /// Workers waiting to be replaced one at a time, and why.
     public private(set) var replacementQueue: [(id: Int, intent: ExitIntent)] = []
+    /// The replacement under way: `new` boots while `old` serves; the pair counts once.
+    public private(set) var replacement: (old: Int, new: Int)?
     public private(set) var restartsBySlot: [Int: Int] = [:]
     public private(set) var recentExits: [RecentExit] = []
 
@@ -49,27 +44,26 @@ public struct Monitor: Sendable {
     public var orderedWorkers: [WorkerRecord] { workers.values.sorted { $0.id < $1.id } }
 
     /// Workers counting toward the target: live ones, a pair of old and replacement counting once.
-    var countedWorkers: Int { workers.values.filter { $0.isLive && $0.replacedBy == nil }.count }
+    var countedWorkers: Int { workers.values.filter { $0.isLive && $0.id != replacement?.old }.count }
 
     // MARK: - Planning
 
     /// The next steps toward the target: replacements one at a time, then scaling.
     public mutating func plan(now: Double) -> [MonitorAction] {
         guard state == .running else { return [] }
-        if workers.values.contains(where: { $0.isReady && $0.isLive }) { policy.noteHealthy(at: now) }
+        if workers.values.contains(where: { $0.state == .ready }) { policy.noteHealthy(at: now) }
         let maySpawn = policy.maySpawn(at: now)
 
         var actions: [MonitorAction] = []
-        if maySpawn, !workers.values.contains(where: { $0.replaces != nil }) {
+        if maySpawn, replacement == nil {
             while let next = replacementQueue.first {
-                guard let old = workers[next.id], old.isLive, old.replacedBy == nil else {
+                guard let old = workers[next.id], old.isLive else {
                     replacementQueue.removeFirst()
                     continue
                 }
                 let id = freeSlot()
                 workers[id] = WorkerRecord(id: id, spawnedAt: now)
-                workers[id]!.replaces = old.id
-                workers[old.id]!.replacedBy = id
+                replacement = (old: old.id, new: id)
                 actions.append(.spawn(id: id, replacing: old.id))
                 break
             }
@@ -85,8 +79,7 @@ public struct Monitor: Sendable {
                 actions.append(.spawn(id: id, replacing: nil))
             }
         } else if counted > target {
-            for id in scaleDownVictims(count: counted - target) {
-                workers[id]!.intent = .scaleDown
+            for id in scaleDownVictims(count: counted - target) where workers[id]?.leave(intent: .scaleDown, killAt: nil) == true {
                 replacementQueue.removeAll { $0.id == id }
                 actions.append(.drain(id: id, intent: .scaleDown))
             }
@@ -97,11 +90,12 @@ public struct Monitor: Sendable {
     /// Workers to drain when scaling down: those due for replacement first, then
     /// ones still booting, then the highest ids. Never half of a replacement pair.
     private func scaleDownVictims(count: Int) -> [Int] {
-        let candidates = workers.values.filter { $0.isLive && $0.replacedBy == nil && $0.replaces == nil }
+        let pair = [replacement?.old, replacement?.new]
+        let candidates = workers.values.filter { $0.isLive && !pair.contains($0.id) }
         let queued = Set(replacementQueue.map(\.id))
         let ordered = candidates.sorted { a, b in
-            let ka = (queued.contains(a.id) ? 0 : 1, a.isReady ? 1 : 0, -a.id)
-            let kb = (queued.contains(b.id) ? 0 : 1, b.isReady ? 1 : 0, -b.id)
+            let ka = (queued.contains(a.id) ? 0 : 1, a.wasReady ? 1 : 0, -a.id)
+            let kb = (queued.contains(b.id) ? 0 : 1, b.wasReady ? 1 : 0, -b.id)
             return ka < kb
         }
         return ordered.prefix(count).map(\.id)
@@ -117,46 +111,22 @@ public struct Monitor: Sendable {
     // MARK: - Events
 
     public mutating func workerSpawned(id: Int, pid: Int32) {
-        workers[id]?.pid = pid
+        _ = workers[id]?.spawned(pid: pid)
     }
 
     /// The worker said `ready`: if it replaces another, that one is drained now.
     public mutating func workerReady(id: Int, now: Double) -> [MonitorAction] {
-        guard var worker = workers[id] else { return [] }
-        worker.isReady = true
-        worker.readyAt = now
-        worker.lastHeartbeatAt = now
-        var actions: [MonitorAction] = []
-        if let oldID = worker.replaces {
-            worker.replaces = nil
-            if var old = workers[oldID] {
-                old.replacedBy = nil
-                if old.isLive {
-                    let intent = replacementIntent(for: oldID)
-                    old.intent = intent
-                    actions.append(.drain(id: oldID, intent: intent))
-                }
-                workers[oldID] = old
-            }
-            replacementQueue.removeAll { $0.id == oldID }
-        }
-        workers[id] = worker
-        return actions
-    }
-
-    private func replacementIntent(for id: Int) -> ExitIntent {
-        replacementQueue.first { $0.id == id }?.intent ?? .reload
+        guard workers[id]?.becameReady(at: now) == true else { return [] }
+        guard let pair = replacement, pair.new == id else { return [] }
+        replacement = nil
+        let intent = replacementQueue.first { $0.id == pair.old }?.intent ?? .reload
+        replacementQueue.removeAll { $0.id == pair.old }
+        guard workers[pair.old]?.isLive == true, workers[pair.old]?.leave(intent: intent, killAt: nil) == true else { return [] }
+        return [.drain(id: pair.old, intent: intent)]
     }
 
     public mutating func workerHeartbeat(id: Int, report: WorkerReport, now: Double) {
-        guard var worker = workers[id] else { return }
-        worker.lastHeartbeatAt = now
-        if let sample = worker.lastRequestSample, now > sample.at {
-            worker.rps = Double(max(0, report.requests - sample.requests)) / (now - sample.at)
-        }
-        worker.lastRequestSample = (report.requests, now)
-        worker.report = report
-        workers[id] = worker
+        workers[id]?.heartbeat(report, at: now)
     }
 
     public mutating func workerResources(id: Int, rssBytes: Int, cpuPercent: Double) {
@@ -164,26 +134,24 @@ public struct Monitor: Sendable {
         workers[id]?.cpuPercent = cpuPercent
     }
 
-    /// The arbiter decided to end a worker without a drain (timeout, operator kill).
+    /// The arbiter decided to end a worker without a drain (timeout, operator kill),
+    /// or asked it to drain with a deadline of its own (shutdown).
     public mutating func markKilled(id: Int, intent: ExitIntent, killAt: Double?) {
-        guard var worker = workers[id] else { return }
-        detachReplacement(of: &worker)
-        worker.intent = intent
-        worker.killAt = killAt
-        workers[id] = worker
+        guard workers[id]?.leave(intent: intent, killAt: killAt) == true else { return }
+        detachReplacement(of: id)
     }
 
     public mutating func setKillDeadline(id: Int, at deadline: Double) {
-        workers[id]?.killAt = deadline
+        _ = workers[id]?.setKillDeadline(deadline)
     }
 
     /// A worker process ended: classify it, forget it, and account for the policy.
     public mutating func workerExited(id: Int, termination: Termination, now: Double,
                                       timeoutSeconds: Double) -> WorkerExit? {
-        guard var worker = workers.removeValue(forKey: id) else { return nil }
-        let exit = WorkerExit.classify(termination, intent: worker.intent, wasReady: worker.isReady,
+        guard let worker = workers.removeValue(forKey: id) else { return nil }
+        let exit = WorkerExit.classify(termination, intent: worker.intent, wasReady: worker.wasReady,
                                        timeoutSeconds: timeoutSeconds)
-        detachReplacement(of: &worker)
+        detachReplacement(of: id)
         if exit.isFailure || worker.intent == .operatorKill {
             restartsBySlot[id, default: 0] += 1
         }
@@ -194,29 +162,22 @@ public struct Monitor: Sendable {
                 replacementQueue.removeAll()
             }
         }
-        recentExits.append(RecentExit(worker: "\(name).\(id)", pid: worker.pid, reason: exit.reason,
+        recentExits.append(RecentExit(worker: "\(name).\(id)", pid: worker.pid ?? 0, reason: exit.reason,
                                       at: now, isFailure: exit.isFailure))
         if recentExits.count > 20 { recentExits.removeFirst(recentExits.count - 20) }
         return exit
     }
 
-    /// Unlinks a worker from a replacement pair it belongs to: an old worker stays due
-    /// for replacement; a replacement that is gone leaves its old worker in place.
-    private mutating func detachReplacement(of worker: inout WorkerRecord) {
-        if let newID = worker.replacedBy {
-            workers[newID]?.replaces = nil
-            worker.replacedBy = nil
-        }
-        if let oldID = worker.replaces {
-            workers[oldID]?.replacedBy = nil
-            worker.replaces = nil
-        }
+    /// Ends the replacement a worker belongs to: an old worker stays due for
+    /// replacement (still queued); a replacement that is gone leaves its old worker in place.
+    private mutating func detachReplacement(of id: Int) {
+        if let pair = replacement, pair.old == id || pair.new == id { replacement = nil }
     }
 
     /// Workers silent for longer than `timeout` seconds (0 disables).
     public func overdueWorkers(now: Double, timeout: Double) -> [Int] {
         guard timeout > 0 else { return [] }
-        return orderedWorkers.filter { $0.intent == nil && now - $0.lastHeartbeatAt > timeout }.map(\.id)
+        return orderedWorkers.filter { $0.isLive && now - $0.lastHeartbeatAt > timeout }.map(\.id)
     }
 
     /// Workers past their SIGKILL deadline.
@@ -254,14 +215,12 @@ public struct Monitor: Sendable {
         state = .stopping
         replacementQueue.removeAll()
         var actions: [MonitorAction] = []
-        for worker in orderedWorkers where worker.intent == nil {
-            workers[worker.id]!.intent = .shutdown
+        replacement = nil
+        for worker in orderedWorkers where worker.isLive && workers[worker.id]?.leave(intent: .shutdown, killAt: nil) == true {
             actions.append(.drain(id: worker.id, intent: .shutdown))
         }
         return actions
     }
-
-    public func worker(pid: Int32) -> WorkerRecord? { workers.values.first { $0.pid == pid } }
 }
 
 /// A worker that ended recently, for the status and the dashboard.

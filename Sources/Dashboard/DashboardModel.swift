@@ -1,5 +1,6 @@
-import Arbiter
+import PulseControl
 import Foundation
+import Mailbox
 
 /// Everything the dashboard shows and remembers between frames: the last status,
 /// the log tail, history for the sparkline, and what the operator selected.
@@ -18,7 +19,7 @@ public struct DashboardModel: Sendable {
 
     /// What the driver must do for a key.
     public enum Effect: Equatable, Sendable {
-        case control(ControlRequest)
+        case control(ControlCommand)
         case setLoad(Bool)
         case nextLayout
         /// Leave the dashboard (the server keeps running unless a stop was sent).
@@ -128,14 +129,14 @@ public struct DashboardModel: Sendable {
             overlay = nil
             if key == .character("y") || key == .character("Y") {
                 flash = "killed \(worker)"
-                return [.control(ControlRequest(command: "kill", argument: worker))]
+                return [.control(.kill(worker: worker))]
             }
             flash = "kill cancelled"
             return []
         case .confirmQuit?:
             overlay = nil
             if key == .character("y") || key == .character("Y") {
-                return embedded ? [.control(ControlRequest(command: "stop")), .exit] : [.exit]
+                return embedded ? [.control(.stop(now: false)), .exit] : [.exit]
             }
             flash = nil
             return []
@@ -154,18 +155,18 @@ public struct DashboardModel: Sendable {
         switch action {
         case .scaleUp, .scaleDown:
             guard let service else { return [] }
-            let delta = action == .scaleUp ? "+1" : "-1"
-            flash = "scale \(service) \(delta)"
-            return [.control(ControlRequest(command: "scale", argument: delta, service: service))]
+            let delta = action == .scaleUp ? 1 : -1
+            flash = "scale \(service) \(delta > 0 ? "+1" : "-1")"
+            return [.control(.scale(.by(delta), service: service))]
         case .toggleMode:
             guard let current = selectedService else { return [] }
-            let next = current.mode == .thread ? "cooperative" : "thread"
-            flash = "\(current.name): \(next) mode"
-            return [.control(ControlRequest(command: "mode", argument: next, service: current.name))]
+            let next: ExecutionMode = current.mode == .thread ? .cooperative : .thread
+            flash = "\(current.name): \(next.rawValue) mode"
+            return [.control(.mode(next, service: current.name))]
         case .reload:
             guard let service else { return [] }
             flash = "reloading \(service)"
-            return [.control(ControlRequest(command: "reload", service: service))]
+            return [.control(.reload(service: service))]
         case .killWorker:
             if let worker = selectedWorker { overlay = .confirmKill(worker: worker.name, pid: worker.pid) }
             return []
@@ -204,7 +205,7 @@ public struct DashboardModel: Sendable {
             overlay = .confirmQuit
             return []
         case .quitNow:
-            return embedded ? [.control(ControlRequest(command: "stop", argument: "now")), .exit] : [.exit]
+            return embedded ? [.control(.stop(now: true)), .exit] : [.exit]
         }
     }
 

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 
 /// Which log lines to show: words match the text (all of them, any case),
 /// `@web.2` keeps one source, `>=warning` keeps that level and above.

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 import Foundation
 
 /// Draws a model into a canvas with a layout. Pure: the same inputs give the same frame.

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 
 /// A column of the workers table: its heading, width and how a worker fills it.
 public enum WorkerColumn: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 import Dashboard
 import Dispatch
 import Foundation
@@ -94,7 +94,8 @@ public struct DashboardApp {
                 case .control(let request):
                     let response = try? client.send(request)
                     if response?.ok == false { model.say(response?.message) }
-                    if response == nil, request.command != "stop" { model.say("the arbiter did not answer") }
+                    let stopping = if case .stop = request { true } else { false }
+                    if response == nil, !stopping { model.say("the arbiter did not answer") }
                     lastPoll = 0   // show the result at once
                 case .setLoad(let on):
                     if on, let target = loadTarget(model) {
@@ -126,9 +127,9 @@ public struct DashboardApp {
     }
 
     private func poll(_ client: ControlClient, into model: inout DashboardModel, now: Double) throws {
-        guard let status = try client.send(ControlRequest(command: "status")).status else { return }
+        guard let status = try client.send(.status).status else { return }
         model.update(status: status, now: now)
-        let logs = try client.send(ControlRequest(command: "logs", argument: String(model.lastLogSequence))).logs ?? []
+        let logs = try client.send(.logs(after: model.lastLogSequence)).logs ?? []
         model.append(logs: logs)
     }
 

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 import ArgumentParser
 import Foundation
 
@@ -29,27 +29,33 @@ struct Ctl: ParsableCommand {
     var words: [String] = []
 
     func validate() throws {
-        guard let command = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
+        _ = try command()
+    }
+
+    /// The words as a command, parsed by the same code the arbiter uses, so a bad
+    /// argument is refused here in the arbiter's words.
+    private func command() throws -> ControlCommand {
+        guard let name = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
         let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
-        guard known.contains(command) else { throw ValidationError("unknown command '\(command)': use \(known.joined(separator: ", "))") }
+        guard known.contains(name) else { throw ValidationError("unknown command '\(name)': use \(known.joined(separator: ", "))") }
         let examples = ["kill": "kill web.1", "scale": "scale +1", "workers": "workers 4", "mode": "mode cooperative"]
-        if let example = examples[command], words.count < 2 {
-            throw ValidationError("\(command) needs an argument, as in `pulse ctl \(example)`")
+        if let example = examples[name], words.count < 2 {
+            throw ValidationError("\(name) needs an argument, as in `pulse ctl \(example)`")
+        }
+        let takesArgument = ["scale", "workers", "kill", "mode"].contains(name)
+        let argument = takesArgument ? words[1] : nil
+        let serviceIndex = takesArgument ? 2 : 1
+        let service = ["status", "kill", "stop"].contains(name) || words.count <= serviceIndex ? nil : words[serviceIndex]
+        do {
+            return try ControlCommand(command: name, argument: argument, service: service)
+        } catch {
+            throw ValidationError(error.description)
         }
     }
 
     func run() throws {
-        let command = words[0]
-        var request = ControlRequest(command: command)
-        switch command {
-        case "scale", "workers", "kill", "mode":
-            request.argument = words[1]
-            request.service = words.count > 2 ? words[2] : nil
-        case "status", "reload", "restart":
-            request.service = words.count > 1 ? words[1] : nil
-        default:
-            break
-        }
+        let request = try command()
+        let service = words.first == "status" && words.count > 1 ? words[1] : nil
         let path = absolutePath(control ?? defaultControlPath())
         let response: ControlResponse
         do {
@@ -62,8 +68,8 @@ struct Ctl: ParsableCommand {
             FileHandle.standardError.write(Data("pulse ctl: \(response.message ?? "refused")\n".utf8))
             throw ExitCode(1)
         }
-        if command == "status", var status = response.status {
-            if let service = request.service { status.services = status.services.filter { $0.name == service } }
+        if request == .status, var status = response.status {
+            if let service { status.services = status.services.filter { $0.name == service } }
             if json {
                 FileHandle.standardOutput.write(Data(try ControlCodec.encode(status, pretty: true)))
             } else {

@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import ArgumentParser
 import Dashboard
 import DataStore

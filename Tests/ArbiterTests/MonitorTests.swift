@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Mailbox
 import Testing
 

@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Testing
 
 @Suite struct RestartPolicyTests {

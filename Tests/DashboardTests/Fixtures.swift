@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 import Dashboard
 import Foundation
 

@@ -1,4 +1,4 @@
-import Arbiter
+import PulseControl
 import Dashboard
 import Testing
 
@@ -61,25 +61,25 @@ import Testing
 
     @Test func keysBecomeTheControlRequestsOfPulseCtl() {
         var model = model()
-        #expect(model.handle(.character("+")) == [.control(ControlRequest(command: "scale", argument: "+1", service: "web"))])
-        #expect(model.handle(.character("-")) == [.control(ControlRequest(command: "scale", argument: "-1", service: "web"))])
-        #expect(model.handle(.character("t")) == [.control(ControlRequest(command: "mode", argument: "cooperative", service: "web"))])
-        #expect(model.handle(.character("r")) == [.control(ControlRequest(command: "reload", service: "web"))])
+        #expect(model.handle(.character("+")) == [.control(.scale(.by(1), service: "web"))])
+        #expect(model.handle(.character("-")) == [.control(.scale(.by(-1), service: "web"))])
+        #expect(model.handle(.character("t")) == [.control(.mode(.cooperative, service: "web"))])
+        #expect(model.handle(.character("r")) == [.control(.reload(service: "web"))])
         #expect(model.handle(.character("k")).isEmpty)
         #expect(model.overlay == .confirmKill(worker: "web.1", pid: 101))
-        #expect(model.handle(.character("y")) == [.control(ControlRequest(command: "kill", argument: "web.1"))])
+        #expect(model.handle(.character("y")) == [.control(.kill(worker: "web.1"))])
         _ = model.handle(.character("k"))
         #expect(model.handle(.character("n")).isEmpty)
         #expect(model.handle(.character("g")) == [.setLoad(true)])
         #expect(model.handle(.character("L")) == [.nextLayout])
-        #expect(model.handle(.character("Q")) == [.control(ControlRequest(command: "stop", argument: "now")), .exit])
+        #expect(model.handle(.character("Q")) == [.control(.stop(now: true)), .exit])
     }
 
     @Test func quittingStopsTheServerOnlyWhenEmbedded() {
         var embedded = model(embedded: true)
         #expect(embedded.handle(.character("q")).isEmpty)
         #expect(embedded.overlay == .confirmQuit)
-        #expect(embedded.handle(.character("y")) == [.control(ControlRequest(command: "stop")), .exit])
+        #expect(embedded.handle(.character("y")) == [.control(.stop(now: false)), .exit])
         var attached = model(embedded: false)
         _ = attached.handle(.controlC)
         #expect(attached.handle(.character("y")) == [.exit])

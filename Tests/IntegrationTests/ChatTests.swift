@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Postgres
 import Foundation
 import Glibc

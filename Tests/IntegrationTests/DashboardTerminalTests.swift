@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing
@@ -20,7 +21,7 @@ import Testing
     }
 
     func status(_ control: String) throws -> StatusSnapshot {
-        try #require(try ControlClient(path: control).send(ControlRequest(command: "status")).status)
+        try #require(try ControlClient(path: control).send(.status).status)
     }
 
     func cleanUp(_ session: TmuxSession, _ control: String, _ directory: String) {
@@ -96,7 +97,7 @@ import Testing
         let reply = try await onThread { try HTTPProbe.get(port: port, "/hello") }
         #expect(reply.status == 200)
         // Headless now: logs reach the terminal.
-        _ = try ControlClient(path: control).send(ControlRequest(command: "scale", argument: "+1"))
+        _ = try ControlClient(path: control).send(.scale(.by(1), service: nil))
         try await session.waitFor("a log line on the terminal") { $0.contains("pulse ctl scale +1") }
     }
 

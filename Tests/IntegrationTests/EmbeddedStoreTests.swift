@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing
@@ -180,9 +181,9 @@ import Testing
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }
         let first = try await server.waitForReady(1, service: "ds").services.first { $0.name == "ds" }!.workers[0].pid
-        let refused = try server.request(ControlRequest(command: "scale", argument: "+1", service: "ds"))
+        let refused = try server.request(.scale(.by(1), service: "ds"))
         #expect(!refused.ok && refused.message?.contains("not scaled") == true)
-        #expect(try server.request(ControlRequest(command: "scale", argument: "+1")).ok)   // the web service, by default
+        #expect(try server.request(.scale(.by(1), service: nil)).ok)   // the web service, by default
         try await server.waitForReady(2)
         kill(first, SIGKILL)
         try await server.waitFor("the store respawned") { status in

@@ -1,5 +1,7 @@
 import Arbiter
+import PulseControl
 import Foundation
+import Mailbox
 import Glibc
 import Testing
 
@@ -56,9 +58,9 @@ import Testing
         defer { server.shutdown() }
         try await server.waitForReady(2)
         let load = RequestLoop(port: try server.port(), path: "/sleep?ms=30", threads: 4)
-        for mode in ["cooperative", "thread", "cooperative", "thread", "cooperative", "thread"] {
+        for mode: ExecutionMode in [.cooperative, .thread, .cooperative, .thread, .cooperative, .thread] {
             try await Task.sleep(for: .milliseconds(250))
-            #expect(try server.request(ControlRequest(command: "mode", argument: mode)).ok)
+            #expect(try server.request(.mode(mode, service: nil)).ok)
         }
         try await Task.sleep(for: .milliseconds(250))
         let result = try await load.stop()
@@ -129,13 +131,14 @@ import Testing
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }
         try await server.waitForReady(1)
-        #expect(try server.request(ControlRequest(command: "mode", argument: "cooperative")).ok)
-        #expect(try server.request(ControlRequest(command: "reload")).ok)
-        #expect(try server.request(ControlRequest(command: "scale", argument: "+1")).ok)
+        #expect(try server.request(.mode(.cooperative, service: nil)).ok)
+        #expect(try server.request(.reload(service: nil)).ok)
+        #expect(try server.request(.scale(.by(1), service: nil)).ok)
         try await server.waitFor("two new cooperative workers") { status in
             status.services[0].workers.count == 2 && status.services[0].workers.allSatisfy { $0.state == .ready && $0.mode == "cooperative" }
         }
-        let bad = try server.request(ControlRequest(command: "mode", argument: "turbo"))
+        // A bad argument on the wire is refused by the server, in the words `pulse ctl` uses.
+        let bad = try ControlClient(path: server.control).send(line: Array("{\"command\": \"mode\", \"argument\": \"turbo\"}\n".utf8))
         #expect(!bad.ok && bad.message?.contains("thread or cooperative") == true)
     }
 }

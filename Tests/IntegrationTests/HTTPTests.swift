@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing

@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing
@@ -40,17 +41,17 @@ import Testing
         let load = RequestLoop(port: port, path: "/sleep?ms=20", threads: 3)
         try await Task.sleep(for: .milliseconds(500))
 
-        #expect(try server.request(ControlRequest(command: "reload")).ok)
+        #expect(try server.request(.reload(service: nil)).ok)
         let reloaded = try await server.waitFor("every worker replaced", timeout: 30) { status in
             let workers = status.services[0].workers
             return workers.count == 2 && workers.allSatisfy { $0.state == .ready && !original.contains($0.pid) }
         }
         #expect(reloaded.services[0].recentExits.filter { $0.reason == "drained (reload)" }.count == 2)
 
-        #expect(try server.request(ControlRequest(command: "scale", argument: "+2")).ok)
+        #expect(try server.request(.scale(.by(2), service: nil)).ok)
         try await server.waitForReady(4)
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try server.request(ControlRequest(command: "workers", argument: "1")).ok)
+        #expect(try server.request(.scale(.to(1), service: nil)).ok)
         let scaledDown = try await server.waitForReady(1, timeout: 30)
         #expect(scaledDown.services[0].recentExits.filter { $0.reason == "drained (scale-down)" }.count == 3)
 

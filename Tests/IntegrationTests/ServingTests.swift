@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing
@@ -82,9 +83,9 @@ import Testing
         let web = try await onThread { try HTTPProbe.get(port: webPort, "/hello") }
         #expect(web.body == "Hello World!\n")
         // Commands that need one service say so when there are several.
-        let ambiguous = try server.request(ControlRequest(command: "scale", argument: "+1"))
+        let ambiguous = try server.request(.scale(.by(1), service: nil))
         #expect(!ambiguous.ok && ambiguous.message?.contains("name one") == true)
-        let scaled = try server.request(ControlRequest(command: "scale", argument: "+1", service: "api"))
+        let scaled = try server.request(.scale(.by(1), service: "api"))
         #expect(scaled.ok)
         try await server.waitForReady(2, service: "api")
     }

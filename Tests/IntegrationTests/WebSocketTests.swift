@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 import Testing
@@ -70,7 +71,7 @@ import Testing
         let first = try await onThread { try WebSocketProbe(port: port, path: "/ws/echo") }
         let second = try await onThread { try WebSocketProbe(port: port, path: "/ws/echo") }
         try await server.waitFor("2 websockets counted") { $0.services[0].workers[0].websockets == 2 }
-        #expect(try server.request(ControlRequest(command: "reload")).ok)
+        #expect(try server.request(.reload(service: nil)).ok)
         let closes = try await onThread { () -> [Int?] in
             [try first.receiveAfterGreeting().closeCode, try second.receiveAfterGreeting().closeCode]
         }

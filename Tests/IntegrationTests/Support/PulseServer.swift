@@ -1,4 +1,5 @@
 import Arbiter
+import PulseControl
 import Foundation
 import Glibc
 
@@ -53,14 +54,14 @@ final class PulseServer: @unchecked Sendable {
     var pid: Int32 { process.pid }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func request(_ request: ControlRequest) throws -> ControlResponse {
+    func request(_ request: ControlCommand) throws -> ControlResponse {
         let response = try ControlClient(path: control, timeout: 10).send(request)
         if let status = response.status { remember(status) }
         return response
     }
 
     func status() throws -> StatusSnapshot {
-        guard let status = try request(ControlRequest(command: "status")).status else {
+        guard let status = try request(.status).status else {
             throw HTTPProbe.Failure(description: "status without a snapshot")
         }
         return status

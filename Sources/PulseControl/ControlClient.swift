@@ -41,15 +41,19 @@ public final class ControlClient {
 
     deinit { close(fd) }
 
-    public func send(_ request: ControlRequest) throws -> ControlResponse {
-        var bytes = try ControlCodec.encode(request)
+    public func send(_ command: ControlCommand) throws -> ControlResponse {
+        try send(line: try ControlCodec.encode(command))
+    }
+
+    /// Sends one line as it is (it must end with a newline): for tests of what the
+    /// server makes of requests no `ControlCommand` can express.
+    public func send(line: [UInt8]) throws -> ControlResponse {
         var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+        while offset < line.count {
+            let written = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             guard written > 0 else { throw ControlClientError(path: path, reason: "connection lost while sending") }
             offset += written
         }
-        bytes.removeAll()
         return try ControlCodec.decode(ControlResponse.self, from: readLine())
     }
 

@@ -1,0 +1,118 @@
+import Glibc
+import Mailbox
+import PulseControl
+
+/// The control commands: what `pulse ctl`, `pulse top` and the dashboard's keys ask.
+extension Arbiter {
+    func handle(_ command: ControlCommand) -> ControlResponse {
+        loop.preconditionInEventLoop()
+        switch command {
+        case .status:
+            return ControlResponse(ok: true, status: snapshot())
+        case .logs(let after):
+            return ControlResponse(ok: true, logs: sink.entries(after: after))
+        case .scale(let change, let service):
+            return withService(service) { index in scale(service: index, change, command: command) }
+        case .reload(let service), .restart(let service):
+            return replaceWorkers(of: service, restart: command == .restart(service: service))
+        case .mode(let mode, let service):
+            let indices = targets(service)
+            guard !indices.isEmpty else { return unknownService(service) }
+            for index in indices { setMode(mode, serviceIndex: index) }
+            return ControlResponse(ok: true, message: "\(names(indices)): \(mode.rawValue) mode", status: snapshot())
+        case .kill(let worker):
+            return killWorker(named: worker)
+        case .stop(now: true):
+            beginShutdown(.immediate, why: "pulse ctl stop now")
+            return ControlResponse(ok: true, message: "stopping at once")
+        case .stop(now: false):
+            beginShutdown(.graceful, why: "pulse ctl stop")
+            return ControlResponse(ok: true, message: "shutting down gracefully")
+        }
+    }
+
+    /// The services a command names, or every one but the auxiliary ones.
+    private func targets(_ service: String?) -> [Int] {
+        service == nil ? monitors.indices.filter { !monitors[$0].auxiliary }
+            : monitors.indices.filter { monitors[$0].name == service }
+    }
+
+    private func names(_ indices: [Int]) -> String {
+        indices.map { monitors[$0].name }.joined(separator: ", ")
+    }
+
+    private func withService(_ name: String?, _ body: (Int) -> ControlResponse) -> ControlResponse {
+        if let name {
+            guard let index = monitors.firstIndex(where: { $0.name == name }) else { return unknownService(name) }
+            return body(index)
+        }
+        let candidates = targets(nil)
+        guard candidates.count == 1 else {
+            return .refused("several services run here; name one: \(names(candidates))")
+        }
+        return body(candidates[0])
+    }
+
+    private func unknownService(_ name: String?) -> ControlResponse {
+        .refused("no service named '\(name ?? "")'; services: \(monitors.map(\.name).joined(separator: ", "))")
+    }
+
+    private func scale(service index: Int, _ change: ControlCommand.ScaleChange, command: ControlCommand) -> ControlResponse {
+        guard !monitors[index].auxiliary else {
+            return .refused("\(monitors[index].name) runs as one process and is not scaled")
+        }
+        let count: Int
+        switch change {
+        case .by(let delta): count = monitors[index].target.addingReportingOverflow(delta).partialValue
+        case .to(let absolute): count = absolute
+        }
+        let message = scale(serviceIndex: index, to: count)
+        let fields = command.wireFields
+        logger.info("pulse ctl \(fields.command) \(fields.argument ?? ""): \(message)")
+        return ControlResponse(ok: true, message: message, status: snapshot())
+    }
+
+    func scale(serviceIndex index: Int, to count: Int) -> String {
+        let before = monitors[index].target
+        monitors[index].setTarget(count)
+        let after = monitors[index].target
+        let floor = count < 1 ? " (never below 1)" : ""
+        return "service \(monitors[index].name): \(after) workers (was \(before))\(floor)"
+    }
+
+    private func replaceWorkers(of service: String?, restart: Bool) -> ControlResponse {
+        let indices = targets(service)
+        guard !indices.isEmpty else { return unknownService(service) }
+        let word = restart ? "restart" : "reload"
+        for index in indices {
+            if restart { monitors[index].restart() } else { monitors[index].reload() }
+            logger.info("pulse ctl \(word): replacing the workers of \(monitors[index].name) one at a time")
+        }
+        return ControlResponse(ok: true, message: "\(word) started for \(names(indices))", status: snapshot())
+    }
+
+    /// Switches a service's execution mode: running workers at once (for new
+    /// requests), and every worker spawned later.
+    private func setMode(_ mode: ExecutionMode, serviceIndex index: Int) {
+        let before = monitors[index].mode
+        monitors[index].mode = mode
+        logger.info("service \(monitors[index].name): execution mode \(before.rawValue) -> \(mode.rawValue)")
+        for worker in monitors[index].orderedWorkers where worker.isLive {
+            if let pid = worker.pid { send(.mode(mode), to: pid) }
+        }
+    }
+
+    private func killWorker(named name: String) -> ControlResponse {
+        for index in monitors.indices {
+            let service = monitors[index].name
+            for worker in monitors[index].orderedWorkers where "\(service).\(worker.id)" == name || worker.pid.map(String.init) == name {
+                guard let pid = worker.pid else { break }
+                logger.warning("pulse ctl kill: SIGKILL to worker \(service).\(worker.id) (pid \(pid))")
+                Glibc.kill(pid, SIGKILL)
+                monitors[index].markKilled(id: worker.id, intent: .operatorKill, killAt: nil)
+                return ControlResponse(ok: true, message: "killed \(service).\(worker.id) (pid \(pid))")
+            }
+        }
+        return .refused("no worker named '\(name)': use a name from `pulse ctl status`, such as web.1")
+    }
+}

@@ -1,0 +1,114 @@
+import Mailbox
+
+/// A command for the arbiter: what `pulse ctl`, `pulse top` and the dashboard's
+/// keys send over the control socket, and what the control server acts on.
+///
+/// On the wire it is `{"command": "scale", "argument": "+1", "service": "web"}`, one
+/// object per line (see the README); `init(command:argument:service:)` is the one
+/// parser of that form, used by the server and by `pulse ctl` alike, so both refuse
+/// a bad argument with the same words.
+public enum ControlCommand: Sendable, Equatable {
+    case status
+    /// The merged log lines after this sequence number.
+    case logs(after: Int)
+    /// Relative (`+2`, `-1`) or absolute (`3`) change of a service's worker count.
+    case scale(ScaleChange, service: String?)
+    case mode(ExecutionMode, service: String?)
+    case reload(service: String?)
+    case restart(service: String?)
+    /// SIGKILL one worker, named as in the status (`web.2`) or by its pid.
+    case kill(worker: String)
+    case stop(now: Bool)
+
+    public enum ScaleChange: Sendable, Equatable {
+        case by(Int)
+        case to(Int)
+    }
+
+    /// The command names, for help and error messages.
+    public static let names = ["status", "logs", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
+}
+
+extension ControlCommand {
+    /// Parses the wire form. The error's text is what the operator reads.
+    public init(command: String, argument: String? = nil, service: String? = nil) throws(ControlCommandError) {
+        switch command {
+        case "status":
+            self = .status
+        case "logs":
+            self = .logs(after: argument.flatMap { Int($0) } ?? 0)
+        case "scale", "workers":
+            self = .scale(try Self.scaleChange(command, argument), service: service)
+        case "mode":
+            guard let mode = argument.flatMap(ExecutionMode.init(rawValue:)) else {
+                throw ControlCommandError("mode needs thread or cooperative")
+            }
+            self = .mode(mode, service: service)
+        case "reload":
+            self = .reload(service: service)
+        case "restart":
+            self = .restart(service: service)
+        case "kill":
+            guard let argument, !argument.isEmpty else {
+                throw ControlCommandError("kill needs a worker, as in `kill web.1`")
+            }
+            self = .kill(worker: argument)
+        case "stop":
+            self = .stop(now: argument == "now")
+        default:
+            throw ControlCommandError("unknown command '\(command)': use \(Self.names.joined(separator: ", "))")
+        }
+    }
+
+    private static func scaleChange(_ command: String, _ argument: String?) throws(ControlCommandError) -> ScaleChange {
+        let usage = "\(command) needs a number, as in `scale +1`, `scale -1` or `workers 4`"
+        guard let argument else { throw ControlCommandError(usage) }
+        let relative = command == "scale" && (argument.hasPrefix("+") || argument.hasPrefix("-"))
+        guard let number = Int(argument.hasPrefix("+") ? String(argument.dropFirst()) : argument) else {
+            throw ControlCommandError(usage)
+        }
+        if relative { return .by(number) }
+        guard command == "scale" || number >= 1 else { throw ControlCommandError("workers must be at least 1") }
+        return .to(number)
+    }
+
+    /// The wire form's three fields.
+    public var wireFields: (command: String, argument: String?, service: String?) {
+        switch self {
+        case .status: ("status", nil, nil)
+        case .logs(let after): ("logs", String(after), nil)
+        case .scale(.by(let delta), let service): ("scale", delta >= 0 ? "+\(delta)" : String(delta), service)
+        case .scale(.to(let count), let service): ("workers", String(count), service)
+        case .mode(let mode, let service): ("mode", mode.rawValue, service)
+        case .reload(let service): ("reload", nil, service)
+        case .restart(let service): ("restart", nil, service)
+        case .kill(let worker): ("kill", worker, nil)
+        case .stop(let now): ("stop", now ? "now" : nil, nil)
+        }
+    }
+}
+
+extension ControlCommand: Codable {
+    private enum CodingKeys: String, CodingKey { case command, argument, service }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(command: try container.decode(String.self, forKey: .command),
+                      argument: try container.decodeIfPresent(String.self, forKey: .argument),
+                      service: try container.decodeIfPresent(String.self, forKey: .service))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        let fields = wireFields
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fields.command, forKey: .command)
+        try container.encodeIfPresent(fields.argument, forKey: .argument)
+        try container.encodeIfPresent(fields.service, forKey: .service)
+    }
+}
+
+/// A control command the arbiter cannot take as written; `description` says why.
+public struct ControlCommandError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Mailbox
+import PulseControl
+import Testing
+
+/// The control vocabulary on the wire: the documented JSON form both ways, and the
+/// refusals the operator reads.
+@Suite struct ControlCommandTests {
+    func decode(_ json: String) -> Result<ControlCommand, ControlCommandError> {
+        ControlCodec.decodeCommand(from: Array(json.utf8))
+    }
+
+    @Test func theWireFormReadsIntoCommands() throws {
+        #expect(try decode(#"{"command": "status"}"#).get() == .status)
+        #expect(try decode(#"{"command": "scale", "argument": "+2", "service": "web"}"#).get() == .scale(.by(2), service: "web"))
+        #expect(try decode(#"{"command": "scale", "argument": "-1"}"#).get() == .scale(.by(-1), service: nil))
+        #expect(try decode(#"{"command": "scale", "argument": "3"}"#).get() == .scale(.to(3), service: nil))
+        #expect(try decode(#"{"command": "workers", "argument": "4", "service": "api"}"#).get() == .scale(.to(4), service: "api"))
+        #expect(try decode(#"{"command": "mode", "argument": "cooperative"}"#).get() == .mode(.cooperative, service: nil))
+        #expect(try decode(#"{"command": "logs", "argument": "120"}"#).get() == .logs(after: 120))
+        #expect(try decode(#"{"command": "kill", "argument": "web.2"}"#).get() == .kill(worker: "web.2"))
+        #expect(try decode(#"{"command": "stop", "argument": "now"}"#).get() == .stop(now: true))
+        #expect(try decode(#"{"command": "stop"}"#).get() == .stop(now: false))
+        #expect(try decode(#"{"command": "restart", "service": "web"}"#).get() == .restart(service: "web"))
+    }
+
+    @Test func everyCommandSurvivesTheRoundTrip() throws {
+        let commands: [ControlCommand] = [
+            .status, .logs(after: 7), .scale(.by(-2), service: "web"), .scale(.by(3), service: nil),
+            .scale(.to(5), service: "api"), .mode(.thread, service: "web"), .reload(service: nil),
+            .restart(service: "web"), .kill(worker: "web.1"), .stop(now: true), .stop(now: false),
+        ]
+        for command in commands {
+            let line = try ControlCodec.encode(command)
+            #expect(line.last == UInt8(ascii: "\n"))
+            #expect(try ControlCodec.decodeCommand(from: line.dropLast()).get() == command)
+        }
+    }
+
+    @Test func badArgumentsAreRefusedInTheOperatorsWords() {
+        let cases: [(String, String)] = [
+            (#"{"command": "mode", "argument": "turbo"}"#, "mode needs thread or cooperative"),
+            (#"{"command": "scale", "argument": "lots"}"#, "scale needs a number"),
+            (#"{"command": "scale"}"#, "scale needs a number"),
+            (#"{"command": "workers", "argument": "0"}"#, "workers must be at least 1"),
+            (#"{"command": "kill"}"#, "kill needs a worker"),
+            (#"{"command": "dance"}"#, "unknown command 'dance'"),
+            (#"{"verb": "status"}"#, "malformed request"),
+            ("not json", "malformed request"),
+            (#"{"command": "scale", "argument": "+99999999999999999999999"}"#, "scale needs a number"),
+        ]
+        for (json, words) in cases {
+            guard case .failure(let error) = decode(json) else {
+                Issue.record("\(json) was accepted")
+                continue
+            }
+            #expect(error.description.contains(words), "\(json): \(error)")
+        }
+    }
+}
+
+/// A worker's status carries its heartbeat whole, flat in JSON.
+@Suite struct WorkerStatusTests {
+    func sample() -> WorkerStatus {
+        var report = WorkerReport()
+        report.requests = 42
+        report.statusClasses = [0, 40, 0, 2, 0]
+        report.threads = PoolOccupancy(busy: 3, size: 10)
+        report.latencyMs = LatencySummary(p50: 1, p90: 2, p99: 3, max: 4)
+        report.database = DatabaseFigures(inUse: 1, size: 4, waiting: 0)
+        return WorkerStatus(id: 2, name: "web.2", pid: 4321, state: .ready, intent: nil, uptimeS: 1.5, rps: 12,
+                            lastHeartbeatMs: 300, restarts: 1, rssBytes: 1 << 20, cpuPercent: 2.5, report: report)
+    }
+
+    @Test func heartbeatFieldsSitBesideTheArbitersInJSON() throws {
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(ControlCodec.encode(sample()))) as? [String: Any])
+        #expect(object["requests"] as? Int == 42)
+        #expect(object["status_classes"] as? [Int] == [0, 40, 0, 2, 0])
+        #expect((object["threads"] as? [String: Int])?["busy"] == 3)
+        #expect((object["database"] as? [String: Int])?["in_use"] == 1)
+        #expect(object["pid"] as? Int == 4321)
+        #expect(object["last_heartbeat_ms"] as? Int == 300)
+        #expect(object["report"] == nil)
+    }
+
+    @Test func decodingGivesBackTheSameWorker() throws {
+        let decoded = try ControlCodec.decode(WorkerStatus.self, from: try ControlCodec.encode(sample()))
+        #expect(decoded.report == sample().report)
+        #expect(decoded.requests == 42)
+        #expect(decoded.name == "web.2" && decoded.pid == 4321 && decoded.state == .ready && decoded.restarts == 1)
+    }
+}
