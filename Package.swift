@@ -41,12 +41,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What code running in a worker may ask of it, without the worker: the
+        // execution mode and waiting primitives, the worker's context.
+        .target(
+            name: "PulsarRuntime",
+            dependencies: ["Mailbox", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         // The worker process: accepting on inherited sockets, HTTP/1.1 on NIO,
         // the app API, heartbeats and draining.
         .target(
             name: "Server",
             dependencies: [
-                "CPulseSystem", "Mailbox",
+                "CPulseSystem", "Mailbox", "PulsarRuntime",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -77,7 +83,7 @@ let package = Package(
         .target(
             name: "PulsarClients",
             dependencies: [
-                "DataStore", "Server", "Postgres", "Mailbox",
+                "DataStore", "PulsarRuntime", "Postgres", "Mailbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -86,7 +92,7 @@ let package = Package(
         .target(
             name: "Pulsar",
             dependencies: [
-                "Arbiter", "PulseControl", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
+                "Arbiter", "PulseControl", "PulsarRuntime", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,13 +116,14 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Mailbox",
+                "Server", "Mailbox", "PulsarRuntime",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
+        .testTarget(name: "PulsarClientsTests", dependencies: ["PulsarClients"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "PulseControl"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         // Helpers several test targets share: free ports, spawning, off-pool waits.
@@ -127,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "PulseControl", "DataStore", "PulsarClients", "Server", "TestSupport"]
+            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "PulseControl", "PulsarRuntime", "DataStore", "PulsarClients", "Server", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 @_exported import Mailbox
+@_exported import PulsarRuntime
 @_exported import Server
 @_exported import HTTPTypes
 @_exported import PulsarClients

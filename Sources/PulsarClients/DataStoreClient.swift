@@ -4,7 +4,7 @@ import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Server
+import PulsarRuntime
 
 /// A client of the data store, embedded or a real Redis: the same API either way.
 ///
@@ -49,34 +49,18 @@ public final class DataStoreClient: Sendable {
     @discardableResult
     public func send(_ words: [[UInt8]]) async throws -> RESPValue {
         let reply: RESPValue
-        if Execution.mode == .thread {
-            let connection: BlockingRESPConnection
-            do {
-                connection = try blockingPool.checkOut(timeout: waitTimeout) { try openBlocking() }
-            } catch is ConnectionPoolTimeout {
-                throw DataStoreClientError("no data store connection free within \(waitTimeout)s")
+        do {
+            // A connection that threw is dropped (the default health check): its reply
+            // stream may be out of step. An error reply leaves it usable.
+            if Execution.mode == .thread {
+                let open = ConnectionPool<BlockingRESPConnection>.Opener.blocking { try self.openBlocking() }
+                reply = try await blockingPool.withConnection(timeout: waitTimeout, open: open) { try $0.send(.command(words)) }
+            } else {
+                let open = ConnectionPool<AsyncRESPConnection>.Opener.suspending { try await self.openAsync() }
+                reply = try await asyncPool.withConnection(timeout: waitTimeout, open: open) { try await $0.send(.command(words)) }
             }
-            do {
-                reply = try connection.send(.command(words))
-                blockingPool.checkIn(connection)
-            } catch {
-                blockingPool.discard(connection)
-                throw error
-            }
-        } else {
-            let connection: AsyncRESPConnection
-            do {
-                connection = try await asyncPool.checkOutAsync(timeout: waitTimeout) { try await self.openAsync() }
-            } catch is ConnectionPoolTimeout {
-                throw DataStoreClientError("no data store connection free within \(waitTimeout)s")
-            }
-            do {
-                reply = try await connection.send(.command(words))
-                asyncPool.checkIn(connection)
-            } catch {
-                asyncPool.discard(connection)
-                throw error
-            }
+        } catch is ConnectionPoolTimeout {
+            throw DataStoreClientError("no data store connection free within \(waitTimeout)s")
         }
         if case .error(let message) = reply { throw DataStoreClientError(message) }
         return reply

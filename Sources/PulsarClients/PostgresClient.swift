@@ -2,7 +2,7 @@ import Foundation
 import Mailbox
 import NIOConcurrencyHelpers
 import Postgres
-import Server
+import PulsarRuntime
 
 /// PostgreSQL for app code: a bounded pool of libpq connections that waits the way
 /// the execution mode asks. In thread mode a query blocks its pool thread inside
@@ -17,7 +17,6 @@ public final class PostgresClient: Sendable {
     public let waitTimeout: Double
     private let blockingPool: ConnectionPool<PostgresConnection>
     private let asyncPool: ConnectionPool<PostgresConnection>
-    private let waiters = NIOLockedValueBox(0)
 
     /// `url`: a `postgres://` URL, or `env` for libpq's PG* environment variables.
     public init(url: String, poolSize: Int = 10, waitTimeout: Double = 5) throws {
@@ -30,25 +29,23 @@ public final class PostgresClient: Sendable {
 
     /// The worker's own client for `--database`, made on first use and reported
     /// with every heartbeat; nil when no database is configured.
-    public static var forWorker: PostgresClient? {
-        workerClient.withLockedValue { client in
-            if let client { return client }
-            guard let settings = Worker.current, let url = settings.database else { return nil }
+    public static func forWorker(_ context: WorkerContext) -> PostgresClient? {
+        context.shared(WorkerDatabase.self) {
+            let settings = context.settings
+            guard let url = settings.database else { return WorkerDatabase(client: nil) }
             let size = settings.databasePool ?? (settings.mode == .thread ? settings.threadWorkers : settings.greenlets)
-            guard let made = try? PostgresClient(url: url, poolSize: size, waitTimeout: 5) else { return nil }
-            Worker.addReporter { report in
+            guard let made = try? PostgresClient(url: url, poolSize: size, waitTimeout: 5) else { return WorkerDatabase(client: nil) }
+            context.addReporter { report in
                 let usage = made.usage
                 report.database = DatabaseFigures(inUse: usage.inUse, size: usage.size, waiting: usage.waiting)
             }
-            client = made
-            return made
-        }
+            return WorkerDatabase(client: made)
+        }.client
     }
-    private static let workerClient = NIOLockedValueBox<PostgresClient?>(nil)
 
     /// Connections in use and callers waiting for one: for the heartbeat.
     public var usage: (inUse: Int, size: Int, waiting: Int) {
-        (blockingPool.inUse + asyncPool.inUse, poolSize, waiters.withLockedValue { $0 })
+        (blockingPool.inUse + asyncPool.inUse, poolSize, blockingPool.waiting + asyncPool.waiting)
     }
 
     /// Runs one parameterised query on a pooled connection.
@@ -77,34 +74,26 @@ public final class PostgresClient: Sendable {
 
     private func withConnection<T>(_ body: (PostgresConnection, Bool) async throws -> T) async throws -> T {
         let blocking = Execution.mode == .thread
-        let pool = blocking ? blockingPool : asyncPool
-        waiters.withLockedValue { $0 += 1 }
-        let connection: PostgresConnection
+        let configuration = self.configuration
+        let open: ConnectionPool<PostgresConnection>.Opener = blocking
+            ? .blocking { try PostgresConnection.connectBlocking(configuration) }
+            : .suspending { try await PostgresConnection.connect(configuration) }
         do {
-            defer { waiters.withLockedValue { $0 -= 1 } }
-            if blocking {
-                let configuration = self.configuration
-                connection = try pool.checkOut(timeout: waitTimeout) { try PostgresConnection.connectBlocking(configuration) }
-            } else {
-                connection = try await pool.checkOutAsync(timeout: waitTimeout) { try await PostgresConnection.connect(self.configuration) }
+            // A failed query leaves a healthy connection usable; a broken one is replaced.
+            return try await (blocking ? blockingPool : asyncPool).withConnection(
+                timeout: waitTimeout, open: open, isHealthy: { connection, _ in connection.isHealthy }
+            ) { connection in
+                // A cancelled task (its HTTP client went away) cancels the query on the server,
+                // rather than leaving it running; the connection stays usable.
+                let canceller = connection.makeCanceller()
+                return try await withTaskCancellationHandler {
+                    try await body(connection, blocking)
+                } onCancel: {
+                    canceller?.cancel()
+                }
             }
         } catch is ConnectionPoolTimeout {
             throw PostgresError(message: "no database connection free within \(waitTimeout)s", sqlState: nil)
-        }
-        // A cancelled task (its HTTP client went away) cancels the query on the server,
-        // rather than leaving it running; the connection stays usable.
-        let canceller = connection.makeCanceller()
-        do {
-            let value = try await withTaskCancellationHandler {
-                try await body(connection, blocking)
-            } onCancel: {
-                canceller?.cancel()
-            }
-            if connection.isHealthy { pool.checkIn(connection) } else { pool.discard(connection) }
-            return value
-        } catch {
-            if connection.isHealthy { pool.checkIn(connection) } else { pool.discard(connection) }
-            throw error
         }
     }
 }
@@ -117,4 +106,9 @@ public struct PostgresTransaction: Sendable {
     public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresResult {
         blocking ? try connection.queryBlocking(sql, parameters) : try await connection.query(sql, parameters)
     }
+}
+
+/// The worker's database client, or the fact that it has none, kept in its context.
+private struct WorkerDatabase: Sendable {
+    let client: PostgresClient?
 }

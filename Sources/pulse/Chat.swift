@@ -12,25 +12,22 @@ enum Chat {
 
     /// The open sockets of this worker, by user: where published messages go.
     static let sockets = NIOLockedValueBox<[ObjectIdentifier: (socket: WebSocket, user: String)]>([:])
-    static let client = NIOLockedValueBox<DataStoreClient?>(nil)
 
-    static func store() throws -> DataStoreClient {
-        try client.withLockedValue { client in
-            if let client { return client }
-            guard let url = Worker.current?.dataStoreURL else { throw DataStoreClientError("no data store configured") }
-            let made = try DataStoreClient(url: url, poolSize: 8)
-            client = made
-            return made
+    /// The worker's client of the data store, made on first use.
+    static func store(_ context: WorkerContext) throws -> DataStoreClient {
+        try context.shared(DataStoreClient.self) {
+            guard let url = context.dataStoreURL else { throw DataStoreClientError("no data store configured") }
+            return try DataStoreClient(url: url, poolSize: 8)
         }
     }
 
     /// Once per worker: relay everything published on the chat channels to this worker's sockets.
-    static func boot() async throws {
+    static func boot(_ context: WorkerContext) async throws {
         Task.detached {
             var delay = 0.1
             while true {
                 do {
-                    let subscription = try await store().subscribe(to: ["webchat", "chatuser"])
+                    let subscription = try await store(context).subscribe(to: ["webchat", "chatuser"])
                     delay = 0.1
                     for try await message in subscription { broadcast(message.message) }
                 } catch {
@@ -60,11 +57,11 @@ enum Chat {
                 let user = user(of: socket.request) ?? anonymousName()
                 sockets.withLockedValue { $0[ObjectIdentifier(socket)] = (socket, user) }
                 do {
-                    let store = try store()
+                    let store = try store(socket.request.context)
                     if case .integer(1) = try await store.send("HINCRBY", presence, user, "1") {
                         try await store.publish("chatuser", json(["channel": "chatuser", "event": "joined", "user": user]))
                     }
-                    for text in try await history(store) { try await socket.send(text: text) }
+                    for text in try await history(store, socket.request.context) { try await socket.send(text: text) }
                     if case .array(let users?) = try await store.send("HKEYS", presence) {
                         try await socket.send(text: json(["channel": "chatuser", "event": "users", "user": user,
                                                           "users": users.compactMap(\.string).sorted()]))
@@ -78,8 +75,8 @@ enum Chat {
                 let message = json(["message": text, "user": user, "authenticated": false, "channel": "webchat",
                                     "time": Date().timeIntervalSince1970])
                 do {
-                    let store = try store()
-                    try await keep(message, store)
+                    let store = try store(socket.request.context)
+                    try await keep(message, store, socket.request.context)
                     try await store.publish("webchat", message)
                 } catch {
                     try? await socket.send(text: json(["channel": "error", "message": "the data store is unavailable"]))
@@ -87,7 +84,7 @@ enum Chat {
             },
             onClose: { socket, _ in
                 guard let user = sockets.withLockedValue({ $0.removeValue(forKey: ObjectIdentifier(socket))?.user }) else { return }
-                guard let store = try? store(),
+                guard let store = try? store(socket.request.context),
                       case .integer(let left)? = try? await store.send("HINCRBY", presence, user, "-1"), left <= 0 else { return }
                 _ = try? await store.send("HDEL", presence, user)
                 _ = try? await store.publish("chatuser", json(["channel": "chatuser", "event": "gone", "user": user]))
@@ -96,8 +93,8 @@ enum Chat {
 
     /// With `--database`, the history lives in PostgreSQL (`pulse migrate` makes the
     /// table); otherwise in a data store list.
-    static func keep(_ message: String, _ store: DataStoreClient) async throws {
-        if let database = PostgresClient.forWorker {
+    static func keep(_ message: String, _ store: DataStoreClient, _ context: WorkerContext) async throws {
+        if let database = PostgresClient.forWorker(context) {
             _ = try await database.query("INSERT INTO chat_messages (body) VALUES ($1::jsonb)", [message])
         } else {
             try await store.send("RPUSH", messages, message)
@@ -106,8 +103,8 @@ enum Chat {
     }
 
     /// The last 100 messages, oldest first.
-    static func history(_ store: DataStoreClient) async throws -> [String] {
-        if let database = PostgresClient.forWorker {
+    static func history(_ store: DataStoreClient, _ context: WorkerContext) async throws -> [String] {
+        if let database = PostgresClient.forWorker(context) {
             let rows = try await database.query(
                 "SELECT body::text AS body FROM (SELECT body, id FROM chat_messages ORDER BY id DESC LIMIT 100) recent ORDER BY id")
             return try rows.map { try $0.decode("body", as: String.self) }

@@ -40,13 +40,13 @@ router.get("/cpu") { request in
 }
 router.get("/db") { request in
     let ms = min(max(Int(request.query("ms") ?? "") ?? 100, 0), 60_000)
-    return try await withDatabase { database in
+    return try await withDatabase(request.context) { database in
         _ = try await database.query("SELECT pg_sleep($1)", [Double(ms) / 1000])
         return .text("slept \(ms) ms in the database, \(Execution.mode?.rawValue ?? "no") mode\n")
     }
 }
-router.get("/db/now") { _ in
-    try await withDatabase { database in
+router.get("/db/now") { request in
+    try await withDatabase(request.context) { database in
         let now = try await database.query("SELECT now() AS now").rows[0].decode("now", as: Date.self)
         return try .json(["now": ISO8601DateFormatter().string(from: now)])
     }
@@ -62,8 +62,8 @@ router.webSocket("/ws/echo", WebSocketHandlers(
 
 /// Runs `body` with the worker's database; 503 with a JSON reason when there is
 /// none or it is down, so clients know to come back.
-@Sendable func withDatabase(_ body: (PostgresClient) async throws -> Response) async throws -> Response {
-    guard let database = PostgresClient.forWorker else {
+@Sendable func withDatabase(_ context: WorkerContext, _ body: (PostgresClient) async throws -> Response) async throws -> Response {
+    guard let database = PostgresClient.forWorker(context) else {
         return try .json(["error": "no database: start pulse with --database postgres://..."], status: .serviceUnavailable)
     }
     do {

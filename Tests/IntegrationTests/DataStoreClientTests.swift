@@ -1,3 +1,4 @@
+import PulsarRuntime
 import Arbiter
 import PulseControl
 import Mailbox

@@ -1,3 +1,5 @@
+import PulsarRuntime
+
 /// An application a service serves: its routes, and what it does once per worker
 /// before accepting (connect to a database, warm a cache).
 ///
@@ -5,10 +7,18 @@
 /// that as a boot failure and backs off.
 public struct App: Sendable {
     public var router: Router
-    public var boot: @Sendable () async throws -> Void
+    /// Runs once per worker with the worker's context (its settings, the data
+    /// store's address, heartbeat reporters).
+    public var boot: @Sendable (WorkerContext) async throws -> Void
 
-    public init(router: Router, boot: @escaping @Sendable () async throws -> Void = {}) {
+    public init(router: Router, boot: @escaping @Sendable (WorkerContext) async throws -> Void) {
         self.router = router
         self.boot = boot
+    }
+
+    /// An app whose boot needs nothing from its worker.
+    public init(router: Router, boot: @escaping @Sendable () async throws -> Void = {}) {
+        self.router = router
+        self.boot = { _ in try await boot() }
     }
 }

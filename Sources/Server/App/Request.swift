@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import NIOCore
+import PulsarRuntime
 
 /// An HTTP request as a handler sees it: the head, the whole body, and where it came from.
 public struct Request: Sendable {
@@ -18,9 +19,12 @@ public struct Request: Sendable {
     /// The worker's event loop. Blocking it stalls the whole worker, and its
     /// heartbeats: the arbiter will kill a worker whose loop stays blocked.
     public let eventLoop: EventLoop
+    /// The worker serving the request: its settings, the data store's address, and
+    /// values it shares between requests (`WorkerContext.shared`).
+    public let context: WorkerContext
 
     public init(method: HTTPRequest.Method, target: String, headers: HTTPFields = [:], body: ByteBuffer = ByteBuffer(),
-                remoteAddress: String? = nil, eventLoop: EventLoop) {
+                remoteAddress: String? = nil, eventLoop: EventLoop, context: WorkerContext = .standalone) {
         self.method = method
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = parts.first.map(String.init) ?? "/"
@@ -29,6 +33,7 @@ public struct Request: Sendable {
         self.body = body
         self.remoteAddress = remoteAddress
         self.eventLoop = eventLoop
+        self.context = context
     }
 
     /// The first value of query parameter `name`, decoded.

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Runs a task's jobs on a NIO event loop: the cooperative pool. Tasks preferring
 /// this executor interleave with the loop's I/O, one job at a time.
-final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class EventLoopTaskExecutor: TaskExecutor, Sendable {
     let loop: EventLoop
 
     init(loop: EventLoop) { self.loop = loop }

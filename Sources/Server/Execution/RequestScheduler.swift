@@ -1,39 +1,16 @@
-import Foundation
 import Mailbox
 import NIOCore
+import PulsarRuntime
 
 /// Decides where and when each request's handler runs: on a free pool thread
 /// (thread mode) or as a task on the event loop (cooperative mode), at most the
 /// pool's size at once, the rest waiting in a FIFO queue of bounded length.
 ///
-/// Confined to the worker's event loop. A mode switch applies to requests that
-/// start after it; those running finish where they are.
-final class RequestScheduler {
+/// Confined to the worker's event loop (the pools' threads come back to it through a
+/// `NIOLoopBound`). A mode switch applies to requests that start after it; those
+/// running finish where they are.
+final class RequestScheduler: RequestRunner {
     typealias Job = @Sendable () async -> Void
-
-    /// Lets the connection cancel its request's task (the client went away), whether
-    /// it is still queued or already running.
-    final class Token: @unchecked Sendable {
-        private let lock = NSLock()
-        private var task: Task<Void, Never>?
-        private var cancelled = false
-
-        func cancel() {
-            lock.lock()
-            cancelled = true
-            let task = self.task
-            lock.unlock()
-            task?.cancel()
-        }
-
-        fileprivate func attach(_ task: Task<Void, Never>) {
-            lock.lock()
-            self.task = task
-            let cancelled = self.cancelled
-            lock.unlock()
-            if cancelled { task.cancel() }
-        }
-    }
 
     private(set) var mode: ExecutionMode
     let threadCount: Int
@@ -41,10 +18,11 @@ final class RequestScheduler {
     let maxQueue: Int
     private let loop: EventLoop
     private let threadPool: ThreadPool
-    private let loopExecutor: EventLoopTaskExecutor
+    /// Where cooperative requests, and WebSocket callbacks, run.
+    let loopExecutor: EventLoopTaskExecutor
     private var idleThreads: [Int]
     private(set) var busyGreen = 0
-    private var queue = CircularBuffer<(job: Job, token: Token?)>()
+    private var queue = CircularBuffer<(job: Job, token: RequestToken?)>()
 
     init(settings: WorkerSettings, loop: EventLoop, name: String) {
         mode = settings.mode
@@ -62,7 +40,7 @@ final class RequestScheduler {
 
     /// Queues `job` and starts what capacity allows. False when the queue is full:
     /// the caller answers 503 rather than dropping the request silently.
-    func submit(token: Token? = nil, _ job: @escaping Job) -> Bool {
+    func submit(token: RequestToken? = nil, _ job: @escaping Job) -> Bool {
         loop.preconditionInEventLoop()
         guard queue.count < maxQueue || hasFreeSlot else { return false }
         queue.append((job, token))
@@ -83,6 +61,7 @@ final class RequestScheduler {
     }
 
     private func startQueued() {
+        let bound = NIOLoopBound(self, eventLoop: loop)
         while !queue.isEmpty, hasFreeSlot {
             let (job, token) = queue.removeFirst()
             switch mode {
@@ -90,13 +69,13 @@ final class RequestScheduler {
                 let index = idleThreads.removeLast()
                 threadPool.run(on: index, token: token) { [loop] in
                     await Execution.$mode.withValue(.thread) { await job() }
-                    loop.execute { self.threadFinished(index) }
+                    loop.execute { bound.value.threadFinished(index) }
                 }
             case .cooperative:
                 busyGreen += 1
                 let task = Task(executorPreference: loopExecutor) { [loop] in
                     await Execution.$mode.withValue(.cooperative) { await job() }
-                    loop.execute { self.greenFinished() }
+                    loop.execute { bound.value.greenFinished() }
                 }
                 token?.attach(task)
             }
@@ -114,11 +93,9 @@ final class RequestScheduler {
     }
 }
 
-extension RequestScheduler: @unchecked Sendable {}
-
 extension ThreadPool {
     /// Runs `work` on thread `index`, its task cancellable through `token`.
-    func run(on index: Int, token: RequestScheduler.Token?, _ work: @escaping @Sendable () async -> Void) {
+    func run(on index: Int, token: RequestToken?, _ work: @escaping @Sendable () async -> Void) {
         let thread = threads[index]
         thread.post {
             let task = Task(executorPreference: thread) { await work() }

@@ -15,6 +15,7 @@ final class ThreadPool: Sendable {
 }
 
 /// One thread of the pool and the task executor that runs jobs on it.
+// @unchecked: `inbox` is only touched with `condition` locked.
 final class PoolThread: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var inbox: [() -> Void] = []

@@ -60,7 +60,8 @@ public final class WebSocket: Sendable {
 
 /// Frames in, events out: answers pings, echoes the closing handshake, keeps the
 /// connection alive with pings of its own, maps oversized and malformed messages to
-/// close codes 1009 and 1002, and feeds the app's handlers in order.
+/// close codes 1009 and 1002, and feeds the app's handlers in order. The handshake's
+/// decisions are `WebSocketStateMachine`'s.
 final class WebSocketConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -69,22 +70,20 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         case open, text(String), binary(ByteBuffer), close(WebSocketErrorCode?)
     }
 
-    private let worker: Worker
-    private let socket: WebSocket
+    private let observer: any ConnectionObserver
     private let events: AsyncStream<Event>.Continuation
-    private var closeSent = false
-    private var closeReported = false
-    private var awaitingPong = false
+    private var machine = WebSocketStateMachine()
     private var pinger: RepeatedTask?
     private let pingInterval: TimeAmount
 
-    init(worker: Worker, socket: WebSocket, handlers: WebSocketHandlers, pingInterval: TimeAmount) {
-        self.worker = worker
-        self.socket = socket
+    /// `executor`: where the app's callbacks run, one at a time (the worker's loop).
+    init(socket: WebSocket, handlers: WebSocketHandlers, pingInterval: TimeAmount,
+         observer: any ConnectionObserver, executor: any TaskExecutor) {
+        self.observer = observer
         self.pingInterval = pingInterval
         let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
         self.events = continuation
-        Task(executorPreference: worker.loopExecutor) {
+        Task(executorPreference: executor) {
             for await event in stream {
                 switch event {
                 case .open: await handlers.onOpen(socket)
@@ -97,7 +96,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        worker.webSocketOpened(context.channel)
+        observer.webSocketOpened(context.channel)
         events.yield(.open)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pinger = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
@@ -108,9 +107,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         pinger?.cancel()
-        report(close: nil)
+        if machine.connectionEnded() { events.yield(.close(nil)) }
         events.finish()
-        worker.webSocketClosed(context.channel)
+        observer.webSocketClosed(context.channel)
         context.fireChannelInactive()
     }
 
@@ -118,37 +117,42 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         let frame = Self.unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            worker.countBytesIn(frame.length)
+            observer.bytesReceived(frame.length)
             events.yield(.text(String(buffer: frame.unmaskedData)))
         case .binary:
-            worker.countBytesIn(frame.length)
+            observer.bytesReceived(frame.length)
             events.yield(.binary(frame.unmaskedData))
         case .ping:
             send(.pong, frame.unmaskedData, context: context)
         case .pong:
-            awaitingPong = false
+            machine.pongReceived()
         case .connectionClose:
             var data = frame.unmaskedData
-            let code = data.readWebSocketErrorCode()
-            report(close: code)
-            if closeSent {
-                context.close(promise: nil)
-            } else {
-                closeSent = true
-                var echo = context.channel.allocator.buffer(capacity: 2)
-                echo.write(webSocketErrorCode: code ?? .normalClosure)
-                context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: echo)))
-                    .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            }
+            peerClosed(code: data.readWebSocketErrorCode(), context: context)
         default:
             close(code: .protocolError, context: context)
         }
     }
 
+    private func peerClosed(code: WebSocketErrorCode?, context: ChannelHandlerContext) {
+        switch machine.peerClosed(code: code) {
+        case .none:
+            return
+        case .reportAndClose(let code):
+            events.yield(.close(code))
+            context.close(promise: nil)
+        case .reportAndEcho(let code):
+            events.yield(.close(code))
+            var echo = context.channel.allocator.buffer(capacity: 2)
+            echo.write(webSocketErrorCode: code ?? .normalClosure)
+            context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: echo)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
     /// Sends our close frame; the peer's answer (or the connection ending) finishes it.
     func close(code: WebSocketErrorCode, context: ChannelHandlerContext) {
-        guard !closeSent else { return }
-        closeSent = true
+        guard machine.closeRequested() else { return }
         var data = context.channel.allocator.buffer(capacity: 2)
         data.write(webSocketErrorCode: code)
         context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
@@ -157,22 +161,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 
     private func keepAlive(context: ChannelHandlerContext) {
-        if awaitingPong {
-            close(code: .goingAway, context: context)   // the last ping went unanswered
-            return
+        switch machine.pingTimerFired() {
+        case .none: break
+        case .sendPing: send(.ping, context.channel.allocator.buffer(capacity: 0), context: context)
+        case .close(let code): close(code: code, context: context)
         }
-        awaitingPong = true
-        send(.ping, context.channel.allocator.buffer(capacity: 0), context: context)
     }
 
     private func send(_ opcode: WebSocketOpcode, _ data: ByteBuffer, context: ChannelHandlerContext) {
         context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, data: data)), promise: nil)
-    }
-
-    private func report(close code: WebSocketErrorCode?) {
-        guard !closeReported else { return }
-        closeReported = true
-        events.yield(.close(code))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -214,9 +211,3 @@ final class ClientMaskCheck: ChannelInboundHandler {
 }
 
 struct UnmaskedClientFrame: Error {}
-
-/// Events the worker sends down its connections' pipelines.
-enum WorkerEvent {
-    /// The worker is about to exit: WebSockets close with 1001.
-    case goingAway
-}

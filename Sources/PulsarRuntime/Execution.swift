@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Mailbox
 
 /// The execution mode of the code running now, and waiting primitives that honour it.
@@ -15,7 +16,10 @@ public enum Execution {
     /// thread mode, so the same handler shows the difference between the pools.
     public static func sleep(milliseconds: Int) async throws {
         if mode == .thread {
-            usleep(UInt32(max(0, milliseconds)) * 1000)
+            let milliseconds = max(0, milliseconds)
+            var time = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+            var left = timespec()
+            while nanosleep(&time, &left) != 0 && errno == EINTR { time = left }
         } else {
             try await Task.sleep(for: .milliseconds(milliseconds))
         }

@@ -1,0 +1,75 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// Assembles an HTTP connection's pipeline: the keep-alive timer (raw bytes, 408),
+/// NIO's codec with pipelining and the WebSocket upgrader, then the app's handler.
+/// Built off the loop (the accept thread hands sockets over); used on it.
+struct HTTPPipeline: Sendable {
+    let configuration: HTTPServerConfiguration
+    let observer: NIOLoopBound<any ConnectionObserver>
+    let runner: NIOLoopBound<any RequestRunner>
+    /// Where WebSocket callbacks run: the worker's loop.
+    let executor: EventLoopTaskExecutor
+
+    /// On the channel's event loop, before it becomes active.
+    func configure(_ channel: Channel) throws {
+        let settings = configuration.settings
+        let sync = channel.pipeline.syncOperations
+        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value)
+        let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive), headerTimeout: .fromSeconds(settings.headerTimeout),
+                                   observer: observer.value)
+        let removable = NIOLoopBound((http, timer), eventLoop: channel.eventLoop)
+        try sync.addHandler(timer)
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withServerUpgrade: (upgraders: [webSocketUpgrader()], completionHandler: { context in
+                // The connection speaks WebSocket now: no HTTP handler, no request deadlines.
+                _ = context.pipeline.syncOperations.removeHandler(removable.value.0)
+                _ = context.pipeline.syncOperations.removeHandler(removable.value.1)
+            }),
+            withErrorHandling: false)
+        try sync.addHandler(http)
+    }
+
+    private func webSocketUpgrader() -> NIOWebSocketServerUpgrader {
+        let settings = configuration.settings
+        let router = configuration.router
+        let context = configuration.context
+        let (observer, executor) = (self.observer, self.executor)
+        let ping = TimeAmount.fromSeconds(settings.webSocketPing)
+        return NIOWebSocketServerUpgrader(
+            maxFrameSize: settings.maxWebSocketMessage,
+            automaticErrorHandling: true,
+            shouldUpgrade: { channel, head in
+                let path = String(head.uri.split(separator: "?").first ?? "")
+                return channel.eventLoop.makeSucceededFuture(router.webSocketHandlers(for: path) == nil ? nil : HTTPHeaders())
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    let path = String(head.uri.split(separator: "?").first ?? "")
+                    guard let (handlers, parameters) = router.webSocketHandlers(for: path) else { return }
+                    var request = Request(method: .get, target: head.uri, headers: HTTPFields(head.headers),
+                                          remoteAddress: channel.remoteAddress?.ipAddress, eventLoop: channel.eventLoop,
+                                          context: context)
+                    request.pathParameters = parameters
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ClientMaskCheck())
+                    try sync.addHandler(NIOWebSocketFrameAggregator(
+                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
+                        maxAccumulatedFrameSize: settings.maxWebSocketMessage))
+                    try sync.addHandler(WebSocketConnectionHandler(
+                        socket: WebSocket(request: request, channel: channel), handlers: handlers,
+                        pingInterval: ping, observer: observer.value, executor: executor))
+                }
+            })
+    }
+}
+
+extension TimeAmount {
+    /// Seconds from the command line, which has checked them (0 or more, finite).
+    static func fromSeconds(_ seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64(min(max(0, seconds), 1e9) * 1e9))
+    }
+}

@@ -1,0 +1,28 @@
+import NIOCore
+
+/// What a connection's handlers tell the worker: the books the heartbeat, the drain
+/// and `--max-requests` need. Called on the worker's event loop only.
+///
+/// A handler holds this rather than the worker itself, so it can be tested alone
+/// with an `EmbeddedChannel` and a recording observer.
+protocol ConnectionObserver: AnyObject {
+    /// The worker is draining: responses close their connections.
+    var isDraining: Bool { get }
+    func connectionOpened(_ channel: Channel)
+    func connectionClosed(_ channel: Channel)
+    /// Busy from a request's head to its response's end. A connection that has been
+    /// idle after answering is closed when the worker drains.
+    func connection(_ channel: Channel, busy: Bool)
+    func bytesReceived(_ count: Int)
+    func bytesSent(_ count: Int)
+    func requestStarted()
+    func requestFinished(status: Int, seconds: Double, bytesOut: Int)
+    func webSocketOpened(_ channel: Channel)
+    func webSocketClosed(_ channel: Channel)
+}
+
+/// Where request handlers run: the execution pools. Called on the event loop.
+protocol RequestRunner: AnyObject {
+    /// Queues `job`; false when the queue is full (the caller answers 503).
+    func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> Void) -> Bool
+}

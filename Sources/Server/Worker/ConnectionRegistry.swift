@@ -1,0 +1,45 @@
+import NIOCore
+
+/// The worker's open connections and WebSockets, confined to its event loop.
+/// A connection that has answered a request and is idle again may be closed when
+/// the worker drains; one that has not may have its first request on the wire.
+struct ConnectionRegistry {
+    private struct Entry {
+        let channel: Channel
+        var busy = false
+        var served = false
+    }
+
+    private var connections: [ObjectIdentifier: Entry] = [:]
+    private var webSockets: [ObjectIdentifier: Channel] = [:]
+
+    var count: Int { connections.count }
+    var webSocketCount: Int { webSockets.count }
+    var webSocketChannels: [Channel] { Array(webSockets.values) }
+
+    mutating func opened(_ channel: Channel) {
+        connections[ObjectIdentifier(channel)] = Entry(channel: channel)
+    }
+
+    mutating func closed(_ channel: Channel) {
+        connections.removeValue(forKey: ObjectIdentifier(channel))
+    }
+
+    mutating func setBusy(_ channel: Channel, _ busy: Bool) {
+        connections[ObjectIdentifier(channel)]?.busy = busy
+        if !busy { connections[ObjectIdentifier(channel)]?.served = true }
+    }
+
+    /// Connections idle between two requests: safe to close.
+    var idleAfterServing: [Channel] {
+        connections.values.filter { $0.served && !$0.busy }.map(\.channel)
+    }
+
+    mutating func webSocketOpened(_ channel: Channel) {
+        webSockets[ObjectIdentifier(channel)] = channel
+    }
+
+    mutating func webSocketClosed(_ channel: Channel) {
+        webSockets.removeValue(forKey: ObjectIdentifier(channel))
+    }
+}

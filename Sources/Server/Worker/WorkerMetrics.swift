@@ -1,0 +1,44 @@
+import Histogram
+import Mailbox
+import NIOCore
+
+/// The figures a worker reports with each heartbeat: totals since it started, and
+/// response times over the last interval. Confined to the worker's event loop.
+struct WorkerMetrics {
+    private(set) var report = WorkerReport()
+    /// Response times of the current heartbeat interval, in microseconds.
+    private var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var lastBeat = NIODeadline.now()
+
+    var inflight: Int { report.inflight }
+    var requests: Int { report.requests }
+
+    mutating func requestStarted() { report.inflight += 1 }
+
+    mutating func requestFinished(status: Int, seconds: Double, bytesOut: Int) {
+        report.inflight -= 1
+        report.requests += 1
+        report.bytesOut += bytesOut
+        _ = latencies.record(UInt64(min(max(0, seconds), 3600) * 1_000_000))
+        report.statusClasses[min(max(status / 100, 1), 5) - 1] += 1
+    }
+
+    mutating func bytesReceived(_ count: Int) { report.bytesIn += count }
+    mutating func bytesSent(_ count: Int) { report.bytesOut += count }
+
+    /// Closes the interval: how late this beat is, the connection count, and the
+    /// latency percentiles, which start again from empty.
+    mutating func beat(interval: TimeAmount, connections: Int) -> WorkerReport {
+        let now = NIODeadline.now()
+        report.loopLagMs = Double(max(0, (now - lastBeat - interval).nanoseconds)) / 1_000_000
+        lastBeat = now
+        report.connections = connections
+        return report
+    }
+
+    /// The latency percentiles of the interval, for an HTTP worker.
+    mutating func takeLatencies() -> LatencySummary {
+        defer { latencies.reset() }
+        return LatencySummary(microseconds: latencies)
+    }
+}
