@@ -23,8 +23,9 @@ struct HTTPServerConfiguration: Sendable {
 /// connection closed, with nothing more read from it; a client that leaves cancels
 /// its request's task; the decisions are `HTTPConnectionStateMachine`'s, this class
 /// only carries them out.
-final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     let configuration: HTTPServerConfiguration
@@ -36,6 +37,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Cancels the running request's task when its client goes away, so the work it
     /// started (a database query...) is cancelled rather than left running.
     private var running: RequestToken?
+    /// Back-pressure for streamed bodies: reads are held while the reader lags.
+    private var readsPaused = false
+    private var readPending = false
 
     init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner) {
         self.configuration = configuration
@@ -70,9 +74,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             switch machine.body(chunk) {
             case .none: break
             case .forward(let piece):
-                if streamingBody?.append(piece) == false {
-                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                }
+                if streamingBody?.append(piece) == false { readsPaused = true }
             case .refuse(let status, let version): refuse(status, version: version, context: context)
             }
         case .end:
@@ -103,12 +105,30 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             sendContinueIfExpected(head, context: context)
         case .runStreaming(let head):
             sendContinueIfExpected(head, context: context)
-            let channel = context.channel
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
             let stream = RequestBodyStream {
-                channel.eventLoop.execute { channel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { channel.read() } }
+                loop.execute { bound.value.0.resumeReads(context: bound.value.1) }
             }
             streamingBody = stream
             dispatch(head, body: ByteBuffer(), bodyStream: stream, context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The body's reader caught up: reading goes on, with the read it held back.
+    private func resumeReads(context: ChannelHandlerContext) {
+        readsPaused = false
+        if readPending {
+            readPending = false
+            context.read()
         }
     }
 
@@ -226,8 +246,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case .close:
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         case .awaitNextRequest:
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+            // Before the end: writing it may deliver a pipelined request at once.
             context.triggerUserOutboundEvent(HTTPConnectionEvent.responseEnded, promise: nil)
+            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 
@@ -242,7 +263,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let error = error as? HTTPParserError, case .refuse(let status, let version) = machine.parserError(error) {
+        // A head cut short by the connection closing (after a 408, say) is nobody's to answer.
+        if let error = error as? HTTPParserError, context.channel.isActive,
+           case .refuse(let status, let version) = machine.parserError(error) {
             refuse(status, version: version, context: context)
             return
         }
