@@ -78,7 +78,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
         // PostgreSQL on libpq: blocking calls for thread mode, non-blocking ones for the rest.
-        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "Postgres", dependencies: ["CLibPQ", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Clients for the project's own services, waiting the way the execution mode asks.
         .target(
             name: "PulsarClients",

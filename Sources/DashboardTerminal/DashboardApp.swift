@@ -25,105 +25,154 @@ public struct DashboardApp {
 
     /// Runs until the operator quits or the arbiter goes away; returns an exit code.
     public func run() -> Int32 {
-        var layout: Layout
+        let layout: Layout
         do {
             layout = try library.load(self.layout)
         } catch {
             FileHandle.standardError.write(Data("pulse top: \(error) (--layout)\n".utf8))
             return 2
         }
-        var client: ControlClient?
-        for _ in 0..<50 where client == nil {
-            client = try? ControlClient(path: controlPath, timeout: 5)
-            if client == nil { usleep(100_000) }
-        }
-        guard var client else {
+        guard let client = connect() else {
             FileHandle.standardError.write(Data("pulse top: no arbiter answers on \(controlPath) (--control)\n".utf8))
             return 2
         }
-
         let stop = NIOLockedValueBox(false)
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGHUP] {
+        let sources = [SIGTERM, SIGHUP].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { stop.withLockedValue { $0 = true } }
             source.resume()
-            sources.append(source)
+            return source
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let terminal = Terminal(colors: ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
-        defer { terminal.close() }
-        let renderer = Renderer(unicode: terminal.unicode)
-        let load = LoadGenerator()
-        defer { load.stop() }
-        var model = DashboardModel(embedded: embedded)
-        model.layoutName = layout.name
-        var lastPoll = 0.0
-        var dirty = true
-        var size = (terminal.width, terminal.height)
-
+        let session = DashboardSession(app: self, client: client, layout: layout)
+        defer { session.close() }
         while !stop.withLockedValue({ $0 }) {
-            let now = Date().timeIntervalSince1970
-            if now - lastPoll >= refresh {
-                lastPoll = now
-                do {
-                    try poll(client, into: &model, now: now)
-                } catch {
-                    // The arbiter is gone (it stopped, or was stopped): nothing left to show.
-                    if embedded || (try? ControlClient(path: controlPath, timeout: 2)) == nil { break }
-                    client = (try? ControlClient(path: controlPath, timeout: 5)) ?? client
-                }
-                dirty = true
-            }
-            if (terminal.width, terminal.height) != size {
-                size = (terminal.width, terminal.height)
-                dirty = true
-            }
-            if dirty {
-                terminal.draw(renderer.render(model, layout: layout, width: size.0, height: size.1))
-                dirty = false
-            }
-            guard let key = terminal.readKey() else { continue }
-            dirty = true
-            let rows = Renderer.rows(of: layout, width: size.0, height: size.1)
-            var leave = false
-            for effect in model.handle(key, workerRows: rows.workers, logRows: rows.logs) {
-                switch effect {
-                case .control(let request):
-                    let response = try? client.send(request)
-                    if response?.ok == false { model.say(response?.message) }
-                    let stopping = if case .stop = request { true } else { false }
-                    if response == nil, !stopping { model.say("the arbiter did not answer") }
-                    lastPoll = 0   // show the result at once
-                case .setLoad(let on):
-                    if on, let target = loadTarget(model) {
-                        load.start(host: target.host, port: target.port)
-                        model.setLoadRunning(true)
-                        model.say("load on: \(target.host):\(target.port)")
-                    } else {
-                        load.stop()
-                        model.setLoadRunning(false)
-                        model.say(on ? "no TCP address to load" : "load off")
-                    }
-                case .nextLayout:
-                    let names = library.names()
-                    let index = names.firstIndex(of: model.layoutName).map { ($0 + 1) % max(1, names.count) } ?? 0
-                    if names.indices.contains(index), let next = try? library.load(names[index]) {
-                        layout = next
-                        model.layoutName = next.name
-                        model.say("layout \(next.name)")
-                    } else {
-                        model.say("no other layout found")
-                    }
-                case .exit:
-                    leave = true
-                }
-            }
-            if leave { break }
+            guard session.pollIfDue(now: Date().timeIntervalSince1970) else { break }
+            session.drawIfNeeded()
+            guard let key = session.terminal.readKey() else { continue }
+            if !session.handle(key) { break }
         }
         return 0
+    }
+
+    /// The arbiter may still be starting (the embedded dashboard starts with it): try for 5 s.
+    private func connect() -> ControlClient? {
+        for _ in 0..<50 {
+            if let client = try? ControlClient(path: controlPath, timeout: 5) { return client }
+            usleep(100_000)
+        }
+        return nil
+    }
+}
+
+/// One run of the dashboard: the terminal, the model, the connection and the
+/// built-in load, and what a poll, a redraw and a key do to them.
+final class DashboardSession {
+    let app: DashboardApp
+    let terminal: Terminal
+    private let renderer: Renderer
+    private let load = LoadGenerator()
+    private var client: ControlClient
+    private var layout: Layout
+    private var model: DashboardModel
+    private var lastPoll = 0.0
+    private var dirty = true
+    private var size: (Int, Int)
+
+    init(app: DashboardApp, client: ControlClient, layout: Layout) {
+        self.app = app
+        self.client = client
+        self.layout = layout
+        terminal = Terminal(colors: ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        renderer = Renderer(unicode: terminal.unicode)
+        model = DashboardModel(embedded: app.embedded)
+        model.layoutName = layout.name
+        size = (terminal.width, terminal.height)
+    }
+
+    func close() {
+        load.stop()
+        terminal.close()
+    }
+
+    /// Polls when a refresh is due; false when the arbiter is gone and there is nothing left to show.
+    func pollIfDue(now: Double) -> Bool {
+        guard now - lastPoll >= app.refresh else { return true }
+        lastPoll = now
+        dirty = true
+        do {
+            try poll(client, into: &model, now: now)
+        } catch {
+            // The arbiter is gone (it stopped, or was stopped), or the connection broke.
+            if app.embedded || (try? ControlClient(path: app.controlPath, timeout: 2)) == nil { return false }
+            client = (try? ControlClient(path: app.controlPath, timeout: 5)) ?? client
+        }
+        return true
+    }
+
+    func drawIfNeeded() {
+        if (terminal.width, terminal.height) != size {
+            size = (terminal.width, terminal.height)
+            dirty = true
+        }
+        guard dirty else { return }
+        terminal.draw(renderer.render(model, layout: layout, width: size.0, height: size.1))
+        dirty = false
+    }
+
+    /// Carries out what a key asks; false when the dashboard should leave.
+    func handle(_ key: Key) -> Bool {
+        dirty = true
+        let rows = Renderer.rows(of: layout, width: size.0, height: size.1)
+        var stay = true
+        for effect in model.handle(key, workerRows: rows.workers, logRows: rows.logs) {
+            stay = perform(effect) && stay
+        }
+        return stay
+    }
+
+    private func perform(_ effect: DashboardModel.Effect) -> Bool {
+        switch effect {
+        case .control(let request):
+            let response = try? client.send(request)
+            if response?.ok == false { model.say(response?.message) }
+            let stopping = if case .stop = request { true } else { false }
+            if response == nil, !stopping { model.say("the arbiter did not answer") }
+            lastPoll = 0   // show the result at once
+        case .setLoad(let on):
+            setLoad(on)
+        case .nextLayout:
+            nextLayout()
+        case .exit:
+            return false
+        }
+        return true
+    }
+
+    private func setLoad(_ on: Bool) {
+        if on, let target = loadTarget(model) {
+            load.start(host: target.host, port: target.port)
+            model.setLoadRunning(true)
+            model.say("load on: \(target.host):\(target.port)")
+        } else {
+            load.stop()
+            model.setLoadRunning(false)
+            model.say(on ? "no TCP address to load" : "load off")
+        }
+    }
+
+    private func nextLayout() {
+        let names = app.library.names()
+        let index = names.firstIndex(of: model.layoutName).map { ($0 + 1) % max(1, names.count) } ?? 0
+        if names.indices.contains(index), let next = try? app.library.load(names[index]) {
+            layout = next
+            model.layoutName = next.name
+            model.say("layout \(next.name)")
+        } else {
+            model.say("no other layout found")
+        }
     }
 
     private func poll(_ client: ControlClient, into model: inout DashboardModel, now: Double) throws {

@@ -1,6 +1,7 @@
 @preconcurrency import CLibPQ
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 
 /// One libpq connection, used by one caller at a time.
 ///
@@ -9,6 +10,8 @@ import Foundation
 /// non-blocking API (`PQconnectStart`/`PQconnectPoll`, `PQsendQueryParams`,
 /// `PQflush`, `PQconsumeInput`, `PQisBusy`, `PQgetResult`) and suspend until the
 /// connection's socket is ready, so an event loop never blocks on the database.
+// @unchecked: libpq allows a connection on any thread, one caller at a time, which
+// the pool guarantees by handing it out whole.
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
 
@@ -195,25 +198,26 @@ enum SocketReadiness {
 }
 
 /// A one-shot wait on a Dispatch source: the first of the event and the timer
-/// claims it and cancels the source. Sources are thread-safe; the flag is locked.
+/// claims it and cancels the source.
+// @unchecked: Dispatch sources are thread-safe but not marked Sendable; the flag is locked.
 final class OnceFlag: @unchecked Sendable {
     let source: DispatchSourceProtocol
-    private let lock = NSLock()
-    private var claimed = false
+    private let claimed = NIOLockedValueBox(false)
 
     init(_ source: DispatchSourceProtocol) { self.source = source }
 
     func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        source.cancel()
-        return true
+        let first = claimed.withLockedValue { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+        if first { source.cancel() }
+        return first
     }
 }
 
-/// Asks the server to cancel the running query (`PQcancel`, safe from any thread).
+/// Asks the server to cancel the running query.
+// @unchecked: libpq documents PQcancel as safe from any thread, signal handlers included.
 public final class PostgresCanceller: @unchecked Sendable {
     private let handle: OpaquePointer
 

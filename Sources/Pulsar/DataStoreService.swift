@@ -57,6 +57,7 @@ struct DataStoreService: ConnectionServing {
 }
 
 /// The worker's store, created on its event loop and only touched there.
+// @unchecked: set once on the loop during boot, before any connection reads it there.
 private final class StoreHolder: @unchecked Sendable {
     var store: Store?
 }

@@ -6,6 +6,7 @@ import NIOPosix
 
 /// A connection on a plain blocking socket, for thread mode: the calling pool
 /// thread waits in `recv`, as a blocking driver would.
+// @unchecked: one pool thread at a time uses it (the pool hands it out whole).
 final class BlockingRESPConnection: @unchecked Sendable {
     private let fd: Int32
     private var buffer = ByteBuffer()
