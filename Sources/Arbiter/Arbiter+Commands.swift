@@ -76,8 +76,8 @@ extension Arbiter {
         let before = monitors[index].target
         monitors[index].setTarget(count)
         let after = monitors[index].target
-        let floor = count < 1 ? " (never below 1)" : ""
-        return "service \(monitors[index].name): \(after) workers (was \(before))\(floor)"
+        let limit = count < 1 ? " (never below 1)" : count > Monitor.maximumTarget ? " (at most \(Monitor.maximumTarget))" : ""
+        return "service \(monitors[index].name): \(after) workers (was \(before))\(limit)"
     }
 
     private func replaceWorkers(of service: String?, restart: Bool) -> ControlResponse {

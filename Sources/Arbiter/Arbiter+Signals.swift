@@ -63,6 +63,6 @@ extension Arbiter {
 
     private func scaleFirstService(by delta: Int, signal: String) {
         guard let index = monitors.firstIndex(where: { !$0.auxiliary }) else { return }
-        logger.info("\(signal): \(scale(serviceIndex: index, to: monitors[index].target + delta))")
+        logger.info("\(signal): \(scale(serviceIndex: index, to: monitors[index].target &+ delta))")
     }
 }

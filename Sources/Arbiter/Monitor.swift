@@ -35,7 +35,7 @@ public struct Monitor: Sendable {
                 policy: RestartPolicy = RestartPolicy()) {
         self.name = name
         self.binds = binds
-        self.target = max(1, target)
+        self.target = min(max(1, target), Self.maximumTarget)
         self.mode = mode
         self.policy = policy
     }
@@ -187,7 +187,11 @@ public struct Monitor: Sendable {
 
     // MARK: - Commands
 
-    public mutating func setTarget(_ count: Int) { target = max(1, count) }
+    /// The most workers a service may be asked for: a typo (`workers 1000000`) must
+    /// not fork the machine to death.
+    public static let maximumTarget = 1024
+
+    public mutating func setTarget(_ count: Int) { target = min(max(1, count), Self.maximumTarget) }
 
     /// Replaces every live worker, one at a time, new one ready first.
     public mutating func reload(intent: ExitIntent = .reload) {

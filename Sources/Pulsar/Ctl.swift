@@ -29,12 +29,6 @@ struct Ctl: ParsableCommand {
     var words: [String] = []
 
     func validate() throws {
-        _ = try command()
-    }
-
-    /// The words as a command, parsed by the same code the arbiter uses, so a bad
-    /// argument is refused here in the arbiter's words.
-    private func command() throws -> ControlCommand {
         guard let name = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
         let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
         guard known.contains(name) else { throw ValidationError("unknown command '\(name)': use \(known.joined(separator: ", "))") }
@@ -42,20 +36,21 @@ struct Ctl: ParsableCommand {
         if let example = examples[name], words.count < 2 {
             throw ValidationError("\(name) needs an argument, as in `pulse ctl \(example)`")
         }
-        let takesArgument = ["scale", "workers", "kill", "mode"].contains(name)
-        let argument = takesArgument ? words[1] : nil
-        let serviceIndex = takesArgument ? 2 : 1
-        let service = ["status", "kill", "stop"].contains(name) || words.count <= serviceIndex ? nil : words[serviceIndex]
-        do {
-            return try ControlCommand(command: name, argument: argument, service: service)
-        } catch {
-            throw ValidationError(error.description)
-        }
     }
 
     func run() throws {
-        let request = try command()
-        let service = words.first == "status" && words.count > 1 ? words[1] : nil
+        let name = words[0]
+        let takesArgument = ["scale", "workers", "kill", "mode"].contains(name)
+        let serviceIndex = takesArgument ? 2 : 1
+        let service = ["kill", "stop"].contains(name) || words.count <= serviceIndex ? nil : words[serviceIndex]
+        // Parsed by the code the arbiter uses: a bad argument is refused in its words, as it would be.
+        let request: ControlCommand
+        do {
+            request = try ControlCommand(command: name, argument: takesArgument ? words[1] : nil, service: service)
+        } catch {
+            FileHandle.standardError.write(Data("pulse ctl: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         let path = absolutePath(control ?? defaultControlPath())
         let response: ControlResponse
         do {

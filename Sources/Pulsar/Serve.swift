@@ -196,7 +196,10 @@ struct Serve: ParsableCommand {
 func parseByteCount(_ text: String) -> Int? {
     let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
     if let last = text.uppercased().last, let unit = units[last] {
-        return Int(text.dropLast()).flatMap { $0 >= 0 ? $0 * unit : nil }
+        return Int(text.dropLast()).flatMap { count in
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: unit)
+            return count >= 0 && !overflow ? bytes : nil
+        }
     }
     return Int(text).flatMap { $0 >= 0 ? $0 : nil }
 }

@@ -24,9 +24,6 @@ public enum ControlCommand: Sendable, Equatable {
         case by(Int)
         case to(Int)
     }
-
-    /// The command names, for help and error messages.
-    public static let names = ["status", "logs", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
 }
 
 extension ControlCommand {
@@ -56,7 +53,7 @@ extension ControlCommand {
         case "stop":
             self = .stop(now: argument == "now")
         default:
-            throw ControlCommandError("unknown command '\(command)': use \(Self.names.joined(separator: ", "))")
+            throw ControlCommandError("unknown command '\(command)': use status, scale, workers, mode, reload, restart, kill or stop")
         }
     }
 
@@ -78,7 +75,7 @@ extension ControlCommand {
         case .status: ("status", nil, nil)
         case .logs(let after): ("logs", String(after), nil)
         case .scale(.by(let delta), let service): ("scale", delta >= 0 ? "+\(delta)" : String(delta), service)
-        case .scale(.to(let count), let service): ("workers", String(count), service)
+        case .scale(.to(let count), let service): ("scale", String(count), service)
         case .mode(let mode, let service): ("mode", mode.rawValue, service)
         case .reload(let service): ("reload", nil, service)
         case .restart(let service): ("restart", nil, service)

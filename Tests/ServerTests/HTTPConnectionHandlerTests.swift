@@ -31,6 +31,10 @@ import Testing
             for try await piece in request.bodyStream! { bytes += piece.readableBytes }
             return .text("\(bytes)")
         }
+        router.get("/wait") { _ in
+            await gate.wait()
+            return .text("waited")
+        }
         router.get("/slow") { _ in
             do {
                 try await Task.sleep(for: .seconds(60))
@@ -172,5 +176,29 @@ import Testing
         let text = try await connection.output { $0.contains("queue is full\n") }
         #expect(text.hasPrefix("HTTP/1.1 503 Service Unavailable") && text.contains("Retry-After: 1"))
         #expect(connection.isActive)                                          // the client may try again
+    }
+
+    @Test func aLongPipelinedRequestIsNotCutByTheKeepAliveTimeout() async throws {
+        var settings = WorkerSettings()
+        settings.keepAlive = 5
+        let connection = try await HTTPTestConnection(router: router, settings: settings)
+        try await connection.send("GET /a HTTP/1.1\r\n\(Self.host)\r\nGET /wait HTTP/1.1\r\n\(Self.host)\r\n")
+        _ = try await connection.output { $0.hasSuffix("a") }
+        #expect(try await connection.eventually { connection.runner.submitted.withLockedValue { $0 } == 2 })
+        await connection.channel.testingEventLoop.advanceTime(by: .seconds(8))   // past --keep-alive, mid-request
+        #expect(connection.isActive)
+        gate.open()
+        let text = try await connection.output { $0.hasSuffix("waited") }
+        #expect(text.hasSuffix("\r\n\r\nwaited"))
+        #expect(connection.observer.books.withLockedValue { $0.statuses } == [200, 200])
+    }
+
+    @Test func aMalformedChunkInAStreamedBodyEndsItsRequest() async throws {
+        let connection = try await HTTPTestConnection(router: router)
+        try await connection.send("POST /upload HTTP/1.1\r\n\(Self.host)Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n")
+        #expect(try await connection.eventually { connection.runner.submitted.withLockedValue { $0 } == 1 })
+        try await connection.send("zz\r\nnot a chunk\r\n")
+        #expect(try await connection.eventually { !connection.isActive })
+        #expect(try await connection.eventually { connection.observer.books.withLockedValue { $0.statuses } == [500] })
     }
 }

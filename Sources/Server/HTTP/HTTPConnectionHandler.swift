@@ -90,12 +90,14 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(HTTPConnectionEvent.requestStarted, promise: nil)
-        observer.connection(context.channel, busy: true)
         let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
         let streams = configuration.router.bodyMode(method: method, path: path) == .stream
-        switch machine.head(head, refusal: refusal(of: head, checkLength: !streams), streams: streams) {
+        let action = machine.head(head, refusal: refusal(of: head, checkLength: !streams), streams: streams)
+        if action == .ignore { return }
+        context.triggerUserOutboundEvent(HTTPConnectionEvent.requestStarted, promise: nil)
+        observer.connection(context.channel, busy: true)
+        switch action {
         case .ignore:
             return
         case .refuse(let status, let version):
@@ -153,6 +155,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private func refuse(_ status: HTTPResponseStatus, version: HTTPVersion, context: ChannelHandlerContext) {
+        context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
         observer.requestStarted()
         let text = "\(status.code) \(status.reasonPhrase)\n"
         var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "\(text.utf8.count)"), ("Connection", "close")])
@@ -244,6 +247,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .abort:
             context.close(promise: nil)   // a half-sent stream cannot end well
         case .close:
+            context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         case .awaitNextRequest:
             // Before the end: writing it may deliver a pipelined request at once.

@@ -11,7 +11,7 @@ import NIOHTTP1
 ///        +--head over limits-----+--body over --max-body--> refused --end--> closed
 ///
 /// A parser error before the handler runs is answered (400, 431) and refuses the
-/// rest; after, the connection just closes. NIO's pipelining handler in front
+/// rest; after, the connection just closes, which cancels the running request. NIO's pipelining handler in front
 /// delivers one request at a time, so a head arrives only in `awaitingHead`; one
 /// arriving elsewhere (behind a refusal) is ignored.
 struct HTTPConnectionStateMachine {
@@ -151,7 +151,7 @@ struct HTTPConnectionStateMachine {
             state = .refused
             return .refuse(error == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest, .http1_1)
         case .running, .refused, .closed:
-            state = .closed
+            // The connection closes next; a running request is cancelled then.
             return .ignore
         }
     }

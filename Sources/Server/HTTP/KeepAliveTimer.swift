@@ -1,13 +1,14 @@
 import NIOCore
 
 /// Times a connection between requests, in front of the HTTP codec: an idle
-/// keep-alive connection closes after `--keep-alive`; a client that sent part of a
-/// request head but not all of it within `--header-timeout` gets a raw 408 (the
-/// codec holds a half-parsed head, so the answer must not go through it). It also
-/// counts the bytes received.
+/// keep-alive connection closes after `--keep-alive`; a client that has started a
+/// request head but not finished it within `--header-timeout` of its first byte gets
+/// a raw 408 (the codec holds a half-parsed head, so the answer must not go through
+/// it); a connection whose last response said close is closed after `--keep-alive`
+/// even if its client stops reading. It also counts the bytes received.
 ///
 /// The HTTP handler behind the codec tells it where the connection is with the
-/// outbound user events of `HTTPConnectionEvent`.
+/// outbound user events of `HTTPConnectionEvent`; `KeepAliveClock` decides.
 final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -20,7 +21,8 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     private let keepAlive: TimeAmount
     private let headerTimeout: TimeAmount
     private let observer: any ConnectionObserver
-    private var timers: [Scheduled<Void>] = []
+    private var idleTimer: Scheduled<Void>?
+    private var headerTimer: Scheduled<Void>?
 
     init(keepAlive: TimeAmount, headerTimeout: TimeAmount, observer: any ConnectionObserver) {
         self.keepAlive = keepAlive
@@ -29,7 +31,7 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context: context)
+        armIdle(context: context)
         context.fireChannelActive()
     }
 
@@ -44,7 +46,10 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let count = Self.unwrapInboundIn(data).readableBytes
-        clock.bytesRead(count)
+        if clock.bytesRead(count) == .headStarted {
+            idleTimer?.cancel()
+            armHeader(context: context)
+        }
         observer.bytesReceived(count)
         context.fireChannelRead(data)
     }
@@ -54,24 +59,28 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
+        cancelTimers()
         switch event {
         case .requestStarted:
             clock.requestStarted()
-            cancelTimers()
         case .responseEnded:
             clock.responseEnded()
-            arm(context: context)
+            armIdle(context: context)
+        case .closing:
+            clock.closing()
+            armIdle(context: context)
         }
         promise?.succeed(())
     }
 
-    private func arm(context: ChannelHandlerContext) {
-        cancelTimers()
-        let loop = context.eventLoop.assumeIsolated()
-        timers.append(loop.scheduleTask(in: keepAlive) { [self] in
+    private func armIdle(context: ChannelHandlerContext) {
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: keepAlive) { [self] in
             if clock.idleDeadlinePassed() { context.close(promise: nil) }
-        })
-        timers.append(loop.scheduleTask(in: headerTimeout) { [self] in
+        }
+    }
+
+    private func armHeader(context: ChannelHandlerContext) {
+        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) { [self] in
             guard clock.headerDeadlinePassed() else { return }
             observer.requestStarted()
             observer.requestFinished(status: 408, seconds: Double(headerTimeout.nanoseconds) / 1e9, bytesOut: 0)
@@ -79,12 +88,14 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(Self.wrapOutboundOut(answer)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
-        })
+        }
     }
 
     private func cancelTimers() {
-        timers.forEach { $0.cancel() }
-        timers.removeAll()
+        idleTimer?.cancel()
+        headerTimer?.cancel()
+        idleTimer = nil
+        headerTimer = nil
     }
 }
 
@@ -94,25 +105,41 @@ enum HTTPConnectionEvent: Sendable {
     case requestStarted
     /// A response ended and the connection stays open for the next request.
     case responseEnded
+    /// The connection closes once its last response is written; if that stalls,
+    /// the idle deadline closes it anyway.
+    case closing
 }
 
 /// Where a connection is between requests, for its two deadlines.
 ///
 ///     waiting(bytes: 0) --bytes--> waiting(bytes: n) --head--> inRequest --response end--> waiting(bytes: 0)
+///            |                                                    |
+///            +------------------- closing <----- response says close
 ///
-/// The idle deadline closes only a connection that sent nothing since its last
-/// response; the header deadline answers 408 only to one that sent part of a head.
+/// The idle deadline closes a connection that sent nothing since its last response,
+/// or one that is closing; the header deadline answers 408 only to one that has
+/// sent part of a head. Either fires once.
 struct KeepAliveClock: Equatable {
     enum State: Equatable {
         case waiting(bytes: Int)
         case inRequest
+        case closing
         case timedOut
+    }
+
+    enum ReadResult: Equatable {
+        case none
+        /// The first bytes since the last response: the header deadline starts now.
+        case headStarted
     }
 
     private(set) var state = State.waiting(bytes: 0)
 
-    mutating func bytesRead(_ count: Int) {
-        if case .waiting(let bytes) = state { state = .waiting(bytes: bytes &+ count) }
+    @discardableResult
+    mutating func bytesRead(_ count: Int) -> ReadResult {
+        guard case .waiting(let bytes) = state, count > 0 else { return .none }
+        state = .waiting(bytes: bytes &+ count)
+        return bytes == 0 ? .headStarted : .none
     }
 
     mutating func requestStarted() {
@@ -123,9 +150,13 @@ struct KeepAliveClock: Equatable {
         if case .inRequest = state { state = .waiting(bytes: 0) }
     }
 
+    mutating func closing() {
+        if state != .timedOut { state = .closing }
+    }
+
     /// True when the connection should close as idle.
     mutating func idleDeadlinePassed() -> Bool {
-        guard state == .waiting(bytes: 0) else { return false }
+        guard state == .waiting(bytes: 0) || state == .closing else { return false }
         state = .timedOut
         return true
     }

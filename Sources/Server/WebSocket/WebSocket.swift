@@ -110,6 +110,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         if machine.connectionEnded() { events.yield(.close(nil)) }
         events.finish()
         observer.webSocketClosed(context.channel)
+        // The HTTP handler that opened the connection's books left at the upgrade.
+        observer.connectionClosed(context.channel)
         context.fireChannelInactive()
     }
 

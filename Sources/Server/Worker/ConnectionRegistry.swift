@@ -35,8 +35,10 @@ struct ConnectionRegistry {
         connections.values.filter { $0.served && !$0.busy }.map(\.channel)
     }
 
+    /// An upgraded connection is never idle: the drain closes it with 1001, not abruptly.
     mutating func webSocketOpened(_ channel: Channel) {
         webSockets[ObjectIdentifier(channel)] = channel
+        connections[ObjectIdentifier(channel)]?.busy = true
     }
 
     mutating func webSocketClosed(_ channel: Channel) {
