@@ -75,6 +75,7 @@ public struct Renderer: Sendable {
             x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
             let stateStyle: Style = service.state == .running ? .good : service.state == .errored ? .bad : .warning
             x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: stateStyle, clip: rect)
+            if !service.dataStoreUnreachable.isEmpty { x = canvas.write("  DATA STORE DOWN", x: x, y: y, style: .bad, clip: rect) }
             x = canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
             if let store = service.workers.first?.dataStore {
                 canvas.write("  data store: \(store.keys) keys, \(store.channels) channels, \(store.subscribers) subscribers",

@@ -21,6 +21,8 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var latencyMs: LatencySummary?
     /// For the data store's worker: its keyspace and pub/sub.
     public var dataStore: DataStoreFigures?
+    /// For a worker whose app uses the data store: whether it answered the last attempt.
+    public var dataStoreReachable: Bool?
     /// The worker's PostgreSQL pool, when `--database` is given.
     public var database: DatabaseFigures?
 

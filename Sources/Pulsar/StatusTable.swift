@@ -12,6 +12,8 @@ enum StatusTable {
                           "QUEUE", "WS", "HEARTBEAT", "RESTARTS", "RSS", "CPU%"]
             let rows = service.workers.map(row)
             out += table([header] + rows, indent: "  ")
+            let unreachable = service.dataStoreUnreachable
+            if !unreachable.isEmpty { out += "  data store unreachable from \(unreachable.joined(separator: ", "))\n" }
             for exit in service.recentExits.suffix(5) {
                 out += "  \(Format.duration(exit.ageS)) ago: \(exit.worker) (pid \(exit.pid)) \(exit.reason)\n"
             }

@@ -224,16 +224,21 @@ extension ConnectionPool {
     /// on throw: checked in if `isHealthy(connection, error)` says it can serve the
     /// next caller (`error` is nil when `body` returned), discarded otherwise. The
     /// default keeps it only when `body` returned: after a throw its state is unknown.
+    /// `isUsable` checks an idle connection before it is handed out: one the server
+    /// closed meanwhile (it restarted) is discarded and the next taken, so a restart
+    /// costs no caller an error.
     func withConnection<T>(
         timeout: Double,
         open: Opener,
+        isUsable: (Connection) -> Bool = { _ in true },
         isHealthy: (Connection, (any Error)?) -> Bool = { _, error in error == nil },
         _ body: (Connection) async throws -> T
     ) async throws -> T {
-        let connection: Connection
-        switch open {
-        case .blocking(let open): connection = try checkOut(timeout: timeout, open: open)
-        case .suspending(let open): connection = try await checkOutAsync(timeout: timeout, open: open)
+        var connection = try await checkOut(timeout: timeout, open: open)
+        // Each discard frees a slot; after `size` of them the next one is newly opened.
+        for _ in 0..<size where !isUsable(connection) {
+            discard(connection)
+            connection = try await checkOut(timeout: timeout, open: open)
         }
         do {
             let value = try await body(connection)
@@ -242,6 +247,13 @@ extension ConnectionPool {
         } catch {
             giveBack(connection, healthy: isHealthy(connection, error))
             throw error
+        }
+    }
+
+    private func checkOut(timeout: Double, open: Opener) async throws -> Connection {
+        switch open {
+        case .blocking(let open): try checkOut(timeout: timeout, open: open)
+        case .suspending(let open): try await checkOutAsync(timeout: timeout, open: open)
         }
     }
 

@@ -13,6 +13,13 @@ import PulsarRuntime
 /// request) it suspends on a NIO connection. Each kind has its own pool of
 /// connections, `poolSize` at most, with callers beyond that waiting in line up
 /// to `waitTimeout` seconds.
+///
+/// It survives the store restarting: pooled connections the store closed are
+/// replaced before use; a call while the store is down fails at once, or after
+/// `replyTimeout` when the store accepts but does not answer, with an error whose
+/// `kind` says so; `follow(channels:patterns:)` resubscribes by itself. Whether the
+/// store was reachable on the last attempt is `isAvailable`, and
+/// `availabilityChanges()` tells when that changes.
 public final class DataStoreClient: Sendable {
     public let host: String
     public let port: Int
@@ -20,25 +27,52 @@ public final class DataStoreClient: Sendable {
     public let password: String?
     public let poolSize: Int
     public let waitTimeout: Double
-    private let group: EventLoopGroup
+    /// Seconds a call waits for the store's reply (and for a connection to open).
+    public let replyTimeout: Double
+    let group: EventLoopGroup
     private let blockingPool: ConnectionPool<BlockingRESPConnection>
     private let asyncPool: ConnectionPool<AsyncRESPConnection>
+    let availability = Availability()
 
     /// `url`: `redis://[:password@]HOST:PORT/DB` or `pulsar://HOST:PORT/DB`.
-    public init(url: String, poolSize: Int = 10, waitTimeout: Double = 5,
+    public init(url: String, poolSize: Int = 10, waitTimeout: Double = 5, replyTimeout: Double = 3,
                 group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(DataStoreClientError) {
         guard let components = URLComponents(string: url), ["redis", "pulsar"].contains(components.scheme ?? ""),
-              let host = components.host else { throw DataStoreClientError("not a data store URL: \(url)") }
+              let host = components.host else { throw DataStoreClientError("not a data store URL: \(url)", kind: .usage) }
         self.host = host
         port = components.port ?? (components.scheme == "redis" ? 6379 : 6410)
         database = Int(components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
         password = components.password ?? components.user.flatMap { $0.isEmpty ? nil : $0 }
         self.poolSize = max(1, poolSize)
         self.waitTimeout = waitTimeout
+        self.replyTimeout = min(max(0.05, replyTimeout), 3600)
         self.group = group
         blockingPool = ConnectionPool(size: self.poolSize)
         asyncPool = ConnectionPool(size: self.poolSize)
     }
+
+    /// The worker's client of its data store (`--data-store`), made on first use;
+    /// whether the store is reachable goes into every heartbeat.
+    public static func forWorker(_ context: WorkerContext, poolSize: Int = 8) throws(DataStoreClientError) -> DataStoreClient {
+        do {
+            return try context.shared(DataStoreClient.self) {
+                guard let url = context.dataStoreURL else { throw DataStoreClientError("no data store configured", kind: .usage) }
+                let client = try DataStoreClient(url: url, poolSize: poolSize)
+                context.addReporter { report in report.dataStoreReachable = client.isAvailable }
+                return client
+            }
+        } catch let error as DataStoreClientError {
+            throw error
+        } catch {
+            throw DataStoreClientError("\(error)", kind: .usage)
+        }
+    }
+
+    /// False since a call or a subscription found the store unreachable, until one succeeds.
+    public var isAvailable: Bool { availability.isUp }
+
+    /// Each change of `isAvailable`, as it happens.
+    public func availabilityChanges() -> AsyncStream<Bool> { availability.changes() }
 
     /// Sends one command; an error reply is thrown as `DataStoreClientError`.
     @discardableResult
@@ -54,14 +88,22 @@ public final class DataStoreClient: Sendable {
             // stream may be out of step. An error reply leaves it usable.
             if Execution.mode == .thread {
                 let open = ConnectionPool<BlockingRESPConnection>.Opener.blocking { try self.openBlocking() }
-                reply = try await blockingPool.withConnection(timeout: waitTimeout, open: open) { try $0.send(.command(words)) }
+                reply = try await blockingPool.withConnection(timeout: waitTimeout, open: open, isUsable: \.isUsable) {
+                    try $0.send(.command(words))
+                }
             } else {
                 let open = ConnectionPool<AsyncRESPConnection>.Opener.suspending { try await self.openAsync() }
-                reply = try await asyncPool.withConnection(timeout: waitTimeout, open: open) { try await $0.send(.command(words)) }
+                reply = try await asyncPool.withConnection(timeout: waitTimeout, open: open, isUsable: \.isUsable) {
+                    try await $0.send(.command(words))
+                }
             }
         } catch is ConnectionPoolTimeout {
-            throw DataStoreClientError("no data store connection free within \(waitTimeout)s")
+            throw DataStoreClientError("no data store connection free within \(waitTimeout)s", kind: .poolExhausted)
+        } catch let error as DataStoreClientError {
+            if error.isUnavailable { availability.set(false) }
+            throw error
         }
+        availability.set(true)
         if case .error(let message) = reply { throw DataStoreClientError(message) }
         return reply
     }
@@ -73,30 +115,37 @@ public final class DataStoreClient: Sendable {
         return 0
     }
 
-    /// Subscribes on a connection of its own; messages arrive until the stream is dropped.
-    public func subscribe(to channels: [String]) async throws -> DataStoreSubscription {
+    /// Subscribes on a connection of its own; messages arrive until the stream is
+    /// dropped, or end with an error when the connection breaks. For a subscription
+    /// that outlives restarts of the store, use `follow(channels:patterns:)`.
+    public func subscribe(to channels: [String], patterns: [String] = []) async throws -> DataStoreSubscription {
         let connection = try await openAsync()
-        return try await connection.subscribe(channels)
+        do {
+            let stream = try await connection.subscribe(channels: channels, patterns: patterns)
+            return DataStoreSubscription(stream: stream, connection: connection)
+        } catch {
+            connection.close()
+            throw error
+        }
     }
 
     private func openBlocking() throws(DataStoreClientError) -> BlockingRESPConnection {
-        let connection = try BlockingRESPConnection(host: host, port: port)
-        try prepare { (words) throws(DataStoreClientError) in try connection.send(.command(words)) }
-        return connection
-    }
-
-    private func openAsync() async throws -> AsyncRESPConnection {
-        let connection = try await AsyncRESPConnection.connect(host: host, port: port, group: group)
+        let connection = try BlockingRESPConnection(host: host, port: port, timeout: replyTimeout)
         for words in setupCommands() {
-            if case .error(let message) = try await connection.send(.command(words)) { throw DataStoreClientError(message) }
+            if case .error(let message) = try connection.send(.command(words)) { throw DataStoreClientError(message) }
         }
         return connection
     }
 
-    private func prepare(_ send: ([[UInt8]]) throws(DataStoreClientError) -> RESPValue) throws(DataStoreClientError) {
+    func openAsync() async throws -> AsyncRESPConnection {
+        let connection = try await AsyncRESPConnection.connect(host: host, port: port, group: group, replyTimeout: replyTimeout)
         for words in setupCommands() {
-            if case .error(let message) = try send(words) { throw DataStoreClientError(message) }
+            if case .error(let message) = try await connection.send(.command(words)) {
+                connection.close()
+                throw DataStoreClientError(message)
+            }
         }
+        return connection
     }
 
     private func setupCommands() -> [[[UInt8]]] {
@@ -107,7 +156,43 @@ public final class DataStoreClient: Sendable {
     }
 }
 
-public struct DataStoreClientError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+extension DataStoreClient {
+    /// Whether the store answered the last attempt, and who wants to hear of changes.
+    final class Availability: Sendable {
+        private struct State {
+            var up = true
+            var listeners: [Int: AsyncStream<Bool>.Continuation] = [:]
+            var nextListener = 0
+        }
+        private let state = NIOLockedValueBox(State())
+
+        var isUp: Bool { state.withLockedValue { $0.up } }
+
+        func set(_ up: Bool) {
+            let listeners = state.withLockedValue { state -> [AsyncStream<Bool>.Continuation] in
+                guard state.up != up else { return [] }
+                state.up = up
+                return Array(state.listeners.values)
+            }
+            for listener in listeners { listener.yield(up) }
+        }
+
+        func changes() -> AsyncStream<Bool> {
+            let (stream, continuation) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingNewest(16))
+            let id = state.withLockedValue { state in
+                defer { state.nextListener += 1 }
+                state.listeners[state.nextListener] = continuation
+                return state.nextListener
+            }
+            continuation.onTermination = { [weak self] _ in self?.state.withLockedValue { _ = $0.listeners.removeValue(forKey: id) } }
+            return stream
+        }
+    }
+}
+
+extension TimeAmount {
+    /// Seconds as configured, clamped to what NIO can hold.
+    static func fromSeconds(_ seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64(min(max(0, seconds), 1e6) * 1e9))
+    }
 }

@@ -34,6 +34,13 @@ public struct ArbiterStatus: Codable, Sendable {
     }
 }
 
+extension ServiceStatus {
+    /// The workers whose app could not reach the data store on its last attempt.
+    public var dataStoreUnreachable: [String] {
+        workers.filter { $0.dataStoreReachable == false }.map(\.name)
+    }
+}
+
 public struct ServiceStatus: Codable, Sendable {
     public var name: String
     public var binds: [String]

@@ -15,27 +15,55 @@ enum Chat {
 
     /// The worker's client of the data store, made on first use.
     static func store(_ context: WorkerContext) throws -> DataStoreClient {
-        try context.shared(DataStoreClient.self) {
-            guard let url = context.dataStoreURL else { throw DataStoreClientError("no data store configured") }
-            return try DataStoreClient(url: url, poolSize: 8)
-        }
+        try DataStoreClient.forWorker(context)
     }
 
-    /// Once per worker: relay everything published on the chat channels to this worker's sockets.
+    /// Once per worker: relay everything published on the chat channels to this
+    /// worker's sockets, across restarts of the store. While it is away the users
+    /// are told; when it is back, they get what they missed and are counted again.
     static func boot(_ context: WorkerContext) async throws {
+        let client = try store(context)
         Task.detached {
-            var delay = 0.1
-            while true {
-                do {
-                    let subscription = try await store(context).subscribe(to: ["webchat", "chatuser"])
-                    delay = 0.1
-                    for try await message in subscription { broadcast(message.message) }
-                } catch {
-                    try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))   // the store restarts: try again
-                    delay = min(delay * 2, 5)
+            var newest = 0.0
+            var away = false
+            for await event in client.follow(channels: ["webchat", "chatuser"]) {
+                switch event {
+                case .message(let message):
+                    broadcast(message.message)
+                    if message.channel == "webchat" { newest = max(newest, time(of: message.message)) }
+                case .disconnected:
+                    away = true
+                    broadcast(json(["channel": "status", "event": "reconnecting"]))
+                case .connected where away:
+                    away = false
+                    await rejoin(client, context: context, after: &newest)
+                case .connected:
+                    break
                 }
             }
         }
+    }
+
+    /// Back after an outage: say so, relay the messages kept while the relay was
+    /// away, and count this worker's users present again if the store forgot them.
+    static func rejoin(_ store: DataStoreClient, context: WorkerContext, after newest: inout Double) async {
+        broadcast(json(["channel": "status", "event": "connected"]))
+        for text in (try? await history(store, context)) ?? [] where time(of: text) > newest {
+            broadcast(text)
+            newest = time(of: text)
+        }
+        let local = Dictionary(sockets.withLockedValue { $0.values.map { ($0.user, 1) } }, uniquingKeysWith: +)
+        for (user, count) in local {
+            if case .integer(0)? = try? await store.send("HEXISTS", presence, user) {
+                _ = try? await store.send("HINCRBY", presence, user, String(count))
+            }
+        }
+    }
+
+    /// When a chat message was sent (its `time`), or 0.
+    static func time(of text: String) -> Double {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return 0 }
+        return object["time"] as? Double ?? 0
     }
 
     static func broadcast(_ text: String) {
@@ -162,7 +190,8 @@ enum Chat {
         if (data.event === 'joined') { if (!present.includes(data.user)) present.push(data.user); line(esc(data.user) + ' joined', 'note'); }
         if (data.event === 'gone') { present = present.filter(u => u !== data.user); line(esc(data.user) + ' left', 'note'); }
         roster(present.sort());
-      } else if (data.channel === 'error') { line(esc(data.message), 'note'); }
+      } else if (data.channel === 'error') { line(esc(data.message), 'note');
+      } else if (data.channel === 'status') { line(data.event === 'reconnecting' ? 'the chat lost its data store: reconnecting…' : 'reconnected', 'note'); }
     };
     socket.onclose = () => line('disconnected: reload the page to join again', 'note');
     document.getElementById('form').onsubmit = (event) => {

@@ -131,6 +131,19 @@ import Testing
         #expect(text.contains("booting"))
     }
 
+    @Test func aStoreTheWorkersCannotReachIsFlaggedInTheHeader() {
+        var model = DashboardModel(embedded: true)
+        model.update(status: Fixtures.three, now: 100)
+        let healthy = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40).text
+        #expect(!healthy.contains("DATA STORE DOWN"))
+        let reachable = Fixtures.worker(id: 1, pid: 101, rps: 1, p99: 1).replacingOccurrences(of: "}}", with: #"}, "data_store_reachable": true}"#)
+        let down = Fixtures.worker(id: 2, pid: 102, rps: 1, p99: 1).replacingOccurrences(of: "}}", with: #"}, "data_store_reachable": false}"#)
+        model.update(status: Fixtures.status(workers: [reachable, down]), now: 101)
+        #expect(model.status?.services[0].dataStoreUnreachable == ["web.2"])
+        let text = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40).text
+        #expect(text.contains("DATA STORE DOWN"))
+    }
+
     @Test func helpIsGeneratedFromTheKeyMap() {
         var model = model()
         _ = model.handle(.character("?"))

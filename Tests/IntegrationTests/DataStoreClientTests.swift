@@ -4,8 +4,10 @@ import PulseControl
 import Mailbox
 import DataStore
 import Foundation
+import Glibc
 import PulsarClients
 import Server
+import TestSupport
 import Testing
 
 /// The client against the embedded store and against a real redis-server,
@@ -87,8 +89,82 @@ import Testing
         defer { close(fd) }
         let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0")
         let started = Date()
-        await #expect(throws: Error.self) { try await client.send("PING") }
-        await #expect(throws: Error.self) { try await Execution.$mode.withValue(.thread) { try await client.send("PING") } }
+        for mode in [ExecutionMode.cooperative, .thread] {
+            let error = await #expect(throws: DataStoreClientError.self) { try await Execution.$mode.withValue(mode) { try await client.send("PING") } }
+            #expect(error?.kind == .unavailable)
+        }
         #expect(Date().timeIntervalSince(started) < 5, "a refused connection must fail, not hang")
+        #expect(!client.isAvailable)
+    }
+
+    @Test func aStoreThatAcceptsButNeverAnswersTimesOut() async throws {
+        // Listening, never accepting: the kernel completes the connection, nobody replies
+        // (what a client sees while the arbiter holds the store's socket between two stores).
+        let (fd, port) = try boundSocket(listening: true)
+        defer { close(fd) }
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0", replyTimeout: 0.3)
+        for mode in [ExecutionMode.cooperative, .thread] {
+            let error = await #expect(throws: DataStoreClientError.self) { try await Execution.$mode.withValue(mode) { try await client.send("PING") } }
+            #expect(error?.kind == .timeout, "\(mode)")
+        }
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func pooledConnectionsOutliveARestartOfTheStore() async throws {
+        let redis = try await RedisServer.start()
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(redis.port)/0", poolSize: 3)
+        let availability = client.availabilityChanges()
+        for mode in [ExecutionMode.cooperative, .thread] {
+            try await Execution.$mode.withValue(mode) {
+                // Fill the pool, then restart the store under it: no caller sees the stale connections.
+                async let a = client.send("PING")
+                async let b = client.send("PING")
+                async let c = client.send("PING")
+                _ = try await (a, b, c)
+                redis.stop()
+                let down = await #expect(throws: DataStoreClientError.self) { try await client.send("PING") }
+                #expect(down?.kind == .unavailable)
+                try await redis.start()
+                for _ in 0..<6 { #expect(try await client.send("PING") == .simpleString("PONG")) }
+            }
+        }
+        var changes: [Bool] = []
+        for await change in availability {
+            changes.append(change)
+            if changes.count == 4 { break }
+        }
+        #expect(changes == [false, true, false, true])
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"), arguments: Backend.allCases)
+    func aFeedResubscribesWhenTheStoreComesBack(backend: Backend) async throws {
+        let redis = backend == .redis ? try await RedisServer.start() : nil
+        let server = redis == nil ? try PulseServer(arguments: ["-w", "1"]) : nil
+        defer { server?.shutdown() }
+        if let server { try await server.waitForReady(1, service: "ds") }
+        let port = try redis?.port ?? server!.port(service: "ds")
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0")
+        var feed = client.follow(channels: ["news"], patterns: ["web*"]).makeAsyncIterator()
+        #expect(await feed.next() == .connected)
+        #expect(try await client.publish("news", "one") == 1)
+        #expect(await feed.next() == .message(DataStoreMessage(channel: "news", message: "one")))
+        #expect(try await client.publish("webchat", "two") == 1)
+        #expect(await feed.next() == .message(DataStoreMessage(channel: "webchat", message: "two", pattern: "web*")))
+
+        if let redis {
+            redis.stop()
+            try await redis.start()
+        } else if let server {
+            let old = try #require(try server.workerPIDs(service: "ds").first)
+            kill(old, SIGKILL)
+        }
+        guard case .disconnected(let error)? = await feed.next() else {
+            Issue.record("the feed did not say it lost the store")
+            return
+        }
+        #expect(error.isUnavailable)
+        #expect(await feed.next() == .connected)
+        #expect(try await client.publish("news", "three") == 1)
+        #expect(await feed.next() == .message(DataStoreMessage(channel: "news", message: "three")))
     }
 }

@@ -7,12 +7,31 @@ final class RedisServer: @unchecked Sendable {
     static let path = "/usr/bin/redis-server"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: path) }
     let port: Int
-    private let process: ChildProcess
+    private var process: ChildProcess
 
     private init(port: Int) throws {
         self.port = port
-        process = try ChildProcess([Self.path, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                    "--daemonize", "no"])
+        process = try Self.spawn(port: port)
+    }
+
+    private static func spawn(port: Int) throws -> ChildProcess {
+        try ChildProcess([Self.path, "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          "--daemonize", "no"])
+    }
+
+    /// Kills it, as a crash or a failover would.
+    func stop() {
+        process.signal(SIGKILL)
+        _ = process.exitCode(blocking: true)
+    }
+
+    /// Starts a new, empty one on the same port and waits until it answers.
+    func start() async throws {
+        process = try Self.spawn(port: port)
+        let port = self.port
+        try await eventually(timeout: 10, "redis-server back on \(port)") {
+            (try? HTTPProbe.exchange(port: port, "PING\r\nQUIT\r\n", timeout: 2))?.hasPrefix("+PONG") == true
+        }
     }
 
     /// Starts one and waits until it answers. A port taken between choosing it and

@@ -112,6 +112,12 @@ final class WebSocketProbe: @unchecked Sendable {
         buffer += chunk[..<count]
     }
 
+    /// Sets how long a receive waits before it throws.
+    func setReceiveTimeout(_ seconds: Double) {
+        var limit = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// True when the server closed the TCP connection (after its close frame).
     func isClosedByPeer() -> Bool {
         do {
