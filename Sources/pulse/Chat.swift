@@ -106,6 +106,8 @@ enum Chat {
                     let store = try store(socket.request.context)
                     try await keep(message, store, socket.request.context)
                     try await store.publish("webchat", message)
+                } catch is PostgresError {
+                    try? await socket.send(text: json(["channel": "error", "message": "the database is unavailable"]))
                 } catch {
                     try? await socket.send(text: json(["channel": "error", "message": "the data store is unavailable"]))
                 }
