@@ -65,4 +65,30 @@ import Testing
         #expect(result.failures.isEmpty, "failed requests: \(result.failures.prefix(5))")
         #expect(result.succeeded > 50, "only \(result.succeeded) requests went through")
     }
+
+    /// Keep-alive clients, whose next request is on the wire when a worker drains:
+    /// five rolling reloads and a scale-down must fail none of them.
+    @Test func keepAliveClientsLoseNothingAcrossReloadsAndAScaleDown() async throws {
+        let server = try PulseServer(arguments: ["-w", "2"])
+        defer { server.shutdown() }
+        try await server.waitForReady(2)
+        let load = RequestLoop(port: try server.port(), path: "/hello", threads: 4, keepAlive: true)
+        try await Task.sleep(for: .milliseconds(300))
+        for round in 1...5 {
+            let before = Set(try server.status().services[0].workers.map(\.pid))
+            #expect(try server.request(.reload(service: nil)).ok)
+            _ = try await server.waitFor("reload \(round) done", timeout: 30) { status in
+                let workers = status.services[0].workers
+                return workers.count == 2 && workers.allSatisfy { $0.state == .ready && !before.contains($0.pid) }
+            }
+        }
+        #expect(try server.request(.scale(.by(1), service: nil)).ok)
+        try await server.waitForReady(3)
+        #expect(try server.request(.scale(.to(1), service: nil)).ok)
+        try await server.waitForReady(1, timeout: 30)
+        try await Task.sleep(for: .milliseconds(300))
+        let result = try await load.stop()
+        #expect(result.failures.isEmpty, "failed keep-alive requests: \(result.failures.count), \(result.failures.prefix(5))")
+        #expect(result.succeeded > 200, "only \(result.succeeded) requests went through")
+    }
 }

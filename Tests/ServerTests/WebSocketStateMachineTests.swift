@@ -2,172 +2,77 @@ import NIOWebSocket
 @testable import Server
 import Testing
 
-private typealias PeerCloseAction = WebSocketStateMachine.PeerCloseAction
-private typealias PingAction = WebSocketStateMachine.PingAction
-
 /// The closing handshake and keep-alive of one WebSocket, without a channel.
 /// (`== true` and `== false` because `#expect` cannot decompose a bare mutating call.)
 @Suite struct WebSocketStateMachineTests {
-    /// A machine that sent its close frame and waits for the peer's.
-    private func closingMachine() -> WebSocketStateMachine {
-        var machine = WebSocketStateMachine()
-        #expect(machine.closeRequested() == true)
-        #expect(machine.state == .closing)
-        return machine
+    typealias Action = WebSocketStateMachine.PeerCloseAction
+
+    @Test func aNewSocketIsOpenTakesDataAndWrites() {
+        let machine = WebSocketStateMachine()
+        #expect(machine.state == .open(awaitingPong: false) && machine.acceptsData && machine.acceptsWrites)
     }
 
-    /// A machine whose peer closed first.
-    private func closedMachine() -> WebSocketStateMachine {
+    @Test func aPeersCloseIsAnsweredOnlyOnceTheAppCaughtUp() {
         var machine = WebSocketStateMachine()
-        #expect(machine.peerClosed(code: .normalClosure) == .reportAndEcho(.normalClosure))
-        #expect(machine.state == .closed)
-        return machine
+        #expect(machine.peerClosed(.valid(code: 1001)) == .reportThenReply(report: .goingAway, reply: 1001))
+        #expect(machine.state == .answering)
+        #expect(!machine.acceptsData && machine.acceptsWrites)        // the app's last echoes still go out
+        #expect(machine.peerClosed(.valid(code: 1000)) == Action.none)
+        #expect(machine.replyDue() == true)
+        #expect(machine.replyDue() == false)
+        #expect(machine.state == .closed && !machine.acceptsWrites)
+        #expect(machine.connectionEnded() == false)                    // the close was reported
     }
 
-    @Test func aNewSocketIsOpenWithNoPingOutstanding() {
-        #expect(WebSocketStateMachine().state == .open(awaitingPong: false))
+    @Test func aCloseWithoutACodeIsAnsweredWithoutOne() {
+        var machine = WebSocketStateMachine()
+        #expect(machine.peerClosed(.valid(code: nil)) == .reportThenReply(report: nil, reply: nil))
     }
 
-    // MARK: - The closing handshake
-
-    @Test func aPeerCloseWhileOpenIsReportedAndEchoedOnce() {
+    @Test func aMalformedCloseIsAnsweredWith1002() {
         var machine = WebSocketStateMachine()
-        #expect(machine.peerClosed(code: .goingAway) == .reportAndEcho(.goingAway))
-        #expect(machine.state == .closed)
-        #expect(machine.peerClosed(code: .goingAway) == PeerCloseAction.none)
-        #expect(machine.connectionEnded() == false)
-        #expect(machine.state == .closed)
+        #expect(machine.peerClosed(.protocolError) == .reportThenReply(report: nil, reply: 1002))
     }
 
-    @Test func aPeerCloseWithoutACodeIsReportedWithout() {
+    @Test func anApplicationCodeIsReportedAsItCame() {
         var machine = WebSocketStateMachine()
-        #expect(machine.peerClosed(code: nil) == .reportAndEcho(nil))
-        #expect(machine.state == .closed)
-    }
-
-    @Test func aPeerCloseWithAnApplicationCodeKeepsTheCode() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.peerClosed(code: .unknown(4000)) == .reportAndEcho(.unknown(4000)))
-    }
-
-    @Test func aPeerCloseWhileAPingIsOutstandingIsStillEchoed() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.pingTimerFired() == .sendPing)
-        #expect(machine.peerClosed(code: .normalClosure) == .reportAndEcho(.normalClosure))
-        #expect(machine.state == .closed)
+        #expect(machine.peerClosed(.valid(code: 4000)) == .reportThenReply(report: .unknown(4000), reply: 4000))
     }
 
     @Test func ourCloseThenThePeersCompletesTheHandshake() {
-        var machine = closingMachine()
-        #expect(machine.peerClosed(code: .normalClosure) == .reportAndClose(.normalClosure))
+        var machine = WebSocketStateMachine()
+        #expect(machine.closeRequested() == true)
+        #expect(machine.closeRequested() == false)                     // sent once
+        #expect(machine.state == .closing && !machine.acceptsData && !machine.acceptsWrites)
+        #expect(machine.peerClosed(.valid(code: 1000)) == .reportAndClose(.normalClosure))
         #expect(machine.state == .closed)
-        #expect(machine.peerClosed(code: .normalClosure) == PeerCloseAction.none)
         #expect(machine.connectionEnded() == false)
     }
 
-    @Test func thePeersAnswerToOurCloseMayCarryNoCode() {
-        var machine = closingMachine()
-        #expect(machine.peerClosed(code: nil) == .reportAndClose(nil))
+    @Test func aConnectionEndingUnannouncedIsReportedOnce() {
+        var open = WebSocketStateMachine()
+        #expect(open.connectionEnded() == true)
+        #expect(open.connectionEnded() == false)
+        var closing = WebSocketStateMachine()
+        _ = closing.closeRequested()
+        #expect(closing.connectionEnded() == true)
     }
 
-    @Test func aCloseFrameIsSentOnlyOnce() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.closeRequested() == true)
-        #expect(machine.state == .closing)
-        #expect(machine.closeRequested() == false)
-        #expect(machine.state == .closing)
-    }
-
-    @Test func noCloseFrameIsSentOnceClosed() {
-        var machine = closedMachine()
-        #expect(machine.closeRequested() == false)
-        #expect(machine.state == .closed)
-    }
-
-    @Test func aCloseCanBeRequestedWhileAPingIsOutstanding() {
+    @Test func anUnansweredPingClosesWith1001AndAPongResetsIt() {
         var machine = WebSocketStateMachine()
         #expect(machine.pingTimerFired() == .sendPing)
-        #expect(machine.closeRequested() == true)
-        #expect(machine.state == .closing)
-    }
-
-    // MARK: - Keep-alive
-
-    @Test func theFirstTickSendsAPingAndTheNextUnansweredOneCloses() {
-        var machine = WebSocketStateMachine()
+        machine.pongReceived()
         #expect(machine.pingTimerFired() == .sendPing)
-        #expect(machine.state == .open(awaitingPong: true))
         #expect(machine.pingTimerFired() == .close(.goingAway))
-        // The handler closes through `closeRequested`: the tick alone changes nothing.
-        #expect(machine.state == .open(awaitingPong: true))
-        #expect(machine.closeRequested() == true)
-        #expect(machine.pingTimerFired() == PingAction.none)
-        #expect(machine.state == .closing)
     }
 
-    @Test func aPongAnswersThePing() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.pingTimerFired() == .sendPing)
-        machine.pongReceived()
-        #expect(machine.state == .open(awaitingPong: false))
-        #expect(machine.pingTimerFired() == .sendPing)
-        #expect(machine.state == .open(awaitingPong: true))
-    }
-
-    @Test func anUnaskedPongChangesNothing() {
-        var machine = WebSocketStateMachine()
-        machine.pongReceived()
-        #expect(machine.state == .open(awaitingPong: false))
-    }
-
-    @Test func theTimerSendsNothingWhileClosingOrClosed() {
-        var closing = closingMachine()
-        #expect(closing.pingTimerFired() == PingAction.none)
-        #expect(closing.state == .closing)
-
-        var closed = closedMachine()
-        #expect(closed.pingTimerFired() == PingAction.none)
-        #expect(closed.state == .closed)
-    }
-
-    @Test func aPongWhileClosingOrClosedChangesNothing() {
-        var closing = closingMachine()
-        closing.pongReceived()
-        #expect(closing.state == .closing)
-
-        var closed = closedMachine()
-        closed.pongReceived()
-        #expect(closed.state == .closed)
-    }
-
-    // MARK: - The connection ending
-
-    @Test func aConnectionEndingWhileOpenIsReportedOnce() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.connectionEnded() == true)
-        #expect(machine.state == .closed)
-        #expect(machine.connectionEnded() == false)
-        #expect(machine.peerClosed(code: .normalClosure) == PeerCloseAction.none)
-        #expect(machine.closeRequested() == false)
-    }
-
-    @Test func aConnectionEndingWithAPingOutstandingIsReported() {
-        var machine = WebSocketStateMachine()
-        #expect(machine.pingTimerFired() == .sendPing)
-        #expect(machine.connectionEnded() == true)
-        #expect(machine.state == .closed)
-    }
-
-    @Test func aConnectionEndingBeforeThePeerAnsweredOurCloseIsReported() {
-        var machine = closingMachine()
-        #expect(machine.connectionEnded() == true)
-        #expect(machine.state == .closed)
-        #expect(machine.connectionEnded() == false)
-    }
-
-    @Test func aConnectionEndingAfterTheCloseWasReportedIsNot() {
-        var machine = closedMachine()
-        #expect(machine.connectionEnded() == false)
-        #expect(machine.state == .closed)
+    @Test func noPingsOnceClosingOrAnswering() {
+        var closing = WebSocketStateMachine()
+        _ = closing.closeRequested()
+        #expect(closing.pingTimerFired() == .none)
+        var answering = WebSocketStateMachine()
+        _ = answering.peerClosed(.valid(code: 1000))
+        #expect(answering.pingTimerFired() == .none)
+        #expect(answering.closeRequested() == false)
     }
 }

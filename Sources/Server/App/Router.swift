@@ -70,7 +70,10 @@ public struct Router: Sendable {
     /// A WebSocket endpoint: a GET with `Upgrade: websocket` on `path` switches protocols.
     public mutating func webSocket(_ path: String, _ handlers: WebSocketHandlers) {
         routes.append(Route(method: .get, segments: Self.segments(path), handler: { _ in
-            .text("This endpoint speaks WebSocket: connect with Upgrade: websocket\n", status: .upgradeRequired)
+            var response = Response.text("This endpoint speaks WebSocket: connect with Upgrade: websocket\n", status: .upgradeRequired)
+            response.headers[.upgrade] = "websocket"
+            response.headers[.secWebSocketVersion] = "13"
+            return response
         }, webSocket: handlers))
     }
 

@@ -4,6 +4,7 @@ import Logging
 import Mailbox
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
 import PulsarRuntime
 
 /// What an HTTP connection serves, and with which limits.
@@ -40,12 +41,20 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
+    /// The current request's first bytes were no request line (see `KeepAliveTimer`).
+    private var notARequestLine = false
+    /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
+    private var refusalHeaders: [(String, String)] = []
+    private let rules: RequestHeadRules
 
     init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner) {
         self.configuration = configuration
         self.observer = observer
         self.runner = runner
         self.machine = HTTPConnectionStateMachine(maxBody: configuration.settings.maxBody)
+        let settings = configuration.settings
+        self.rules = RequestHeadRules(maxHeaderCount: settings.maxHeaderCount, maxHeaderBytes: settings.maxHeaderBytes,
+                                      maxBody: settings.maxBody)
     }
 
     private var settings: WorkerSettings { configuration.settings }
@@ -89,11 +98,26 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case HTTPRequestLineEvent.notARequestLine? = event as? HTTPRequestLineEvent {
+            notARequestLine = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+        notARequestLine = false
+        let path = String(RequestTarget.originForm(head.uri).split(separator: "?", maxSplits: 1).first ?? "")
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
         let streams = configuration.router.bodyMode(method: method, path: path) == .stream
-        let action = machine.head(head, refusal: refusal(of: head, checkLength: !streams), streams: streams)
+        var refusal = rules.refusal(of: head, checkLength: !streams)
+        if refusal == nil, configuration.router.webSocketHandlers(for: path) != nil,
+           case .refuse(let status, let headers) = WebSocketHandshake.judge(head) {
+            refusal = status
+            refusalHeaders = headers
+        }
+        let action = machine.head(head, refusal: refusal, streams: streams)
         if action == .ignore { return }
         context.triggerUserOutboundEvent(HTTPConnectionEvent.requestStarted, promise: nil)
         observer.connection(context.channel, busy: true)
@@ -134,26 +158,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    /// 100 Continue, to an HTTP/1.1 client that asks (RFC 9110 10.1.1; HTTP/1.0 has no 1xx).
     private func sendContinueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard head.version.major == 1, head.version.minor >= 1 else { return }
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
             context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
     }
 
-    /// A status to answer at once, before reading the body: 431 for too many or too
-    /// large headers, 413 for a declared body over `--max-body`.
-    private func refusal(of head: HTTPRequestHead, checkLength: Bool) -> HTTPResponseStatus? {
-        var bytes = 0
-        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
-        if head.headers.count > settings.maxHeaderCount || bytes > settings.maxHeaderBytes {
-            return .requestHeaderFieldsTooLarge
-        }
-        if checkLength, let length = head.headers.first(name: "content-length").flatMap(Int.init), length > settings.maxBody {
-            return .payloadTooLarge
-        }
-        return nil
-    }
-
+    /// Answers at once and closes in stages (RFC 9112 9.6): the response, then our
+    /// half of the connection, then whatever the client still sends is read and
+    /// dropped for a moment, so it sees the status rather than a reset.
     private func refuse(_ status: HTTPResponseStatus, version: HTTPVersion, context: ChannelHandlerContext) {
         context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
         observer.requestStarted()
@@ -161,19 +176,28 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "\(text.utf8.count)"), ("Connection", "close")])
         headers.add(name: "Date", value: HTTPDate.now())
         headers.add(name: "Server", value: "pulse")
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        headers.add(contentsOf: refusalHeaders)
+        refusalHeaders = []
+        let answered = version.major == 1 ? version : .http1_1
+        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: answered, status: status, headers: headers))), promise: nil)
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
         observer.requestFinished(status: Int(status.code), seconds: 0, bytesOut: text.utf8.count)
         let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) }
+        }
     }
+
+    /// How long a refused client's remaining bytes are read and dropped before the close.
+    static let linger = TimeAmount.seconds(2)
 
     // MARK: - Running the app
 
     private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
         var incoming = Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get,
-            target: head.uri,
+            target: RequestTarget.originForm(head.uri),
             headers: HTTPFields(head.headers),
             body: body,
             remoteAddress: clientAddress(head, peer: context.channel.remoteAddress?.ipAddress),
@@ -227,7 +251,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         headers.replaceOrAdd(name: "Date", value: HTTPDate.now())
         headers.replaceOrAdd(name: "Server", value: "pulse")
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        if !keepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if head.version.major == 1, head.version.minor == 0 {
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")   // HTTP/1.0 closes unless told
+        }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
     }
@@ -247,6 +275,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .abort:
             context.close(promise: nil)   // a half-sent stream cannot end well
         case .close:
+            readsPaused = true   // nothing more is read (or answered) on this connection
             context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         case .awaitNextRequest:
@@ -267,12 +296,30 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A head cut short by the connection closing (after a 408, say) is nobody's to answer.
-        if let error = error as? HTTPParserError, context.channel.isActive,
-           case .refuse(let status, let version) = machine.parserError(error) {
-            refuse(status, version: version, context: context)
+        guard let error = error as? HTTPParserError else {
+            if machine.isRefused { return }   // what a refused client still sends is dropped
+            // A handshake not upgraded: NIO says so, then hands the request on, to be answered.
+            if error is NIOWebSocketUpgradeError { return }
+            configuration.logger.debug("closing a connection: \(error)")
+            context.close(promise: nil)
             return
         }
-        context.close(promise: nil)
+        // Bytes after a request that closes the connection: not read, not answered;
+        // the response in flight still goes out.
+        if error == .closedConnection {
+            readsPaused = true
+            return
+        }
+        // A head cut short by the connection closing (after a 408, say) is nobody's to answer.
+        guard context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        switch machine.parserError(error) {
+        case .refuse(.notImplemented, let version) where notARequestLine: refuse(.badRequest, version: version, context: context)
+        case .refuse(let status, let version): refuse(status, version: version, context: context)
+        case .ignore where machine.isRefused: break
+        default: context.close(promise: nil)
+        }
     }
 }

@@ -144,12 +144,29 @@ struct HTTPConnectionStateMachine {
         return keepAlive ? .awaitNextRequest : .close
     }
 
+    var isRefused: Bool {
+        if case .refused = state { return true }
+        return false
+    }
+
+    /// The answer to a request NIO's parser refused: 431 for a head too large, 501 for
+    /// a method it does not know (RFC 9110 9.1), 505 for a version other than 1.x, 400
+    /// for the rest.
+    static func status(for error: HTTPParserError) -> HTTPResponseStatus {
+        switch error {
+        case .headerOverflow: .requestHeaderFieldsTooLarge
+        case .invalidMethod: .notImplemented
+        case .invalidVersion: .httpVersionNotSupported
+        default: .badRequest
+        }
+    }
+
     /// NIO's parser refused the bytes: answered while no response has started.
     mutating func parserError(_ error: HTTPParserError) -> HeadAction {
         switch state {
         case .awaitingHead, .collecting:
             state = .refused
-            return .refuse(error == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest, .http1_1)
+            return .refuse(Self.status(for: error), .http1_1)
         case .running, .refused, .closed:
             // The connection closes next; a running request is cancelled then.
             return .ignore

@@ -43,19 +43,21 @@ struct HTTPPipeline: Sendable {
             maxFrameSize: settings.maxWebSocketMessage,
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                let path = String(head.uri.split(separator: "?").first ?? "")
-                return channel.eventLoop.makeSucceededFuture(router.webSocketHandlers(for: path) == nil ? nil : HTTPHeaders())
+                // A handshake asked wrongly is not upgraded: the HTTP handler answers it.
+                let path = String(RequestTarget.originForm(head.uri).split(separator: "?").first ?? "")
+                let upgrade = router.webSocketHandlers(for: path) != nil && WebSocketHandshake.judge(head) == .upgrade
+                return channel.eventLoop.makeSucceededFuture(upgrade ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
-                    let path = String(head.uri.split(separator: "?").first ?? "")
+                    let path = String(RequestTarget.originForm(head.uri).split(separator: "?").first ?? "")
                     guard let (handlers, parameters) = router.webSocketHandlers(for: path) else { return }
                     var request = Request(method: .get, target: head.uri, headers: HTTPFields(head.headers),
                                           remoteAddress: channel.remoteAddress?.ipAddress, eventLoop: channel.eventLoop,
                                           context: context)
                     request.pathParameters = parameters
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ClientMaskCheck())
+                    try sync.addHandler(WebSocketFrameValidator())
                     try sync.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                         maxAccumulatedFrameSize: settings.maxWebSocketMessage))

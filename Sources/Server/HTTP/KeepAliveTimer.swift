@@ -23,6 +23,15 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     private let observer: any ConnectionObserver
     private var idleTimer: Scheduled<Void>?
     private var headerTimer: Scheduled<Void>?
+    /// When the connection last became idle: its last response ended, or it opened.
+    private var idleSince = NIODeadline.uptimeNanoseconds(0)
+    /// Bytes of the current request's method seen so far, while they are being checked.
+    private var methodScan: Int?
+    /// Set when the worker drains: an idle connection closes after `drainIdle`.
+    private var draining = false
+    /// How long a connection must have been idle for a draining worker to close it.
+    /// A client sends its next request at once, so one idle this long is not about to.
+    static let drainIdle = TimeAmount.seconds(1)
 
     init(keepAlive: TimeAmount, headerTimeout: TimeAmount, observer: any ConnectionObserver) {
         self.keepAlive = keepAlive
@@ -45,11 +54,14 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let count = Self.unwrapInboundIn(data).readableBytes
+        let bytes = Self.unwrapInboundIn(data)
+        let count = bytes.readableBytes
         if clock.bytesRead(count) == .headStarted {
             idleTimer?.cancel()
             armHeader(context: context)
+            methodScan = 0
         }
+        if methodScan != nil { scanMethod(bytes, context: context) }
         observer.bytesReceived(count)
         context.fireChannelRead(data)
     }
@@ -73,10 +85,48 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
         promise?.succeed(())
     }
 
+    /// NIO's parser says "invalid method" both for a method it does not know (501)
+    /// and for bytes that are no request line at all (400); which one it was is seen
+    /// here, on the first bytes of each request, and told to the HTTP handler.
+    private func scanMethod(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        guard var scanned = methodScan else { return }
+        for byte in bytes.readableBytesView {
+            if byte == UInt8(ascii: " ") {
+                methodScan = nil
+                if scanned == 0 { context.fireUserInboundEventTriggered(HTTPRequestLineEvent.notARequestLine) }
+                return
+            }
+            guard HTTPToken.isTokenCharacter(byte), scanned < 32 else {
+                methodScan = nil
+                if !HTTPToken.isTokenCharacter(byte) { context.fireUserInboundEventTriggered(HTTPRequestLineEvent.notARequestLine) }
+                return
+            }
+            scanned += 1
+        }
+        methodScan = scanned
+    }
+
     private func armIdle(context: ChannelHandlerContext) {
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: keepAlive) { [self] in
+        idleSince = context.eventLoop.now
+        scheduleIdle(at: idleSince + (draining ? min(keepAlive, Self.drainIdle) : keepAlive), context: context)
+    }
+
+    private func scheduleIdle(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             if clock.idleDeadlinePassed() { context.close(promise: nil) }
         }
+    }
+
+    /// The worker drains: a connection idle between requests closes once it has
+    /// been idle a moment; a busy one is told to close by its next response.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? WorkerEvent, case .draining = event else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        draining = true
+        if idleTimer != nil { scheduleIdle(at: max(context.eventLoop.now, idleSince + min(keepAlive, Self.drainIdle)), context: context) }
     }
 
     private func armHeader(context: ChannelHandlerContext) {
@@ -96,6 +146,28 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
         headerTimer?.cancel()
         idleTimer = nil
         headerTimer = nil
+    }
+}
+
+/// What the `KeepAliveTimer` tells the HTTP handler behind the codec.
+enum HTTPRequestLineEvent: Sendable {
+    /// The request's first bytes are no `method SP` at all: a parse error is a 400.
+    case notARequestLine
+}
+
+/// RFC 9110 5.6.2: the characters of a token (a method, a header name).
+enum HTTPToken {
+    static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
     }
 }
 

@@ -58,16 +58,21 @@ public final class WebSocket: Sendable {
     }
 }
 
-/// Frames in, events out: answers pings, echoes the closing handshake, keeps the
-/// connection alive with pings of its own, maps oversized and malformed messages to
-/// close codes 1009 and 1002, and feeds the app's handlers in order. The handshake's
-/// decisions are `WebSocketStateMachine`'s.
-final class WebSocketConnectionHandler: ChannelInboundHandler {
+/// Frames in, events out: answers pings, answers the closing handshake after the
+/// app has handled what came before it, keeps the connection alive with pings of
+/// its own, maps oversized, malformed and non-UTF-8 messages to close codes 1009,
+/// 1002 and 1007, and feeds the app's handlers in order. After our Close it takes
+/// nothing but the peer's Close and lets nothing more out. The decisions are
+/// `WebSocketStateMachine`'s.
+final class WebSocketConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     enum Event: Sendable {
         case open, text(String), binary(ByteBuffer), close(WebSocketErrorCode?)
+        /// Runs once the app has handled every earlier event.
+        case then(@Sendable () -> Void)
     }
 
     private let observer: any ConnectionObserver
@@ -75,6 +80,8 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     private var machine = WebSocketStateMachine()
     private var pinger: RepeatedTask?
     private let pingInterval: TimeAmount
+    /// How long the app may take to catch up before a peer's Close is answered anyway.
+    static let replyDeadline = TimeAmount.seconds(5)
 
     /// `executor`: where the app's callbacks run, one at a time (the worker's loop).
     init(socket: WebSocket, handlers: WebSocketHandlers, pingInterval: TimeAmount,
@@ -90,6 +97,7 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
                 case .text(let text): await handlers.onText(socket, text)
                 case .binary(let data): await handlers.onBinary(socket, data)
                 case .close(let code): await handlers.onClose(socket, code)
+                case .then(let action): action()
                 }
             }
         }
@@ -117,10 +125,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
+        if frame.opcode == .connectionClose {
+            peerClosed(WebSocketCloseRules.judge(frame.unmaskedData), context: context)
+            return
+        }
+        guard machine.acceptsData else { return }   // after our Close: only the peer's Close counts
         switch frame.opcode {
         case .text:
             observer.bytesReceived(frame.length)
-            events.yield(.text(String(buffer: frame.unmaskedData)))
+            events.yield(.text(String(decoding: frame.unmaskedData.readableBytesView, as: UTF8.self)))
         case .binary:
             observer.bytesReceived(frame.length)
             events.yield(.binary(frame.unmaskedData))
@@ -128,28 +141,36 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
             send(.pong, frame.unmaskedData, context: context)
         case .pong:
             machine.pongReceived()
-        case .connectionClose:
-            var data = frame.unmaskedData
-            peerClosed(code: data.readWebSocketErrorCode(), context: context)
         default:
             close(code: .protocolError, context: context)
         }
     }
 
-    private func peerClosed(code: WebSocketErrorCode?, context: ChannelHandlerContext) {
-        switch machine.peerClosed(code: code) {
+    private func peerClosed(_ verdict: WebSocketCloseRules.Verdict, context: ChannelHandlerContext) {
+        switch machine.peerClosed(verdict) {
         case .none:
             return
         case .reportAndClose(let code):
             events.yield(.close(code))
             context.close(promise: nil)
-        case .reportAndEcho(let code):
+        case .reportThenReply(let code, let reply):
+            // The reply waits for the app to handle (and answer) what came before it.
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            events.yield(.then { loop.execute { bound.value.0.sendReply(reply, context: bound.value.1) } })
             events.yield(.close(code))
-            var echo = context.channel.allocator.buffer(capacity: 2)
-            echo.write(webSocketErrorCode: code ?? .normalClosure)
-            context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: echo)))
-                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.eventLoop.assumeIsolated().scheduleTask(in: Self.replyDeadline) { [self] in
+                sendReply(reply, context: context)
+            }
         }
+    }
+
+    private func sendReply(_ code: UInt16?, context: ChannelHandlerContext) {
+        guard machine.replyDue() else { return }
+        var data = context.channel.allocator.buffer(capacity: 2)
+        if let code { data.writeInteger(code) }
+        context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Sends our close frame; the peer's answer (or the connection ending) finishes it.
@@ -160,6 +181,15 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
         // A peer that never answers does not keep the connection forever.
         context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
+    }
+
+    /// The app's frames pass only while the socket may still speak.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard machine.acceptsWrites else {
+            promise?.fail(WebSocketClosedError())
+            return
+        }
+        context.write(data, promise: promise)
     }
 
     private func keepAlive(context: ChannelHandlerContext) {
@@ -179,7 +209,9 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
              NIOWebSocketFrameAggregator.Error.tooManyFragments:
             close(code: .messageTooLarge, context: context)
-        case is NIOWebSocketFrameAggregator.Error, is UnmaskedClientFrame:
+        case WebSocketViolation.invalidUTF8:
+            close(code: .dataInconsistentWithMessage, context: context)
+        case is NIOWebSocketFrameAggregator.Error, is WebSocketViolation:
             close(code: .protocolError, context: context)
         case is NIOWebSocketError:
             break   // NIO's protocol error handler has answered 1002 or 1009 and closes
@@ -197,19 +229,56 @@ final class WebSocketConnectionHandler: ChannelInboundHandler {
     }
 }
 
-/// RFC 6455 5.1: a server must close the connection on a frame the client did not
-/// mask. NIO's decoder accepts them, so this check sits in front of the aggregator.
-final class ClientMaskCheck: ChannelInboundHandler {
+/// The socket is closing or closed: nothing more is sent on it.
+public struct WebSocketClosedError: Error, Sendable {}
+
+/// What RFC 6455 forbids a client to send, found on a frame as it arrives.
+enum WebSocketViolation: Error, Sendable {
+    /// 5.1: a client masks every frame.
+    case unmasked
+    /// 5.2: a reserved bit without a negotiated extension.
+    case reservedBits
+    /// 8.1: text that is not UTF-8, found as its bytes arrive.
+    case invalidUTF8
+}
+
+/// The checks NIO's decoder leaves to the server, on each frame before the
+/// aggregator: masked, no reserved bits, text UTF-8 across fragments (so an invalid
+/// byte fails the message at once, not after the rest of it). After the first
+/// violation nothing more is passed on.
+final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
+    /// Present while a text message's fragments arrive.
+    private var text: UTF8Validator?
+    private var failed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard Self.unwrapInboundIn(data).maskKey != nil else {
-            context.fireErrorCaught(UnmaskedClientFrame())
+        guard !failed else { return }
+        if let violation = check(Self.unwrapInboundIn(data)) {
+            failed = true
+            context.fireErrorCaught(violation)
             return
         }
         context.fireChannelRead(data)
     }
-}
 
-struct UnmaskedClientFrame: Error {}
+    private func check(_ frame: WebSocketFrame) -> WebSocketViolation? {
+        guard frame.maskKey != nil else { return .unmasked }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return .reservedBits }
+        switch frame.opcode {
+        case .text: text = UTF8Validator()
+        case .binary: text = nil
+        case .continuation: break
+        default: return nil   // control frames: the handler and NIO judge them
+        }
+        guard var validator = text else { return nil }
+        guard validator.feed(frame.unmaskedData.readableBytesView) else { return .invalidUTF8 }
+        if frame.fin {
+            text = nil
+            return validator.isComplete ? nil : .invalidUTF8
+        }
+        text = validator
+        return nil
+    }
+}

@@ -4,24 +4,30 @@ import NIOWebSocket
 /// value: events in, actions out. `WebSocketConnectionHandler` carries them out.
 ///
 ///     open(awaitingPong) --we close--> closing --peer's close--> closed
-///        |                                |
-///        +--peer's close (echoed)---------+----------------------> closed
-///        +--connection ends (from any state)-------------------> closed
+///        |
+///        +--peer's close--> answering --our reply sent--> closed
+///        +--connection ends (from any state)----------------------> closed
 ///
-/// The app hears of the close exactly once: with the peer's code, or with none
-/// when the connection just ended.
+/// A peer's Close is answered only after the app has handled every message that
+/// came before it (its echo goes out first): `answering` waits for that. Data is
+/// delivered only while open; the app may write while open or answering; after
+/// our Close nothing but the peer's Close is processed, and nothing more is sent.
+/// The app hears of the close exactly once.
 struct WebSocketStateMachine: Equatable {
     enum State: Equatable {
         /// `awaitingPong`: our keep-alive ping has not been answered yet.
         case open(awaitingPong: Bool)
         /// We sent a close frame and wait for the peer's.
         case closing
+        /// The peer closed; our reply waits for the app to catch up.
+        case answering
         case closed
     }
 
     enum PeerCloseAction: Equatable {
-        /// Tell the app, echo the code, then close the connection.
-        case reportAndEcho(WebSocketErrorCode?)
+        /// Tell the app (after what came before), then answer with `reply` (nil: an
+        /// empty close frame, as the peer sent no code) and close the connection.
+        case reportThenReply(report: WebSocketErrorCode?, reply: UInt16?)
         /// Tell the app and close the connection: the handshake is complete.
         case reportAndClose(WebSocketErrorCode?)
         case none
@@ -36,17 +42,27 @@ struct WebSocketStateMachine: Equatable {
 
     private(set) var state = State.open(awaitingPong: false)
 
-    mutating func peerClosed(code: WebSocketErrorCode?) -> PeerCloseAction {
+    /// The peer's Close, judged by `WebSocketCloseRules`.
+    mutating func peerClosed(_ verdict: WebSocketCloseRules.Verdict) -> PeerCloseAction {
+        let report: WebSocketErrorCode? = if case .valid(let code?) = verdict { WebSocketErrorCode(codeNumber: Int(code)) } else { nil }
         switch state {
         case .open:
-            state = .closed
-            return .reportAndEcho(code)
+            state = .answering
+            if case .valid(let code) = verdict { return .reportThenReply(report: report, reply: code) }
+            return .reportThenReply(report: nil, reply: 1002)
         case .closing:
             state = .closed
-            return .reportAndClose(code)
-        case .closed:
+            return .reportAndClose(report)
+        case .answering, .closed:
             return .none
         }
+    }
+
+    /// The app caught up: true when the reply to the peer's Close should be sent now.
+    mutating func replyDue() -> Bool {
+        guard state == .answering else { return false }
+        state = .closed
+        return true
     }
 
     /// We want to close (a protocol error, the drain, a missing pong): true when a
@@ -64,7 +80,7 @@ struct WebSocketStateMachine: Equatable {
             return .sendPing
         case .open(awaitingPong: true):
             return .close(.goingAway)
-        case .closing, .closed:
+        case .closing, .answering, .closed:
             return .none
         }
     }
@@ -73,9 +89,26 @@ struct WebSocketStateMachine: Equatable {
         if case .open = state { state = .open(awaitingPong: false) }
     }
 
+    /// Messages (and pings to answer) are taken only while open.
+    var acceptsData: Bool {
+        if case .open = state { return true }
+        return false
+    }
+
+    /// The app's frames go out while open, and while its last messages are answered.
+    var acceptsWrites: Bool {
+        switch state {
+        case .open, .answering: true
+        case .closing, .closed: false
+        }
+    }
+
     /// The connection ended: true when the app has not heard of the close yet.
     mutating func connectionEnded() -> Bool {
         defer { state = .closed }
-        return state != .closed
+        switch state {
+        case .open, .closing: return true
+        case .answering, .closed: return false
+        }
     }
 }

@@ -14,6 +14,7 @@ struct ConnectionRegistry {
     private var webSockets: [ObjectIdentifier: Channel] = [:]
 
     var count: Int { connections.count }
+    var channels: [Channel] { connections.values.map(\.channel) }
     var webSocketCount: Int { webSockets.count }
     var webSocketChannels: [Channel] { Array(webSockets.values) }
 

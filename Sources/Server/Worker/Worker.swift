@@ -208,9 +208,16 @@ public final class Worker {
         guard phase.drainRequested() else { return }
         acceptor?.stop()
         logger.info("draining (\(why)): \(metrics.inflight) requests in flight, \(registry.count) connections")
-        // A connection that has not sent its first request yet may have one on the
-        // wire: it is served (with `Connection: close`) rather than cut off.
-        for channel in registry.idleAfterServing { channel.close(promise: nil) }
+        switch serving {
+        case .http:
+            // A keep-alive client's next request may be on the wire already: each
+            // connection answers it with `Connection: close`, and only one idle for a
+            // moment is closed (the keep-alive timer decides), so clients reconnect
+            // rather than see a reset.
+            for channel in registry.channels { channel.pipeline.fireUserInboundEventTriggered(WorkerEvent.draining) }
+        case .connections:
+            for channel in registry.idleAfterServing { channel.close(promise: nil) }
+        }
         loop.assumeIsolated().scheduleTask(in: .fromSeconds(grace)) { self.deadlineReached() }
         exitIfDrained()
     }
@@ -276,6 +283,8 @@ extension Worker: ConnectionObserver {
 
 /// Events the worker sends down its connections' pipelines.
 enum WorkerEvent {
+    /// The worker drains: idle keep-alive connections close soon.
+    case draining
     /// The worker is about to exit: WebSockets close with 1001.
     case goingAway
 }

@@ -101,17 +101,30 @@ final class RequestLoop: @unchecked Sendable {
     private(set) var failures: [String] = []
     private let threads: Int
 
-    init(port: Int, path: String, threads: Int = 2) {
+    /// `keepAlive`: each thread keeps one connection and sends its requests on it,
+    /// opening a new one only when a response says `Connection: close`, as a browser
+    /// or a load balancer does.
+    init(port: Int, path: String, threads: Int = 2, keepAlive: Bool = false) {
         self.threads = threads
         for _ in 0..<threads {
             Thread.detachNewThread { [self] in
+                var connection: KeepAliveConnection?
                 while lock.withLock({ running }) {
                     do {
-                        let reply = try HTTPProbe.get(port: port, path)
+                        let status: Int
+                        if keepAlive {
+                            let current = try connection ?? KeepAliveConnection(port: port)
+                            let reply = try current.get(path)
+                            status = reply.status
+                            connection = reply.closes ? nil : current
+                        } else {
+                            status = try HTTPProbe.get(port: port, path).status
+                        }
                         lock.withLock {
-                            if reply.status == 200 { succeeded += 1 } else { failures.append("status \(reply.status)") }
+                            if status == 200 { succeeded += 1 } else { failures.append("status \(status)") }
                         }
                     } catch {
+                        connection = nil
                         lock.withLock { failures.append("\(error)") }
                     }
                 }
@@ -127,5 +140,40 @@ final class RequestLoop: @unchecked Sendable {
         lock.withLock { running = false }
         try await eventually(timeout: 30, "the request loop to stop") { lock.withLock { finishedThreads == threads } }
         return counts
+    }
+}
+
+/// One persistent HTTP/1.1 connection, for requests one after another.
+final class KeepAliveConnection {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int) throws { fd = try HTTPProbe.connect(port: port, timeout: 15) }
+    deinit { close(fd) }
+
+    /// Sends `GET path` and reads its response; `closes` when the server said it closes.
+    func get(_ path: String) throws -> (status: Int, closes: Bool) {
+        try HTTPProbe.sendAll(fd, Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        while buffer.firstRange(of: Array("\r\n\r\n".utf8)) == nil { try fill() }
+        let end = buffer.firstRange(of: Array("\r\n\r\n".utf8))!
+        let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).lowercased()
+        buffer.removeSubrange(..<end.upperBound)
+        let lines = head.components(separatedBy: "\r\n")
+        guard let status = lines.first?.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
+            throw HTTPProbe.Failure(description: "not a response: \(head.prefix(40))")
+        }
+        let length = lines.first { $0.hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+        while buffer.count < length { try fill() }
+        buffer.removeSubrange(..<length)
+        return (status, lines.contains("connection: close"))
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else {
+            throw HTTPProbe.Failure(description: count == 0 ? "closed before a response" : "recv: \(String(cString: strerror(errno)))")
+        }
+        buffer += chunk[..<count]
     }
 }
