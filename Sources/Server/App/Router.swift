@@ -89,33 +89,43 @@ public struct Router: Sendable {
 
     /// How the route answering `method` on `path` takes its body.
     func bodyMode(method: HTTPRequest.Method, path: String) -> BodyMode {
-        let requested = Self.segments(path)
-        return routes.first { $0.method == method && Self.match($0.segments, requested) != nil }?.body ?? .collect
+        bodyMode(method: method, segments: Self.segments(path))
+    }
+
+    func bodyMode(method: HTTPRequest.Method, segments requested: [Substring]) -> BodyMode {
+        routes.first { $0.method == method && Self.matches($0.segments, requested) }?.body ?? .collect
     }
 
     /// The WebSocket handlers for a path, when it has any.
     func webSocketHandlers(for path: String) -> (WebSocketHandlers, [String: String])? {
-        let requested = Self.segments(path)
+        webSocketHandlers(segments: Self.segments(path))
+    }
+
+    func webSocketHandlers(segments requested: [Substring]) -> (WebSocketHandlers, [String: String])? {
         for route in routes {
-            if let handlers = route.webSocket, let parameters = Self.match(route.segments, requested) {
-                return (handlers, parameters)
+            if let handlers = route.webSocket, Self.matches(route.segments, requested) {
+                return (handlers, Self.parameters(route.segments, requested))
             }
         }
         return nil
+    }
+
+    /// Whether a path has a WebSocket route, without building its parameters.
+    func hasWebSocket(segments requested: [Substring]) -> Bool {
+        routes.contains { $0.webSocket != nil && Self.matches($0.segments, requested) }
     }
 
     private func dispatch(_ request: Request) async throws -> Response {
         let requested = Self.segments(request.path)
         var allowed: [HTTPRequest.Method] = []
         let method = request.method == .head ? HTTPRequest.Method.get : request.method
-        for route in routes {
-            guard let parameters = Self.match(route.segments, requested) else { continue }
+        for route in routes where Self.matches(route.segments, requested) {
             guard route.method == method else {
                 if !allowed.contains(route.method) { allowed.append(route.method) }
                 continue
             }
             var request = request
-            request.pathParameters = parameters
+            request.pathParameters = Self.parameters(route.segments, requested)
             return try await route.handler(request)
         }
         if !allowed.isEmpty {
@@ -126,20 +136,29 @@ public struct Router: Sendable {
         return .text("Not Found\n", status: .notFound)
     }
 
-    static func segments(_ path: String) -> [Substring] {
-        path.split(separator: "/", omittingEmptySubsequences: true)
+    static func segments(_ path: some StringProtocol) -> [Substring] {
+        Substring(path).split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    /// Whether `path` fits `pattern`; nothing is allocated for routes that do not.
+    static func matches(_ pattern: [Substring], _ path: [Substring]) -> Bool {
+        guard pattern.count == path.count else { return false }
+        for (expected, actual) in zip(pattern, path) where expected.first != ":" && expected != actual {
+            return false
+        }
+        return true
+    }
+
+    /// The `:name` values of a path that `matches` the pattern, percent-decoded.
+    static func parameters(_ pattern: [Substring], _ path: [Substring]) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (expected, actual) in zip(pattern, path) where expected.first == ":" {
+            parameters[String(expected.dropFirst())] = String(actual).removingPercentEncoding ?? String(actual)
+        }
+        return parameters
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
-        guard pattern.count == path.count else { return nil }
-        var parameters: [String: String] = [:]
-        for (expected, actual) in zip(pattern, path) {
-            if expected.first == ":" {
-                parameters[String(expected.dropFirst())] = String(actual).removingPercentEncoding ?? String(actual)
-            } else if expected != actual {
-                return nil
-            }
-        }
-        return parameters
+        matches(pattern, path) ? parameters(pattern, path) : nil
     }
 }

@@ -41,16 +41,23 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
+    /// The client's address, formatted once per connection.
+    private var peerAddress: String?
     /// The current request's first bytes were no request line (see `KeepAliveTimer`).
     private var notARequestLine = false
     /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
     private var refusalHeaders: [(String, String)] = []
     private let rules: RequestHeadRules
 
-    init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner) {
+    /// The keep-alive timer in front of the codec, told where each request is.
+    let cycle: (any RequestCycleListener)?
+
+    init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner,
+         cycle: (any RequestCycleListener)? = nil) {
         self.configuration = configuration
         self.observer = observer
         self.runner = runner
+        self.cycle = cycle
         self.machine = HTTPConnectionStateMachine(maxBody: configuration.settings.maxBody)
         let settings = configuration.settings
         self.rules = RequestHeadRules(maxHeaderCount: settings.maxHeaderCount, maxHeaderBytes: settings.maxHeaderBytes,
@@ -60,6 +67,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var settings: WorkerSettings { configuration.settings }
 
     func channelActive(context: ChannelHandlerContext) {
+        peerAddress = context.channel.remoteAddress?.ipAddress
         observer.connectionOpened(context.channel)
         context.fireChannelActive()
     }
@@ -108,18 +116,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         notARequestLine = false
-        let path = String(RequestTarget.originForm(head.uri).split(separator: "?", maxSplits: 1).first ?? "")
+        let target = RequestTarget.originForm(head.uri)
+        let segments = Router.segments(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
-        let streams = configuration.router.bodyMode(method: method, path: path) == .stream
+        let streams = configuration.router.bodyMode(method: method, segments: segments) == .stream
         var refusal = rules.refusal(of: head, checkLength: !streams)
-        if refusal == nil, configuration.router.webSocketHandlers(for: path) != nil,
+        if refusal == nil, configuration.router.hasWebSocket(segments: segments),
            case .refuse(let status, let headers) = WebSocketHandshake.judge(head) {
             refusal = status
             refusalHeaders = headers
         }
         let action = machine.head(head, refusal: refusal, streams: streams)
         if action == .ignore { return }
-        context.triggerUserOutboundEvent(HTTPConnectionEvent.requestStarted, promise: nil)
+        cycle?.requestStarted()
         observer.connection(context.channel, busy: true)
         switch action {
         case .ignore:
@@ -160,7 +169,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// 100 Continue, to an HTTP/1.1 client that asks (RFC 9110 10.1.1; HTTP/1.0 has no 1xx).
     private func sendContinueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard head.version.major == 1, head.version.minor >= 1 else { return }
+        guard head.version.major == 1, head.version.minor >= 1, head.headers.contains(name: "expect") else { return }
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
             context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
@@ -170,7 +179,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// half of the connection, then whatever the client still sends is read and
     /// dropped for a moment, so it sees the status rather than a reset.
     private func refuse(_ status: HTTPResponseStatus, version: HTTPVersion, context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
+        cycle?.closing()
         observer.requestStarted()
         let text = "\(status.code) \(status.reasonPhrase)\n"
         var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "\(text.utf8.count)"), ("Connection", "close")])
@@ -200,7 +209,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             target: RequestTarget.originForm(head.uri),
             headers: HTTPFields(head.headers),
             body: body,
-            remoteAddress: clientAddress(head, peer: context.channel.remoteAddress?.ipAddress),
+            remoteAddress: clientAddress(head, peer: peerAddress),
             eventLoop: context.eventLoop,
             context: configuration.context)
         incoming.bodyStream = bodyStream
@@ -243,22 +252,28 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = machine.responseHeadWritten(draining: observer.isDraining, knownLength: response.knownLength != nil)
-        var headers = HTTPHeaders(response.headers)
-        if let length = response.knownLength {
-            headers.replaceOrAdd(name: "Content-Length", value: String(length))
-        } else {
-            headers.remove(name: "Content-Length")
+        // The app's fields, less those the server sets, then the server's: one pass, no lookups.
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(response.headers.count + 4)
+        for field in response.headers where !Self.serverFields.contains(field.name) {
+            headers.add(name: field.name.rawName, value: field.value)
         }
-        headers.replaceOrAdd(name: "Date", value: HTTPDate.now())
-        headers.replaceOrAdd(name: "Server", value: "pulse")
+        if let length = response.knownLength { headers.add(name: "Content-Length", value: String(length)) }
+        headers.add(name: "Date", value: HTTPDate.now())
+        headers.add(name: "Server", value: "pulse")
         if !keepAlive {
-            headers.replaceOrAdd(name: "Connection", value: "close")
+            headers.add(name: "Connection", value: "close")
         } else if head.version.major == 1, head.version.minor == 0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")   // HTTP/1.0 closes unless told
+            headers.add(name: "Connection", value: "keep-alive")   // HTTP/1.0 closes unless told
+        } else if let connection = response.headers[.connection] {
+            headers.add(name: "Connection", value: connection)
         }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
     }
+
+    /// Fields the server writes itself, whatever the app set.
+    private static let serverFields: Set<HTTPField.Name> = [.contentLength, .date, .server, .connection]
 
     /// Ends the response, closes the books, and readies the connection for the next request.
     func finish(status: Int, started: NIODeadline, bytes: Int, abort: Bool, context: ChannelHandlerContext) {
@@ -276,11 +291,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.close(promise: nil)   // a half-sent stream cannot end well
         case .close:
             readsPaused = true   // nothing more is read (or answered) on this connection
-            context.triggerUserOutboundEvent(HTTPConnectionEvent.closing, promise: nil)
+            cycle?.closing()
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         case .awaitNextRequest:
             // Before the end: writing it may deliver a pipelined request at once.
-            context.triggerUserOutboundEvent(HTTPConnectionEvent.responseEnded, promise: nil)
+            cycle?.responseEnded()
             context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
         }
     }

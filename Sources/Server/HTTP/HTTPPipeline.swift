@@ -17,9 +17,9 @@ struct HTTPPipeline: Sendable {
     func configure(_ channel: Channel) throws {
         let settings = configuration.settings
         let sync = channel.pipeline.syncOperations
-        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value)
         let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive), headerTimeout: .fromSeconds(settings.headerTimeout),
                                    observer: observer.value)
+        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value, cycle: timer)
         let removable = NIOLoopBound((http, timer), eventLoop: channel.eventLoop)
         try sync.addHandler(timer)
         try sync.configureHTTPServerPipeline(

@@ -7,9 +7,10 @@ import NIOCore
 /// it); a connection whose last response said close is closed after `--keep-alive`
 /// even if its client stops reading. It also counts the bytes received.
 ///
-/// The HTTP handler behind the codec tells it where the connection is with the
-/// outbound user events of `HTTPConnectionEvent`; `KeepAliveClock` decides.
-final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
+/// The HTTP handler behind the codec tells it where the connection is, as its
+/// `RequestCycleListener` (a direct call: these happen for every request);
+/// `KeepAliveClock` decides.
+final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, RequestCycleListener {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -21,8 +22,13 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     private let keepAlive: TimeAmount
     private let headerTimeout: TimeAmount
     private let observer: any ConnectionObserver
-    private var idleTimer: Scheduled<Void>?
-    private var headerTimer: Scheduled<Void>?
+    /// When the idle connection closes, and when a head begun must be complete.
+    private var idleDeadline: NIODeadline?
+    private var headerDeadline: NIODeadline?
+    /// The one timer of the connection, and when it fires. It is not moved for every
+    /// request: when it fires it looks at the deadlines and sets itself for the next,
+    /// so a busy connection schedules about one timer per keep-alive period.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     /// When the connection last became idle: its last response ended, or it opened.
     private var idleSince = NIODeadline.uptimeNanoseconds(0)
     /// Bytes of the current request's method seen so far, while they are being checked.
@@ -40,25 +46,27 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armIdle(context: context)
+        becameIdle(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimers()
+        cancelTimer()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancelTimers()
+        cancelTimer()
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Self.unwrapInboundIn(data)
         let count = bytes.readableBytes
         if clock.bytesRead(count) == .headStarted {
-            idleTimer?.cancel()
-            armHeader(context: context)
+            idleDeadline = nil
+            headerDeadline = context.eventLoop.now + headerTimeout
+            ensureTimer(for: headerDeadline!, context: context)
             methodScan = 0
         }
         if methodScan != nil { scanMethod(bytes, context: context) }
@@ -66,23 +74,24 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        guard let event = event as? HTTPConnectionEvent else {
-            context.triggerUserOutboundEvent(event, promise: promise)
-            return
-        }
-        cancelTimers()
-        switch event {
-        case .requestStarted:
-            clock.requestStarted()
-        case .responseEnded:
-            clock.responseEnded()
-            armIdle(context: context)
-        case .closing:
-            clock.closing()
-            armIdle(context: context)
-        }
-        promise?.succeed(())
+    /// The handler's context, for the listener calls, which come from outside the pipeline's events.
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func requestStarted() {
+        clock.requestStarted()
+        (idleDeadline, headerDeadline) = (nil, nil)
+    }
+
+    func responseEnded() {
+        clock.responseEnded()
+        if let context { becameIdle(context: context) }
+    }
+
+    func closing() {
+        clock.closing()
+        if let context { becameIdle(context: context) }
     }
 
     /// NIO's parser says "invalid method" both for a method it does not know (501)
@@ -106,15 +115,41 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
         methodScan = scanned
     }
 
-    private func armIdle(context: ChannelHandlerContext) {
+    private func becameIdle(context: ChannelHandlerContext) {
         idleSince = context.eventLoop.now
-        scheduleIdle(at: idleSince + (draining ? min(keepAlive, Self.drainIdle) : keepAlive), context: context)
+        headerDeadline = nil
+        idleDeadline = idleSince + (draining ? min(keepAlive, Self.drainIdle) : keepAlive)
+        ensureTimer(for: idleDeadline!, context: context)
     }
 
-    private func scheduleIdle(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+    /// The timer fires by `deadline`: kept if it already does, moved if it fires later.
+    private func ensureTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timer, timer.at <= deadline { return }
+        timer?.task.cancel()
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in timerFired(context: context) }
+        timer = (task, deadline)
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        let now = context.eventLoop.now
+        if let deadline = headerDeadline, now >= deadline {
+            headerDeadline = nil
+            if clock.headerDeadlinePassed() { answerTimeout(context: context) }
+        }
+        if let deadline = idleDeadline, now >= deadline {
+            idleDeadline = nil
             if clock.idleDeadlinePassed() { context.close(promise: nil) }
+        }
+        if let next = [headerDeadline, idleDeadline].compactMap({ $0 }).min() { ensureTimer(for: next, context: context) }
+    }
+
+    private func answerTimeout(context: ChannelHandlerContext) {
+        observer.requestStarted()
+        observer.requestFinished(status: 408, seconds: Double(headerTimeout.nanoseconds) / 1e9, bytesOut: 0)
+        let answer = context.channel.allocator.buffer(string: Self.timeoutResponse)
+        context.writeAndFlush(Self.wrapOutboundOut(answer)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 
@@ -126,26 +161,15 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         draining = true
-        if idleTimer != nil { scheduleIdle(at: max(context.eventLoop.now, idleSince + min(keepAlive, Self.drainIdle)), context: context) }
-    }
-
-    private func armHeader(context: ChannelHandlerContext) {
-        headerTimer = context.eventLoop.assumeIsolated().scheduleTask(in: headerTimeout) { [self] in
-            guard clock.headerDeadlinePassed() else { return }
-            observer.requestStarted()
-            observer.requestFinished(status: 408, seconds: Double(headerTimeout.nanoseconds) / 1e9, bytesOut: 0)
-            let answer = context.channel.allocator.buffer(string: Self.timeoutResponse)
-            context.writeAndFlush(Self.wrapOutboundOut(answer)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
+        if idleDeadline != nil {
+            idleDeadline = max(context.eventLoop.now, idleSince + min(keepAlive, Self.drainIdle))
+            ensureTimer(for: idleDeadline!, context: context)
         }
     }
 
-    private func cancelTimers() {
-        idleTimer?.cancel()
-        headerTimer?.cancel()
-        idleTimer = nil
-        headerTimer = nil
+    private func cancelTimer() {
+        timer?.task.cancel()
+        timer = nil
     }
 }
 
@@ -171,15 +195,17 @@ enum HTTPToken {
     }
 }
 
-/// What the HTTP handler tells the `KeepAliveTimer` in front of the codec.
-enum HTTPConnectionEvent: Sendable {
+/// What the HTTP handler tells the `KeepAliveTimer` in front of the codec. Called on
+/// the connection's event loop.
+protocol RequestCycleListener: AnyObject {
     /// A request head arrived: no deadline applies until its response ends.
-    case requestStarted
-    /// A response ended and the connection stays open for the next request.
-    case responseEnded
+    func requestStarted()
+    /// A response ended and the connection stays open for the next request. Called
+    /// before the end is written: writing it may deliver a pipelined request at once.
+    func responseEnded()
     /// The connection closes once its last response is written; if that stalls,
     /// the idle deadline closes it anyway.
-    case closing
+    func closing()
 }
 
 /// Where a connection is between requests, for its two deadlines.

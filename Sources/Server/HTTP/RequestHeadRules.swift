@@ -15,16 +15,33 @@ struct RequestHeadRules: Sendable {
     /// Longest request target; the request line's length, in effect.
     var maxTargetLength = 8 * 1024
 
+    /// One pass over the headers (this runs for every request).
     func refusal(of head: HTTPRequestHead, checkLength: Bool) -> HTTPResponseStatus? {
         var bytes = 0
-        for (name, value) in head.headers { bytes += name.utf8.count + value.utf8.count }
+        var hosts = 0
+        var host: String?
+        var transferEncoding = false
+        var contentLength: String?
+        for (name, value) in head.headers {
+            bytes += name.utf8.count + value.utf8.count
+            switch name.utf8.count {
+            case 4 where name.equalsASCIICaseInsensitive("host"):
+                hosts += 1
+                host = value
+            case 14 where name.equalsASCIICaseInsensitive("content-length"):
+                contentLength = contentLength ?? value
+            case 17 where name.equalsASCIICaseInsensitive("transfer-encoding"):
+                transferEncoding = true
+            default:
+                break
+            }
+        }
         if head.headers.count > maxHeaderCount || bytes > maxHeaderBytes { return .requestHeaderFieldsTooLarge }
         if head.uri.utf8.count > maxTargetLength { return .uriTooLong }
-        if let framing = Self.transferEncodingRefusal(head) { return framing }
-        if !Self.hostIsAcceptable(head) { return .badRequest }
-        if checkLength, let length = head.headers.first(name: "content-length").flatMap(Self.contentLength), length > maxBody {
-            return .payloadTooLarge
-        }
+        if transferEncoding, let framing = Self.transferEncodingRefusal(head) { return framing }
+        let http11 = head.version.major == 1 && head.version.minor >= 1
+        if (http11 && hosts != 1) || hosts > 1 || !(host.map(Self.isValidHost) ?? true) { return .badRequest }
+        if checkLength, let length = contentLength.flatMap(Self.contentLength), length > maxBody { return .payloadTooLarge }
         return nil
     }
 
@@ -42,43 +59,42 @@ struct RequestHeadRules: Sendable {
         return codings.count == 1 ? nil : .notImplemented
     }
 
-    /// RFC 9112 3.2: an HTTP/1.1 request has exactly one Host, and it is a valid
-    /// authority (or empty, for a target without one).
-    static func hostIsAcceptable(_ head: HTTPRequestHead) -> Bool {
-        let hosts = head.headers["host"]
-        if head.version.major == 1, head.version.minor >= 1, hosts.count != 1 { return false }
-        guard hosts.count <= 1 else { return false }
-        return hosts.first.map(isValidHost) ?? true
-    }
-
     static func isValidHost(_ value: String) -> Bool {
-        let host = value.trimmingOWS()
-        guard !host.isEmpty else { return true }
-        var rest = Substring(host)
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return false }
-            let literal = rest[rest.index(after: rest.startIndex)..<close]
-            guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
-            rest = rest[rest.index(after: close)...]
+        var bytes = Substring(value).utf8[...]
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        guard !bytes.isEmpty else { return true }
+        var rest: Substring.UTF8View.SubSequence
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
+            rest = bytes[bytes.index(after: close)...]
         } else {
-            let end = rest.firstIndex(of: ":") ?? rest.endIndex
-            let name = rest[..<end]
-            guard !name.isEmpty, name.unicodeScalars.allSatisfy(isRegNameCharacter) else { return false }
-            rest = rest[end...]
+            let end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+            guard end > bytes.startIndex, bytes[..<end].allSatisfy(isRegNameByte) else { return false }
+            rest = bytes[end...]
         }
-        guard !rest.isEmpty else { return true }
-        guard rest.first == ":" else { return false }
+        guard let colon = rest.first else { return true }
+        guard colon == UInt8(ascii: ":") else { return false }
         let port = rest.dropFirst()
-        return port.count <= 5 && port.allSatisfy { $0.isASCII && $0.isNumber }
+        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
-    private static func isRegNameCharacter(_ scalar: Unicode.Scalar) -> Bool {
-        guard scalar.isASCII else { return false }
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_", "~", "%", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=":
-            return true
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "f"))
+    }
+
+    /// RFC 3986 reg-name (and IPv4): unreserved, pct-encoded and sub-delims characters.
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"), UInt8(ascii: "!"),
+             UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+             UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            true
         default:
-            return false
+            false
         }
     }
 
@@ -88,6 +104,16 @@ struct RequestHeadRules: Sendable {
         let digits = value.trimmingOWS()
         guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return Int(digits)
+    }
+}
+
+extension String {
+    /// Equal to `lowercase`, an ASCII lowercase literal, ignoring the case of ASCII letters.
+    func equalsASCIICaseInsensitive(_ lowercase: StaticString) -> Bool {
+        guard utf8.count == lowercase.utf8CodeUnitCount else { return false }
+        return lowercase.withUTF8Buffer { expected in
+            zip(utf8, expected).allSatisfy { byte, wanted in byte == wanted || (byte | 0x20) == wanted && wanted >= 0x61 && wanted <= 0x7A }
+        }
     }
 }
 
@@ -105,6 +131,8 @@ extension StringProtocol {
 /// never part of it.
 enum RequestTarget {
     static func originForm(_ target: String) -> String {
+        // The usual case, `/path?query` with no fragment, is returned as it is.
+        if target.utf8.first == UInt8(ascii: "/"), !target.utf8.contains(UInt8(ascii: "#")) { return target }
         var target = Substring(target)
         if let hash = target.firstIndex(of: "#") { target = target[..<hash] }
         let lower = target.prefix(8).lowercased()

@@ -73,10 +73,11 @@ struct HTTPTestConnection {
         try await channel.testingEventLoop.executeInContext {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(reads)
-            try sync.addHandler(KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive),
-                                               headerTimeout: .fromSeconds(settings.headerTimeout), observer: observer))
+            let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive),
+                                       headerTimeout: .fromSeconds(settings.headerTimeout), observer: observer)
+            try sync.addHandler(timer)
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false)
-            try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer, runner: runner))
+            try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer, runner: runner, cycle: timer))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4321)).get()
     }
