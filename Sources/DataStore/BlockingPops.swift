@@ -49,9 +49,7 @@ extension Session {
     /// (reading nothing else) until a push or the timeout (0 waits for ever).
     func blockingPop(_ arguments: [[UInt8]], front: Bool) throws(CommandError) -> [RESPValue] {
         let keys = Array(arguments.dropLast())
-        guard let timeout = Double(arguments.last!.text), timeout >= 0 else {
-            throw CommandError(message: "ERR timeout is not a float or out of range")
-        }
+        let timeout = try Self.timeout(arguments.last!, now: now)
         for key in keys {
             guard try list(key) != nil, let item = try mutateList(key, { front ? $0.popFirst() : $0.popLast() }) else { continue }
             return [.array([.bulkString(key), .bulkString(item)])]
@@ -75,5 +73,22 @@ extension Session {
         blocked = nil
         pushReply(reply)
         resume?()
+    }
+}
+
+extension Session {
+    /// A blocking command's timeout in seconds, judged as Redis 7.0 does: the value
+    /// times 1000 converted to a 64-bit integer, where anything past its range comes
+    /// out negative (C's conversion), so `inf` and huge values are "negative" too.
+    static func timeout(_ argument: [UInt8], now: Int64) throws(CommandError) -> Double {
+        guard let seconds = Double(String(decoding: argument, as: UTF8.self)), !seconds.isNaN else {
+            throw CommandError(message: "ERR timeout is not a float or out of range")
+        }
+        let milliseconds = seconds * 1000
+        guard milliseconds > -9.223372036854775808e18, milliseconds < 9.223372036854775808e18, milliseconds >= 0 else {
+            throw CommandError(message: "ERR timeout is negative")
+        }
+        guard Int64(milliseconds) <= Int64.max - now else { throw CommandError(message: "ERR timeout is out of range") }
+        return seconds
     }
 }

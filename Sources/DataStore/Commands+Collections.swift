@@ -112,7 +112,7 @@ extension Commands {
             let count = try int(arguments[1])
             var items = Array(list)
             var removed = 0
-            let limit = count == 0 ? Int.max : abs(count)
+            let limit = count == 0 ? Int.max : Int(clamping: count.magnitude)
             let order: [Int] = count < 0 ? Array(items.indices.reversed()) : Array(items.indices)
             var doomed = Set<Int>()
             for index in order where items[index] == arguments[2] && removed < limit {
@@ -196,6 +196,7 @@ extension Commands {
         "spop": one(-2) { (session, arguments) throws(CommandError) in
             guard var set = try session.set(arguments[0]) else { return arguments.count > 1 ? .array([]) : .null }
             let count = arguments.count > 1 ? try int(arguments[1]) : 1
+            guard count >= 0 else { throw CommandError(message: "ERR value is out of range, must be positive") }
             var popped: [[UInt8]] = []
             for _ in 0..<max(0, count) {
                 guard let member = set.randomElement() else { break }
@@ -209,7 +210,13 @@ extension Commands {
             let set = try session.set(arguments[0]) ?? []
             guard arguments.count > 1 else { return .bulkString(set.randomElement()) }
             let count = try int(arguments[1])
+            guard count != Int.min else {
+                throw CommandError(message: "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+            }
             if count >= 0 { return bulkArray(set.shuffled().prefix(count)) }
+            // Repeats allowed: the reply is as long as asked, so the count is bounded
+            // (Redis refuses only LLONG_MIN, and builds a reply that can exhaust memory).
+            guard count >= -Commands.maximumRepeatedMembers else { throw CommandError(message: "ERR value is out of range") }
             return bulkArray((0..<(-count)).compactMap { _ in set.randomElement() })
         },
         "sscan": Command(arity: -3) { (session, arguments) throws(CommandError) in

@@ -7,16 +7,16 @@ extension Commands {
         },
         "exists": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
         "expire": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: session.now + Int64(try int(arguments[1])) * 1000)
+            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: true, from: session.now, command: "expire"))
         },
         "pexpire": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: session.now + Int64(try int(arguments[1])))
+            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: false, from: session.now, command: "pexpire"))
         },
         "expireat": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: Int64(try int(arguments[1])) * 1000)
+            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: true, from: 0, command: "expireat"))
         },
         "pexpireat": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: Int64(try int(arguments[1])))
+            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: false, from: 0, command: "pexpireat"))
         },
         "ttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1000) },
         "pttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1) },
@@ -48,6 +48,16 @@ extension Commands {
         "randomkey": one(1) { session, _ in .bulkString(session.db.keys(now: session.now).randomElement()) },
     ]
 
+    /// The deadline an EXPIRE-family command asks for, as Redis 7 computes it: any
+    /// integer (a past one deletes the key), refused when the arithmetic overflows.
+    static func expireTime(_ argument: [UInt8], seconds: Bool, from base: Int64, command: String) throws(CommandError) -> Int64 {
+        let refused = CommandError(message: "ERR invalid expire time in '\(command)' command")
+        let (milliseconds, tooBig) = Int64(try int(argument)).multipliedReportingOverflow(by: seconds ? 1000 : 1)
+        let (deadline, overflow) = milliseconds.addingReportingOverflow(base)
+        guard !tooBig, !overflow else { throw refused }
+        return deadline
+    }
+
     static func expire(_ session: Session, _ key: [UInt8], at deadline: Int64) throws(CommandError) -> RESPValue {
         guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
         if deadline <= session.now {
@@ -62,8 +72,8 @@ extension Commands {
     static func ttl(_ session: Session, _ key: [UInt8], divisor: Int64) -> RESPValue {
         guard session.db.get(key, now: session.now) != nil else { return .integer(-2) }
         guard let deadline = session.db.expires[key] else { return .integer(-1) }
-        let remaining = deadline - session.now
-        return .integer(Int(divisor == 1 ? remaining : (remaining + 500) / divisor))
+        let remaining = deadline &- session.now
+        return .integer(Int(divisor == 1 ? remaining : (remaining &+ 500) / divisor))
     }
 
     /// A cursor over a sorted snapshot: the cursor is the index of the next item.
@@ -84,7 +94,8 @@ extension Commands {
             }
             index += 2
         }
-        let end = min(items.count, start + count)
+        let (sum, overflow) = start.addingReportingOverflow(count)
+        let end = overflow ? items.count : min(items.count, sum)
         let page = start < items.count ? items[start..<end] : []
         let chosen = page.filter { item in pattern.map { Glob.matches($0, key(item)) } ?? true }
         return .array([.bulk(end >= items.count ? "0" : String(end)), .array(chosen.flatMap(render))])

@@ -16,13 +16,9 @@ extension Commands {
                 case "EX", "PX", "EXAT", "PXAT":
                     guard index + 1 < arguments.count else { throw .syntax }
                     let amount = Int64(try int(arguments[index + 1]))
-                    guard amount > 0 else { throw CommandError(message: "ERR invalid expire time in 'set' command") }
-                    switch option {
-                    case "EX": expireAt = session.now + amount * 1000
-                    case "PX": expireAt = session.now + amount
-                    case "EXAT": expireAt = amount * 1000
-                    default: expireAt = amount
-                    }
+                    let seconds = option == "EX" || option == "EXAT"
+                    let relative = option == "EX" || option == "PX"
+                    expireAt = try expiry(amount, seconds: seconds, from: relative ? session.now : 0, command: "set")
                     index += 1
                 default: throw .syntax
                 }
@@ -95,11 +91,23 @@ extension Commands {
 
     static func setExpiring(_ session: Session, _ arguments: [[UInt8]], unit: Int64) throws(CommandError) -> RESPValue {
         let amount = Int64(try int(arguments[1]))
-        guard amount > 0 else { throw CommandError(message: "ERR invalid expire time in '\(unit == 1 ? "psetex" : "setex")' command") }
+        let deadline = try expiry(amount, seconds: unit != 1, from: session.now, command: unit == 1 ? "psetex" : "setex")
         session.db.set(arguments[0], .string(arguments[2]))
-        session.db.setExpiry(arguments[0], session.now + amount * unit)
+        session.db.setExpiry(arguments[0], deadline)
         session.store.changes += 1
         return .ok
+    }
+
+    /// When a key given an expiry by SET or SETEX expires, in milliseconds since 1970,
+    /// as Redis computes it: a time that is not positive, or one that overflows, is
+    /// refused in its words.
+    static func expiry(_ amount: Int64, seconds: Bool, from base: Int64, command: String) throws(CommandError) -> Int64 {
+        let refused = CommandError(message: "ERR invalid expire time in '\(command)' command")
+        guard amount > 0 else { throw refused }
+        let (milliseconds, tooBig) = amount.multipliedReportingOverflow(by: seconds ? 1000 : 1)
+        let (deadline, overflow) = milliseconds.addingReportingOverflow(base)
+        guard !tooBig, !overflow else { throw refused }
+        return deadline
     }
 
     static func increment(_ session: Session, _ key: [UInt8], by amount: Int) throws(CommandError) -> RESPValue {

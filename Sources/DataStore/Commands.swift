@@ -4,6 +4,9 @@ import NIOCore
 /// The command table: name, arity (negative: at least that many, the name
 /// included, as Redis counts), and what it does.
 enum Commands {
+    /// The longest reply of repeated random members (SRANDMEMBER with a negative count).
+    static let maximumRepeatedMembers = 1_000_000
+
     struct Command: Sendable {
         let arity: Int
         let run: @Sendable (Session, [[UInt8]]) throws(CommandError) -> [RESPValue]

@@ -59,7 +59,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         var output = context.channel.allocator.buffer(capacity: 256)
         guard let session, session.blocked == nil else { return }
         do {
-            while let arguments = try parser.next(&pending) {
+            while let arguments = try parser.next(&pending, authenticated: session.authenticated) {
                 guard !arguments.isEmpty else { continue }
                 for reply in session.execute(arguments) { reply.write(to: &output) }
                 if session.closeAfterReply || session.blocked != nil { break }

@@ -69,8 +69,13 @@ public struct RESPRequestParser: Sendable {
         self.maxInlineLength = maxInlineLength
     }
 
+    /// Before AUTH (when a password is set) a client may send only small requests, as
+    /// with Redis: at most this many arguments, each at most `maxUnauthenticatedBulk` bytes.
+    public static let maxUnauthenticatedArguments = 10
+    public static let maxUnauthenticatedBulk = 16384
+
     /// The next complete request's arguments, consuming its bytes; nil when more bytes are needed.
-    public func next(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
+    public func next(_ buffer: inout ByteBuffer, authenticated: Bool = true) throws(RESPProtocolError) -> [[UInt8]]? {
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
         if first != UInt8(ascii: "*") { return try inline(&buffer) }
         var view = buffer
@@ -78,12 +83,18 @@ public struct RESPRequestParser: Sendable {
         guard let count, count <= maxArgumentCount else {
             throw RESPProtocolError("Protocol error: invalid multibulk length")
         }
+        guard authenticated || count <= Self.maxUnauthenticatedArguments else {
+            throw RESPProtocolError("Protocol error: unauthenticated multibulk length")
+        }
         var arguments: [[UInt8]] = []
         arguments.reserveCapacity(max(0, min(count, 1024)))
         for _ in 0..<max(0, count) {
             guard let header = try line(&view, prefix: "$") else { return nil }
             guard let length = Self.integer(header), length >= 0, length <= maxBulkLength else {
                 throw RESPProtocolError("Protocol error: invalid bulk length")
+            }
+            guard authenticated || length <= Self.maxUnauthenticatedBulk else {
+                throw RESPProtocolError("Protocol error: unauthenticated bulk length")
             }
             guard view.readableBytes >= length + 2, let bytes = view.readBytes(length: length) else { return nil }
             guard view.readInteger(as: UInt16.self) == 0x0D0A else {

@@ -93,7 +93,7 @@ import Testing
             let error = await #expect(throws: DataStoreClientError.self) { try await Execution.$mode.withValue(mode) { try await client.send("PING") } }
             #expect(error?.kind == .unavailable)
         }
-        #expect(Date().timeIntervalSince(started) < 5, "a refused connection must fail, not hang")
+        #expect(Date().timeIntervalSince(started) < 15, "a refused connection must fail, not hang")
         #expect(!client.isAvailable)
     }
 

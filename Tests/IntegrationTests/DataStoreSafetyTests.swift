@@ -1,0 +1,124 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Numbers from a client at the edges of 64 bits, where the store used to trap and
+/// lose every key: each command is sent to the embedded store and to redis-server,
+/// and the replies must be the same, byte for byte, with the store still alive.
+@Suite struct DataStoreSafetyTests {
+    /// A raw RESP connection: commands out, replies in as their raw bytes.
+    /// Used from one thread at a time, handed between them in turn.
+    final class Connection: @unchecked Sendable {
+        let fd: Int32
+        init(port: Int) throws { fd = try HTTPProbe.connect(port: port, timeout: 5) }
+        deinit { close(fd) }
+
+        func send(_ words: [String]) throws -> String {
+            let request = "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+            try HTTPProbe.sendAll(fd, Array(request.utf8))
+            var reply: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while Self.end(of: reply, from: 0) == nil {
+                let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return String(decoding: reply, as: UTF8.self) + (count == 0 ? "<closed>" : "<timeout>") }
+                reply += chunk[..<count]
+            }
+            return String(decoding: reply, as: UTF8.self)
+        }
+
+        /// Where the RESP value starting at `start` ends, or nil while it is incomplete.
+        static func end(of bytes: [UInt8], from start: Int) -> Int? {
+            guard start < bytes.count, let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            let header = String(decoding: bytes[(start + 1)..<max(start + 1, newline - 1)], as: UTF8.self)
+            switch bytes[start] {
+            case UInt8(ascii: "$"):
+                guard let length = Int(header), length >= 0 else { return newline + 1 }
+                return bytes.count >= newline + 1 + length + 2 ? newline + 1 + length + 2 : nil
+            case UInt8(ascii: "*"):
+                guard let count = Int(header), count > 0 else { return newline + 1 }
+                var position = newline + 1
+                for _ in 0..<count {
+                    guard let next = end(of: bytes, from: position) else { return nil }
+                    position = next
+                }
+                return position
+            default:
+                return newline + 1
+            }
+        }
+    }
+
+    static let edges: [[String]] = [
+        ["SET", "k", "v", "EX", "10000000000000000"],
+        ["SET", "k", "v", "PX", "9223372036854775807"],
+        ["SET", "k", "v", "EXAT", "9223372036854775807"],
+        ["SET", "k", "v", "EX", "0"],
+        ["SET", "k", "v", "PX", "-5"],
+        ["SETEX", "k", "9223372036854775807", "v"],
+        ["PSETEX", "k", "9223372036854775807", "v"],
+        ["SETEX", "k", "0", "v"],
+        ["SET", "k", "v"],
+        ["EXPIRE", "k", "9223370399119966"],
+        ["EXPIRE", "k", "-9223372036854775808"],
+        ["PEXPIRE", "k", "9223372036854770000"],
+        ["EXPIREAT", "k", "9223372036854775807"],
+        ["PEXPIREAT", "k", "-9223372036854775808"],
+        ["EXPIRE", "k", "99999999999999999999"],
+        ["SET", "k2", "v", "PXAT", "9223372036854775807"],
+        ["TTL", "k2"],
+        ["SADD", "s", "a", "b"],
+        ["SRANDMEMBER", "s", "-9223372036854775808"],
+        ["SPOP", "s", "-1"],
+        ["RPUSH", "l", "x", "y", "x"],
+        ["LREM", "l", "-9223372036854775808", "x"],
+        ["LRANGE", "l", "-9223372036854775808", "9223372036854775807"],
+        ["LINDEX", "l", "-9223372036854775808"],
+        ["BLPOP", "missing", "9223372036854775807"],
+        ["BLPOP", "missing", "inf"],
+        ["BLPOP", "missing", "-1"],
+        ["INCRBY", "n", "9223372036854775807"],
+        ["INCRBY", "n", "1"],
+        ["DECRBY", "m", "-9223372036854775808"],
+        ["HINCRBY", "h", "f", "9223372036854775807"],
+        ["HINCRBY", "h", "f", "1"],
+        ["PING"],
+    ]
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func edgeNumbersGetRedisRepliesAndTheStoreLivesOn() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let storePID = try #require(try server.workerPIDs(service: "ds").first)
+        let ours = try Connection(port: try server.port(service: "ds"))
+        let theirs = try Connection(port: redis.port)
+        for command in Self.edges {
+            let (mine, reference) = try await onThread { (try ours.send(command), try theirs.send(command)) }
+            #expect(mine == reference, "\(command.joined(separator: " "))")
+        }
+        // Cursors are positions of each store's own: only that it answers.
+        let scan = try await onThread { try ours.send(["SCAN", "9223372036854775807", "COUNT", "10"]) }
+        #expect(scan.hasPrefix("*2\r\n"))
+        #expect(try server.workerPIDs(service: "ds") == [storePID], "the store was restarted: it crashed")
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func beforeAuthOnlySmallRequestsAreRead() async throws {
+        let redis = try await RedisServer.start(["--requirepass", "secret"])
+        let server = try PulseServer(arguments: ["-w", "1", "--ds-password", "secret"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let cases: [[String]] = [Array(repeating: "x", count: 11), ["SET", "k", String(repeating: "v", count: 16385)]]
+        for command in cases {
+            let ours = try Connection(port: try server.port(service: "ds"))
+            let theirs = try Connection(port: redis.port)
+            let (mine, reference) = try await onThread { (try ours.send(command), try theirs.send(command)) }
+            #expect(mine.hasPrefix("-ERR Protocol error: unauthenticated"), "\(mine.prefix(80))")
+            #expect(mine.prefix(60) == reference.prefix(60))
+        }
+        let allowed = try Connection(port: try server.port(service: "ds"))
+        #expect(try await onThread { try allowed.send(["AUTH", "secret"]) } == "+OK\r\n")
+        #expect(try await onThread { try allowed.send(["SET", "k", String(repeating: "v", count: 20000)]) } == "+OK\r\n")
+    }
+}
