@@ -153,7 +153,7 @@ extension Commands {
     }
 
     static func pop(_ session: Session, _ arguments: [[UInt8]], front: Bool) throws(CommandError) -> RESPValue {
-        guard arguments.count <= 2 else { throw .syntax }
+        guard arguments.count <= 2 else { throw .arity(front ? "lpop" : "rpop") }
         let count = try arguments.count == 2 ? int(arguments[1]) : nil
         if let count, count < 0 { throw CommandError(message: "ERR value is out of range, must be positive") }
         guard try session.list(arguments[0]) != nil else { return count == nil ? .null : .array(nil) }
@@ -268,7 +268,7 @@ extension Commands {
             case "numsub":
                 return .array(arguments.dropFirst().flatMap { [.bulkString($0), .integer(hub.channels[$0]?.count ?? 0)] })
             case "numpat":
-                return .integer(hub.patterns.values.reduce(0) { $0 + $1.count })
+                return .integer(hub.patterns.count)   // distinct patterns, however many subscribe to each
             default:
                 throw CommandError(message: "ERR unknown subcommand '\(arguments[0].text)'. Try PUBSUB HELP.")
             }

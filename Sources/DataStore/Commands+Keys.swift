@@ -7,16 +7,16 @@ extension Commands {
         },
         "exists": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
         "expire": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: true, from: session.now, command: "expire"))
+            try expire(session, arguments, seconds: true, relative: true, command: "expire")
         },
         "pexpire": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: false, from: session.now, command: "pexpire"))
+            try expire(session, arguments, seconds: false, relative: true, command: "pexpire")
         },
         "expireat": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: true, from: 0, command: "expireat"))
+            try expire(session, arguments, seconds: true, relative: false, command: "expireat")
         },
         "pexpireat": one(-3) { (session, arguments) throws(CommandError) in
-            try expire(session, arguments[0], at: try expireTime(arguments[1], seconds: false, from: 0, command: "pexpireat"))
+            try expire(session, arguments, seconds: false, relative: false, command: "pexpireat")
         },
         "ttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1000) },
         "pttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1) },
@@ -58,7 +58,35 @@ extension Commands {
         return deadline
     }
 
-    static func expire(_ session: Session, _ key: [UInt8], at deadline: Int64) throws(CommandError) -> RESPValue {
+    /// The EXPIRE family with Redis 7's NX, XX, GT and LT: set only when the key has
+    /// no expiry, has one, or the new one is later or earlier (no expiry counts as
+    /// later than any).
+    static func expire(_ session: Session, _ arguments: [[UInt8]], seconds: Bool, relative: Bool,
+                       command: String) throws(CommandError) -> RESPValue {
+        var options = Set<String>()
+        for option in arguments.dropFirst(2) {
+            let name = option.text.uppercased()
+            guard ["NX", "XX", "GT", "LT"].contains(name) else { throw CommandError(message: "ERR Unsupported option \(option.text)") }
+            options.insert(name)
+        }
+        if options.contains("NX"), options.count > 1 {
+            throw CommandError(message: "ERR NX and XX, GT or LT options at the same time are not compatible")
+        }
+        if options.contains("GT"), options.contains("LT") {
+            throw CommandError(message: "ERR GT and LT options at the same time are not compatible")
+        }
+        let deadline = try expireTime(arguments[1], seconds: seconds, from: relative ? session.now : 0, command: command)
+        let key = arguments[0]
+        guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
+        let current = session.db.expires[key]
+        if options.contains("NX"), current != nil { return .integer(0) }
+        if options.contains("XX"), current == nil { return .integer(0) }
+        if options.contains("GT"), deadline <= (current ?? .max) { return .integer(0) }
+        if options.contains("LT"), let current, deadline >= current { return .integer(0) }
+        return expire(session, key, at: deadline)
+    }
+
+    static func expire(_ session: Session, _ key: [UInt8], at deadline: Int64) -> RESPValue {
         guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
         if deadline <= session.now {
             session.db.delete(key)

@@ -46,7 +46,12 @@ enum Commands {
     // MARK: - Connection and server
 
     static let connection: [String: Command] = [
-        "ping": one(-1) { _, arguments in arguments.first.map { .bulkString($0) } ?? .simpleString("PONG") },
+        "ping": one(-1) { (session, arguments) throws(CommandError) in
+            guard arguments.count <= 1 else { throw .arity("ping") }
+            // A subscribed client gets pushes on the same connection: a pong is an array too.
+            if session.isSubscribed { return .array([.bulk("pong"), .bulkString(arguments.first ?? [])]) }
+            return arguments.first.map { .bulkString($0) } ?? .simpleString("PONG")
+        },
         "echo": one(2) { _, arguments in .bulkString(arguments[0]) },
         "quit": one(1) { session, _ in
             session.closeAfterReply = true

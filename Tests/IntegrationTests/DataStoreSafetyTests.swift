@@ -121,4 +121,37 @@ import Testing
         #expect(try await onThread { try allowed.send(["AUTH", "secret"]) } == "+OK\r\n")
         #expect(try await onThread { try allowed.send(["SET", "k", String(repeating: "v", count: 20000)]) } == "+OK\r\n")
     }
+
+    static let parity: [[String]] = [
+        ["SET", "e", "v"], ["EXPIRE", "e", "100", "NX"], ["EXPIRE", "e", "200", "NX"], ["EXPIRE", "e", "50", "GT"],
+        ["EXPIRE", "e", "500", "gt"], ["EXPIRE", "e", "10", "LT"], ["EXPIRE", "e", "20", "XX"], ["TTL", "e"], ["PERSIST", "e"],
+        ["EXPIRE", "e", "10", "XX"], ["PEXPIRE", "e", "10000", "GT"], ["EXPIREAT", "e", "9999999999", "LT"], ["TTL", "e"],
+        ["EXPIRE", "e", "10", "NX", "XX"], ["EXPIRE", "e", "10", "GT", "LT"], ["EXPIRE", "e", "10", "FOO"],
+        ["EXPIRE", "missing", "10", "NX"],
+        ["PING", "x", "y", "z"], ["PING", "hello"], ["RPUSH", "l", "a"], ["LPOP", "l", "1", "1"], ["RPOP", "l", "1", "1"],
+    ]
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func commandsAnswerAsRedis7Does() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let ports = [try server.port(service: "ds"), redis.port]
+        let (ours, theirs) = (try Connection(port: ports[0]), try Connection(port: ports[1]))
+        for command in Self.parity {
+            let (mine, reference) = try await onThread { (try ours.send(command), try theirs.send(command)) }
+            #expect(mine == reference, "\(command.joined(separator: " "))")
+        }
+        // Subscribed clients: PING answers as a push; NUMPAT counts distinct patterns.
+        for port in ports {
+            let (first, second, asker) = (try Connection(port: port), try Connection(port: port), try Connection(port: port))
+            let replies = try await onThread {
+                _ = try first.send(["PSUBSCRIBE", "a*", "b*"])
+                _ = try second.send(["PSUBSCRIBE", "a*"])
+                return [try first.send(["PING"]), try second.send(["PING", "hi"]), try asker.send(["PUBSUB", "NUMPAT"])]
+            }
+            #expect(replies == ["*2\r\n$4\r\npong\r\n$0\r\n\r\n", "*2\r\n$4\r\npong\r\n$2\r\nhi\r\n", ":2\r\n"], "port \(port)")
+        }
+    }
 }
