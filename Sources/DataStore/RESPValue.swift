@@ -159,6 +159,7 @@ extension RESPValue {
         case UInt8(ascii: "$"):
             guard let length = Int(rest) else { throw RESPProtocolError("Protocol error: bad bulk length") }
             if length < 0 { return .bulkString(nil) }
+            guard length <= 512 << 20 else { throw RESPProtocolError("Protocol error: bulk length over 512 MiB") }
             guard buffer.readableBytes >= length + 2, let bytes = buffer.readBytes(length: length) else { return nil }
             buffer.moveReaderIndex(forwardBy: 2)
             return .bulkString(bytes)

@@ -34,15 +34,17 @@ public final class DataStoreClient: Sendable {
     private let asyncPool: ConnectionPool<AsyncRESPConnection>
     let availability = Availability()
 
-    /// `url`: `redis://[:password@]HOST:PORT/DB` or `pulsar://HOST:PORT/DB`.
+    /// `url`: `redis://[:password@]HOST:PORT/DB` or `pulsar://HOST:PORT/DB`; `password`,
+    /// when given, is used rather than the URL's.
     public init(url: String, poolSize: Int = 10, waitTimeout: Double = 5, replyTimeout: Double = 3,
+                password: String? = nil,
                 group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(DataStoreClientError) {
         guard let components = URLComponents(string: url), ["redis", "pulsar"].contains(components.scheme ?? ""),
               let host = components.host else { throw DataStoreClientError("not a data store URL: \(url)", kind: .usage) }
         self.host = host
         port = components.port ?? (components.scheme == "redis" ? 6379 : 6410)
         database = Int(components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))) ?? 0
-        password = components.password ?? components.user.flatMap { $0.isEmpty ? nil : $0 }
+        self.password = password ?? components.password ?? components.user.flatMap { $0.isEmpty ? nil : $0 }
         self.poolSize = max(1, poolSize)
         self.waitTimeout = waitTimeout
         self.replyTimeout = min(max(0.05, replyTimeout), 3600)
@@ -57,7 +59,7 @@ public final class DataStoreClient: Sendable {
         do {
             return try context.shared(DataStoreClient.self) {
                 guard let url = context.dataStoreURL else { throw DataStoreClientError("no data store configured", kind: .usage) }
-                let client = try DataStoreClient(url: url, poolSize: poolSize)
+                let client = try DataStoreClient(url: url, poolSize: poolSize, password: context.settings.dataStorePassword)
                 context.addReporter { report in report.dataStoreReachable = client.isAvailable }
                 return client
             }
@@ -86,15 +88,16 @@ public final class DataStoreClient: Sendable {
         do {
             // A connection that threw is dropped (the default health check): its reply
             // stream may be out of step. An error reply leaves it usable.
+            let timeout = replyTimeout(for: words)
             if Execution.mode == .thread {
                 let open = ConnectionPool<BlockingRESPConnection>.Opener.blocking { try self.openBlocking() }
                 reply = try await blockingPool.withConnection(timeout: waitTimeout, open: open, isUsable: \.isUsable) {
-                    try $0.send(.command(words))
+                    try $0.send(.command(words), timeout: timeout)
                 }
             } else {
                 let open = ConnectionPool<AsyncRESPConnection>.Opener.suspending { try await self.openAsync() }
                 reply = try await asyncPool.withConnection(timeout: waitTimeout, open: open, isUsable: \.isUsable) {
-                    try await $0.send(.command(words))
+                    try await $0.send(.command(words), timeout: timeout)
                 }
             }
         } catch is ConnectionPoolTimeout {
@@ -106,6 +109,17 @@ public final class DataStoreClient: Sendable {
         availability.set(true)
         if case .error(let message) = reply { throw DataStoreClientError(message) }
         return reply
+    }
+
+    /// A blocking command waits as long as it asks (its last argument, in seconds; 0
+    /// for ever) plus the usual reply timeout; other commands keep `replyTimeout`.
+    private func replyTimeout(for words: [[UInt8]]) -> Double?? {
+        let name = String(decoding: words.first ?? [], as: UTF8.self).uppercased()
+        guard ["BLPOP", "BRPOP", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX"].contains(name), words.count > 1,
+              let seconds = Double(String(decoding: words[words.count - 1], as: UTF8.self)), seconds.isFinite, seconds >= 0 else {
+            return .none
+        }
+        return .some(seconds == 0 ? nil : seconds + replyTimeout)
     }
 
     public func get(_ key: String) async throws -> String? { try await send("GET", key).string }

@@ -34,8 +34,11 @@ extension DataStoreClient {
                     let subscription = try await subscribe(to: channels, patterns: patterns)
                     availability.set(true)
                     continuation.yield(.connected)
-                    delay = 0.05
                     wasDown = false
+                    // The back-off starts over only once the subscription has held a
+                    // while: a store that accepts and drops subscribers is not hammered.
+                    let subscribed = ContinuousClock.now
+                    defer { if ContinuousClock.now - subscribed > .seconds(1) { delay = 0.05 } }
                     defer { subscription.cancel() }
                     for try await message in subscription { continuation.yield(.message(message)) }
                     // The stream ends with an error when the connection breaks; ending

@@ -11,7 +11,17 @@ final class BlockingRESPConnection: @unchecked Sendable {
     private let fd: Int32
     private var buffer = ByteBuffer()
 
+    /// The reply timeout the connection was opened with.
+    private let ownTimeout: Double
+
+    private func setReceiveTimeout(_ seconds: Double) {
+        let seconds = min(max(0, seconds), 1e6)   // 0: no limit
+        var limit = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     init(host: String, port: Int, timeout: Double = 10) throws(DataStoreClientError) {
+        ownTimeout = timeout
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -44,7 +54,11 @@ final class BlockingRESPConnection: @unchecked Sendable {
         return poll(&polled, 1, 0) == 0
     }
 
-    func send(_ request: RESPValue) throws(DataStoreClientError) -> RESPValue {
+    /// `timeout`: how long this reply may take, when not the connection's own (a
+    /// blocking pop's); nil waits as long as it takes.
+    func send(_ request: RESPValue, timeout: Double?? = .none) throws(DataStoreClientError) -> RESPValue {
+        if case .some(let wait) = timeout { setReceiveTimeout(wait ?? 0) }
+        defer { if case .some = timeout { setReceiveTimeout(ownTimeout) } }
         var out = ByteBuffer()
         request.write(to: &out)
         let bytes = Array(out.readableBytesView)
@@ -108,9 +122,12 @@ final class AsyncRESPConnection: Sendable {
     /// An idle connection is usable while the store has not closed it.
     var isUsable: Bool { channel.isActive }
 
-    func send(_ request: RESPValue) async throws -> RESPValue {
+    /// `timeout`: how long this reply may take, when not `replyTimeout` (a blocking
+    /// pop's); nil waits as long as it takes.
+    func send(_ request: RESPValue, timeout: Double?? = .none) async throws -> RESPValue {
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let (handler, timeout) = (self.handler, replyTimeout)
+        let handler = self.handler
+        let timeout: Double? = if case .some(let wait) = timeout { wait } else { replyTimeout }
         channel.eventLoop.execute { handler.value.enqueue(request, promise: promise, timeout: timeout) }
         return try await promise.futureResult.get()
     }
@@ -151,16 +168,18 @@ final class RESPClientHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func enqueue(_ request: RESPValue, promise: EventLoopPromise<RESPValue>, timeout: Double) {
+    func enqueue(_ request: RESPValue, promise: EventLoopPromise<RESPValue>, timeout: Double?) {
         guard let context, context.channel.isActive else {
             promise.fail(DataStoreClientError("the data store connection is closed", kind: .unavailable))
             return
         }
         var out = context.channel.allocator.buffer(capacity: 64)
         request.write(to: &out)
-        let deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .fromSeconds(timeout)) { [self] in
-            timedOut = true
-            context.close(promise: nil)
+        let deadline = timeout.map { timeout in
+            context.eventLoop.assumeIsolated().scheduleTask(in: .fromSeconds(timeout)) { [self] in
+                timedOut = true
+                context.close(promise: nil)
+            }
         }
         waiting.append((promise, deadline))
         context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
@@ -211,6 +230,10 @@ final class RESPClientHandler: ChannelInboundHandler {
     }
 
     private func push(_ reply: RESPValue) {
+        if case .error(let message) = reply, confirmed != nil {
+            refused(message)
+            return
+        }
         guard case .array(let parts?) = reply, let kind = parts.first?.string else { return }
         switch kind {
         case "message" where parts.count == 3:
@@ -227,6 +250,13 @@ final class RESPClientHandler: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    /// An error reply where a confirmation was due (NOAUTH, say): the subscription failed.
+    private func refused(_ message: String) {
+        confirmTimer?.cancel()
+        confirmed?.fail(DataStoreClientError(message, kind: .reply))
+        confirmed = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {

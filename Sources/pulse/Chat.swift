@@ -24,33 +24,52 @@ enum Chat {
     static func boot(_ context: WorkerContext) async throws {
         let client = try store(context)
         Task.detached {
-            var newest = 0.0
+            var relayed = Relayed()
             var away = false
             for await event in client.follow(channels: ["webchat", "chatuser"]) {
                 switch event {
                 case .message(let message):
+                    // A message relayed from the history on the way back may come live too.
+                    if message.channel == "webchat", !relayed.insert(message.message) { continue }
                     broadcast(message.message)
-                    if message.channel == "webchat" { newest = max(newest, time(of: message.message)) }
                 case .disconnected:
                     away = true
                     broadcast(json(["channel": "status", "event": "reconnecting"]))
                 case .connected where away:
                     away = false
-                    await rejoin(client, context: context, after: &newest)
+                    await rejoin(client, context: context, relayed: &relayed)
                 case .connected:
-                    break
+                    // What the sockets got as history when they joined is not news.
+                    let history = (try? await history(client, context)) ?? []
+                    relayed.newest = history.map(time(of:)).max() ?? 0
                 }
             }
         }
     }
 
+    /// The chat messages a worker relayed lately, and when the newest was sent.
+    struct Relayed {
+        var newest = 0.0
+        private var seen: Set<String> = []
+        private var order: [String] = []
+
+        /// False when `text` was relayed already.
+        mutating func insert(_ text: String) -> Bool {
+            guard seen.insert(text).inserted else { return false }
+            order.append(text)
+            if order.count > 200 { seen.remove(order.removeFirst()) }
+            newest = max(newest, Chat.time(of: text))
+            return true
+        }
+    }
+
     /// Back after an outage: say so, relay the messages kept while the relay was
     /// away, and count this worker's users present again if the store forgot them.
-    static func rejoin(_ store: DataStoreClient, context: WorkerContext, after newest: inout Double) async {
+    static func rejoin(_ store: DataStoreClient, context: WorkerContext, relayed: inout Relayed) async {
         broadcast(json(["channel": "status", "event": "connected"]))
-        for text in (try? await history(store, context)) ?? [] where time(of: text) > newest {
+        let since = relayed.newest
+        for text in (try? await history(store, context)) ?? [] where time(of: text) > since && relayed.insert(text) {
             broadcast(text)
-            newest = time(of: text)
         }
         let local = Dictionary(sockets.withLockedValue { $0.values.map { ($0.user, 1) } }, uniquingKeysWith: +)
         for (user, count) in local {

@@ -276,7 +276,7 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         #expect(empty.end() == .run(request, body: ByteBuffer()))
     }
 
-    @Test func aBodyOverTheLimitIsRefusedThenIgnoredUntilItsEndCloses() {
+    @Test func aBodyOverTheLimitIsRefusedThenTheRestIgnored() {
         let request = head()
         var machine = collectingMachine(request, maxBody: 4)
         #expect(machine.body(bytes("abc")) == BodyAction.none)
@@ -284,12 +284,12 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         #expect(machine.seen == .refused)
         #expect(machine.body(bytes("f")) == BodyAction.none)
         #expect(machine.seen == .refused)
-        #expect(machine.end() == .close)
-        #expect(machine.seen == .closed)
+        // The refusal closes in stages once written: its end changes nothing.
         #expect(machine.end() == EndAction.none)
+        #expect(machine.seen == .refused)
         #expect(machine.body(bytes("g")) == BodyAction.none)
         #expect(machine.head(request, refusal: nil, streams: false) == .ignore)
-        #expect(machine.seen == .closed)
+        #expect(machine.seen == .refused)
     }
 
     @Test func aSinglePieceOverTheLimitIsRefusedInTheRequestsVersion() {
@@ -300,7 +300,7 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
     // MARK: - Refused heads and heads out of turn
 
-    @Test func aRefusedHeadIsAnsweredInItsVersionAndItsBodyIgnoredUntilTheEndCloses() {
+    @Test func aRefusedHeadIsAnsweredInItsVersionAndTheRestIgnored() {
         var machine = Machine(maxBody: 100)
         let request = head(.http1_0)
         #expect(machine.head(request, refusal: .requestHeaderFieldsTooLarge, streams: false)
@@ -309,8 +309,8 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         #expect(!machine.isAwaitingHead)
         #expect(machine.body(bytes("x")) == BodyAction.none)
         #expect(machine.seen == .refused)
-        #expect(machine.end() == .close)
-        #expect(machine.seen == .closed)
+        #expect(machine.end() == EndAction.none)
+        #expect(machine.seen == .refused)
     }
 
     @Test func aRefusalWinsOverAStreamingRoute() {
@@ -363,13 +363,13 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
 
     // MARK: - Parser errors
 
-    @Test func aParserErrorBeforeTheAppRunsIsAnsweredThenTheEndCloses() {
+    @Test func aParserErrorBeforeTheAppRunsIsAnsweredAndItsEndChangesNothing() {
         var overflow = Machine(maxBody: 10)
         #expect(overflow.parserError(.headerOverflow) == .refuse(.requestHeaderFieldsTooLarge, .http1_1))
         #expect(overflow.seen == .refused)
         #expect(overflow.body(bytes("x")) == BodyAction.none)
-        #expect(overflow.end() == .close)
-        #expect(overflow.seen == .closed)
+        #expect(overflow.end() == EndAction.none)
+        #expect(overflow.seen == .refused)
 
         var badURL = Machine(maxBody: 10)
         #expect(badURL.parserError(.invalidURL) == .refuse(.badRequest, .http1_1))
@@ -380,7 +380,7 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         #expect(chunked.body(bytes("a")) == BodyAction.none)
         #expect(chunked.parserError(.invalidChunkSize) == .refuse(.badRequest, .http1_1))
         #expect(chunked.seen == .refused)
-        #expect(chunked.end() == .close)
+        #expect(chunked.end() == EndAction.none)
 
         var overflowWhileCollecting = collectingMachine(head())
         #expect(overflowWhileCollecting.parserError(.headerOverflow) == .refuse(.requestHeaderFieldsTooLarge, .http1_1))

@@ -101,7 +101,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             case .finishStream:
                 streamingBody?.finish()
                 streamingBody = nil
-            case .close: context.close(promise: nil)
             }
         }
     }
@@ -315,6 +314,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             if machine.isRefused { return }   // what a refused client still sends is dropped
             // A handshake not upgraded: NIO says so, then hands the request on, to be answered.
             if error is NIOWebSocketUpgradeError { return }
+            // More bytes after a request that closes the connection, in the same read.
+            if case ByteToMessageDecoderError.dataReceivedInErrorState(let inner, _) = error,
+               inner as? HTTPParserError == .closedConnection { return }
             configuration.logger.debug("closing a connection: \(error)")
             context.close(promise: nil)
             return

@@ -8,7 +8,7 @@ import NIOHTTP1
 ///        |   |                   |                  |                   or closed
 ///        |   +--head, stream route------------------+ (body still arriving: `bodyOpen`)
 ///        |                       |
-///        +--head over limits-----+--body over --max-body--> refused --end--> closed
+///        +--head over limits-----+--body over --max-body--> refused (closes in stages once answered)
 ///
 /// A parser error before the handler runs is answered (400, 431) and refuses the
 /// rest; after, the connection just closes, which cancels the running request. NIO's pipelining handler in front
@@ -44,7 +44,6 @@ struct HTTPConnectionStateMachine {
         case none
         case run(HTTPRequestHead, body: ByteBuffer)
         case finishStream
-        case close
     }
 
     enum FinishAction: Equatable {
@@ -115,8 +114,8 @@ struct HTTPConnectionStateMachine {
             state = .running(head, bodyOpen: false, keepAlive: keepAlive)
             return .finishStream
         case .refused:
-            state = .closed
-            return .close
+            // The refusal closes in stages once written; closing here would reset it.
+            return .none
         case .awaitingHead, .running, .closed:
             return .none
         }

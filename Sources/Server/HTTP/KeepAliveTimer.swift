@@ -138,8 +138,13 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
             if clock.headerDeadlinePassed() { answerTimeout(context: context) }
         }
         if let deadline = idleDeadline, now >= deadline {
-            idleDeadline = nil
-            if clock.idleDeadlinePassed() { context.close(promise: nil) }
+            if !context.channel.isWritable {
+                // The last response is still going out to a slow reader: it is not idle yet.
+                idleDeadline = now + min(keepAlive, Self.drainIdle)
+            } else {
+                idleDeadline = nil
+                if clock.idleDeadlinePassed() { context.close(promise: nil) }
+            }
         }
         if let next = [headerDeadline, idleDeadline].compactMap({ $0 }).min() { ensureTimer(for: next, context: context) }
     }

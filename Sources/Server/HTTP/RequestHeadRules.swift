@@ -38,6 +38,7 @@ struct RequestHeadRules: Sendable {
         }
         if head.headers.count > maxHeaderCount || bytes > maxHeaderBytes { return .requestHeaderFieldsTooLarge }
         if head.uri.utf8.count > maxTargetLength { return .uriTooLong }
+        if head.version.major != 1 { return .httpVersionNotSupported }
         if transferEncoding, let framing = Self.transferEncodingRefusal(head) { return framing }
         let http11 = head.version.major == 1 && head.version.minor >= 1
         if (http11 && hosts != 1) || hosts > 1 || !(host.map(Self.isValidHost) ?? true) { return .badRequest }

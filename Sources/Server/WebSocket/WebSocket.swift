@@ -79,6 +79,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
     private let events: AsyncStream<Event>.Continuation
     private var machine = WebSocketStateMachine()
     private var pinger: RepeatedTask?
+    /// The fallback closes of the handshake, cancelled when the connection ends first.
+    private var closeTimers: [Scheduled<Void>] = []
     private let pingInterval: TimeAmount
     /// How long the app may take to catch up before a peer's Close is answered anyway.
     static let replyDeadline = TimeAmount.seconds(5)
@@ -115,6 +117,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         pinger?.cancel()
+        closeTimers.forEach { $0.cancel() }
+        closeTimers.removeAll()
         if machine.connectionEnded() { events.yield(.close(nil)) }
         events.finish()
         observer.webSocketClosed(context.channel)
@@ -159,9 +163,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
             let loop = context.eventLoop
             events.yield(.then { loop.execute { bound.value.0.sendReply(reply, context: bound.value.1) } })
             events.yield(.close(code))
-            context.eventLoop.assumeIsolated().scheduleTask(in: Self.replyDeadline) { [self] in
+            closeTimers.append(context.eventLoop.assumeIsolated().scheduleTask(in: Self.replyDeadline) { [self] in
                 sendReply(reply, context: context)
-            }
+            })
         }
     }
 
@@ -171,6 +175,12 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
         if let code { data.writeInteger(code) }
         context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
             .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        closeEventually(context: context)
+    }
+
+    /// A peer that stops reading does not keep the connection forever.
+    private func closeEventually(context: ChannelHandlerContext) {
+        closeTimers.append(context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) })
     }
 
     /// Sends our close frame; the peer's answer (or the connection ending) finishes it.
@@ -179,12 +189,21 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
         var data = context.channel.allocator.buffer(capacity: 2)
         data.write(webSocketErrorCode: code)
         context.writeAndFlush(Self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
-        // A peer that never answers does not keep the connection forever.
-        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { context.close(promise: nil) }
+        closeEventually(context: context)   // a peer that never answers
     }
 
-    /// The app's frames pass only while the socket may still speak.
+    /// The app's frames pass only while the socket may still speak; its own Close
+    /// (`WebSocket.close`) starts the handshake as ours would.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if Self.unwrapOutboundIn(data).opcode == .connectionClose {
+            guard machine.closeRequested() else {
+                promise?.fail(WebSocketClosedError())
+                return
+            }
+            context.write(data, promise: promise)
+            closeEventually(context: context)
+            return
+        }
         guard machine.acceptsWrites else {
             promise?.fail(WebSocketClosedError())
             return
@@ -254,8 +273,9 @@ final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHand
     private var failed = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        if let violation = check(Self.unwrapInboundIn(data)) {
+        // After a violation only the peer's Close goes on: it completes the handshake.
+        guard !failed || Self.unwrapInboundIn(data).opcode == .connectionClose else { return }
+        if !failed, let violation = check(Self.unwrapInboundIn(data)) {
             failed = true
             context.fireErrorCaught(violation)
             return
