@@ -110,6 +110,17 @@ import Testing
     }
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func aBlockingPopWaitsAsLongAsItAsksNotTheReplyTimeout() async throws {
+        let redis = try await RedisServer.start()
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(redis.port)/0", replyTimeout: 0.3)
+        for mode in [ExecutionMode.cooperative, .thread] {
+            let reply = try await Execution.$mode.withValue(mode) { try await client.send("BLPOP", "never", "1") }
+            #expect(reply == .array(nil), "\(mode)")
+        }
+        #expect(client.isAvailable)
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
     func pooledConnectionsOutliveARestartOfTheStore() async throws {
         let redis = try await RedisServer.start()
         let client = try DataStoreClient(url: "redis://127.0.0.1:\(redis.port)/0", poolSize: 3)

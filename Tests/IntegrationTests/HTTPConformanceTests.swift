@@ -180,6 +180,11 @@ extension HeavyTests {
             let reply = try await Self.exchange(server, "POST /echo HTTP/1.1\r\n\(Self.host)Content-Length: \(8 << 20)\r\n\r\n\(body)", quiet: 3)
             #expect(reply.statuses == [413])
             #expect(reply.end != .reset, "the client saw a reset instead of the status")
+            // A refused head with no body, more bytes behind it: the status arrives, no reset.
+            let fields = (1...120).map { "X-Field-\($0): v\r\n" }.joined()
+            let head = try await Self.exchange(server, "GET /hello HTTP/1.1\r\n\(Self.host)\(fields)\r\n\(String(repeating: "y", count: 1 << 20))", quiet: 3)
+            #expect(head.statuses == [431])
+            #expect(head.end != .reset, "the client saw a reset instead of the status")
         }
     }
 }

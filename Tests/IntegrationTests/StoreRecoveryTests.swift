@@ -118,5 +118,14 @@ extension HeavyTests {
                 #expect(Set(seen.compactMap(\.message).filter { $0.hasPrefix("round ") }).count == clients.count)
             }
         }
+
+        @Test func theChatWorksWithAPasswordOnTheStore() async throws {
+            let server = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--ds-password", "s3cret"])
+            defer { server.shutdown() }
+            try await server.waitForReady(1)
+            try await server.waitForReady(1, service: "ds")
+            let clients = try await connectChat(server, count: 2)
+            #expect(try await delivered("with a password", to: clients))
+        }
     }
 }
