@@ -128,9 +128,78 @@ public struct RESPRequestParser: Sendable {
             return nil
         }
         let length = newline - buffer.readerIndex
-        let line = buffer.readBytes(length: length + 1) ?? []
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.split(separator: " ", omittingEmptySubsequences: true).map { Array($0.utf8) }
+        var line = buffer.readBytes(length: length + 1) ?? []
+        line.removeLast()                                                    // the newline
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        guard let words = Self.splitInline(line) else { throw RESPProtocolError("Protocol error: unbalanced quotes in request") }
+        return words
+    }
+
+    /// An inline request's words as Redis splits them (sdssplitargs): spaces
+    /// separate, "double quotes" take \n \r \t \b \a \xHH and \" escapes, 'single
+    /// quotes' take \'; a closing quote must end the word. Nil when quotes do not balance.
+    static func splitInline(_ line: [UInt8]) -> [[UInt8]]? {
+        var words: [[UInt8]] = []
+        var index = 0
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        while true {
+            while index < line.count, isSpace(line[index]) { index += 1 }
+            guard index < line.count else { return words }
+            guard let (word, next) = inlineWord(line, from: index) else { return nil }
+            words.append(word)
+            index = next
+        }
+    }
+
+    private static func inlineWord(_ line: [UInt8], from start: Int) -> ([UInt8], Int)? {
+        enum Quote { case none, double, single }
+        var word: [UInt8] = []
+        var quote = Quote.none
+        var index = start
+        let at = { (offset: Int) -> UInt8? in index + offset < line.count ? line[index + offset] : nil }
+        while true {
+            guard let byte = at(0) else { return quote == .none ? (word, index) : nil }
+            switch quote {
+            case .none:
+                if byte == 0x20 || (0x09...0x0D).contains(byte) { return (word, index) }
+                if byte == UInt8(ascii: "\"") { quote = .double } else if byte == UInt8(ascii: "'") { quote = .single } else { word.append(byte) }
+            case .double:
+                if byte == UInt8(ascii: "\\"), at(1) == UInt8(ascii: "x"), let high = at(2).flatMap(hexValue), let low = at(3).flatMap(hexValue) {
+                    word.append(high << 4 | low)
+                    index += 3
+                } else if byte == UInt8(ascii: "\\"), let escaped = at(1) {
+                    let map: [UInt8: UInt8] = [UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+                                               UInt8(ascii: "b"): 0x08, UInt8(ascii: "a"): 0x07]
+                    word.append(map[escaped] ?? escaped)
+                    index += 1
+                } else if byte == UInt8(ascii: "\"") {
+                    if let after = at(1), !(after == 0x20 || (0x09...0x0D).contains(after)) { return nil }
+                    return (word, index + 1)
+                } else {
+                    word.append(byte)
+                }
+            case .single:
+                if byte == UInt8(ascii: "\\"), at(1) == UInt8(ascii: "'") {
+                    word.append(UInt8(ascii: "'"))
+                    index += 1
+                } else if byte == UInt8(ascii: "'") {
+                    if let after = at(1), !(after == 0x20 || (0x09...0x0D).contains(after)) { return nil }
+                    return (word, index + 1)
+                } else {
+                    word.append(byte)
+                }
+            }
+            index += 1
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     static func integer(_ bytes: [UInt8]) -> Int? { Int(String(decoding: bytes, as: UTF8.self)) }

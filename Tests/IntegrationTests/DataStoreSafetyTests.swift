@@ -14,7 +14,11 @@ import Testing
         deinit { close(fd) }
 
         func send(_ words: [String]) throws -> String {
-            let request = "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
+            try send(raw: "*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined())
+        }
+
+        /// Sends bytes as they are (an inline request) and reads one reply.
+        func send(raw request: String) throws -> String {
             try HTTPProbe.sendAll(fd, Array(request.utf8))
             var reply: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -153,5 +157,24 @@ import Testing
             }
             #expect(replies == ["*2\r\n$4\r\npong\r\n$0\r\n\r\n", "*2\r\n$4\r\npong\r\n$2\r\nhi\r\n", ":2\r\n"], "port \(port)")
         }
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func inlineRequestsHonourQuotesAsRedisDoes() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let lines = [
+            "SET \"a b\" 'c d'\r\n", "GET \"a b\"\r\n", "SET k \"x\\x41\\n\\\"\"\r\n", "GET k\r\n", "ECHO 'it\\'s'\r\n",
+            "SET q ab\"cd ef\"\r\n", "GET q\r\n", "ECHO \"\"\r\n", "  PING   \n", "ECHO \"closed\"x\r\n",
+        ]
+        let (ours, theirs) = (try Connection(port: try server.port(service: "ds")), try Connection(port: redis.port))
+        for line in lines {
+            let (mine, reference) = try await onThread { (try ours.send(raw: line), try theirs.send(raw: line)) }
+            #expect(mine == reference, "\(line.debugDescription)")
+        }
+        let unbalanced = try Connection(port: try server.port(service: "ds"))
+        #expect(try await onThread { try unbalanced.send(raw: "ECHO \"open\r\n") }.hasPrefix("-ERR Protocol error: unbalanced quotes in request"))
     }
 }
