@@ -30,7 +30,7 @@ final class Session {
     private var transactionFailed = false
     private var executingTransaction = false
     /// Keys watched for EXEC, with their version when watched.
-    private var watched: [(database: Int, key: [UInt8], version: (Int, Int))] = []
+    private var watched: [(database: Int, key: [UInt8], version: Int)] = []
     /// Set while a blocking pop waits; the connection reads no further requests meanwhile.
     var blocked: BlockedClient?
     /// How the connection schedules a blocked client's timeout (on its event loop).
@@ -64,6 +64,7 @@ final class Session {
         let name = String(decoding: first, as: UTF8.self).lowercased()
         store.commandsProcessed += 1
         guard let command = Commands.table[name] else {
+            if transaction != nil { transactionFailed = true }   // EXEC will say EXECABORT
             let shown = arguments.dropFirst().prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
             return [.error("ERR unknown command '\(String(decoding: first, as: UTF8.self))', with args beginning with: \(shown)")]
         }
@@ -89,15 +90,21 @@ final class Session {
         case "discard":
             guard transaction != nil else { return [.error("ERR DISCARD without MULTI")] }
             transaction = nil
-            watched.removeAll()
+            unwatchAll()
             return [.ok]
         case "watch":
             guard transaction == nil else { return [.error("ERR WATCH inside MULTI is not allowed")] }
-            for key in arguments.dropFirst() { watched.append((database, key, db.version(of: key))) }
+            for key in arguments.dropFirst() {
+                _ = db.get(key, now: now)   // already expired: gone before it is watched, as with Redis
+                watched.append((database, key, db.watch(key)))
+            }
             return [.ok]
         case "unwatch":
-            watched.removeAll()
+            unwatchAll()
             return [.ok]
+        case "save" where transaction != nil:
+            transactionFailed = true
+            return [.error("ERR Command not allowed inside a transaction")]
         default:
             if transaction != nil, !["quit", "reset"].contains(name) {
                 transaction!.append(arguments)
@@ -116,10 +123,13 @@ final class Session {
     private func exec() -> RESPValue {
         guard let queued = transaction else { return .error("ERR EXEC without MULTI") }
         transaction = nil
-        defer { watched.removeAll() }
+        defer { unwatchAll() }
         if transactionFailed { return .error("EXECABORT Transaction discarded because of previous errors.") }
-        for watch in watched where store.databases[watch.database].version(of: watch.key) != watch.version {
-            return .array(nil)
+        for watch in watched {
+            // A watched key that expired meanwhile changed too (Redis 7): let it expire now.
+            let database = store.databases[watch.database]
+            _ = database.get(watch.key, now: now)
+            if database.version(of: watch.key) != watch.version { return .array(nil) }
         }
         executingTransaction = true
         defer { executingTransaction = false }
@@ -238,10 +248,18 @@ final class Session {
         }
     }
 
-    /// The connection closed: leave every channel, stop waiting.
+    func unwatchAll() {
+        for watch in watched { store.databases[watch.database].unwatch(watch.key) }
+        watched.removeAll()
+    }
+
+    /// The connection closed (or RESET): leave every channel, stop waiting, forget
+    /// the transaction and the watched keys.
     func close() {
         blocked?.done = true
         blocked = nil
+        transaction = nil
+        unwatchAll()
         _ = unsubscribe([], pattern: false)
         _ = unsubscribe([], pattern: true)
     }

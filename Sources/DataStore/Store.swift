@@ -25,13 +25,33 @@ public enum StoreValue: Sendable {
 public final class Database {
     var values: [[UInt8]: StoreValue] = [:]
     private(set) var expires: [[UInt8]: Int64] = [:]
-    /// Bumped on every change to a key, and `epoch` on FLUSHDB: what WATCH compares.
-    private(set) var versions: [[UInt8]: Int] = [:]
-    private(set) var epoch = 0
+    /// How many clients WATCH each key, and how often a watched key changed since it
+    /// was first watched: what EXEC compares. Only watched keys are counted, so a
+    /// store that sees millions of keys keeps nothing for them.
+    private var watchers: [[UInt8]: Int] = [:]
+    private var versions: [[UInt8]: Int] = [:]
 
-    func version(of key: [UInt8]) -> (Int, Int) { (versions[key] ?? 0, epoch) }
+    /// Starts watching `key`; its version now.
+    func watch(_ key: [UInt8]) -> Int {
+        watchers[key, default: 0] += 1
+        return versions[key] ?? 0
+    }
 
-    private func touch(_ key: [UInt8]) { versions[key, default: 0] += 1 }
+    func unwatch(_ key: [UInt8]) {
+        guard let count = watchers[key] else { return }
+        if count > 1 {
+            watchers[key] = count - 1
+        } else {
+            watchers[key] = nil
+            versions[key] = nil
+        }
+    }
+
+    func version(of key: [UInt8]) -> Int { versions[key] ?? 0 }
+
+    private func touch(_ key: [UInt8]) {
+        if watchers[key] != nil { versions[key, default: 0] += 1 }
+    }
 
     /// Sets or clears the expiry time of a key (ms since 1970).
     func setExpiry(_ key: [UInt8], _ deadline: Int64?) {
@@ -39,11 +59,11 @@ public final class Database {
         touch(key)
     }
 
+    /// FLUSHDB: a watched key that existed has changed; one that did not, has not (Redis 7).
     func flush() {
+        for key in watchers.keys where values[key] != nil { touch(key) }
         values.removeAll()
         expires.removeAll()
-        versions.removeAll()
-        epoch += 1
     }
 
     /// The live value of `key`, forgetting it first when it has expired.

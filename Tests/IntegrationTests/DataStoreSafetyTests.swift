@@ -177,4 +177,33 @@ import Testing
         let unbalanced = try Connection(port: try server.port(service: "ds"))
         #expect(try await onThread { try unbalanced.send(raw: "ECHO \"open\r\n") }.hasPrefix("-ERR Protocol error: unbalanced quotes in request"))
     }
+
+    /// Transactions and WATCH as Redis 7 has them, each step on the same pair of
+    /// connections to both stores, replies compared.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func transactionsAnswerAsRedis7Does() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let ports = [try server.port(service: "ds"), redis.port]
+        let mains = try ports.map { try Connection(port: $0) }
+        let others = try ports.map { try Connection(port: $0) }
+        // (connection: 0 main, 1 other; command; wait ms before it)
+        let steps: [(Int, [String], Int)] = [
+            (0, ["MULTI"], 0), (0, ["NOSUCHCOMMAND", "x"], 0), (0, ["SET", "a", "1"], 0), (0, ["EXEC"], 0),
+            (0, ["MULTI"], 0), (0, ["SAVE"], 0), (0, ["EXEC"], 0),
+            (0, ["SET", "w", "v", "PX", "400"], 0), (0, ["WATCH", "w"], 0), (0, ["MULTI"], 0), (0, ["SET", "x", "1"], 700),
+            (0, ["EXEC"], 0),
+            (0, ["WATCH", "missing"], 0), (1, ["FLUSHALL"], 0), (0, ["MULTI"], 0), (0, ["SET", "y", "1"], 0), (0, ["EXEC"], 0),
+            (0, ["SET", "present", "1"], 0), (0, ["WATCH", "present"], 0), (1, ["FLUSHDB"], 0), (0, ["MULTI"], 0),
+            (0, ["SET", "z", "1"], 0), (0, ["EXEC"], 0),
+        ]
+        for (who, command, wait) in steps {
+            if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+            let pair = who == 0 ? mains : others
+            let (mine, reference) = try await onThread { (try pair[0].send(command), try pair[1].send(command)) }
+            #expect(mine == reference, "\(command.joined(separator: " "))")
+        }
+    }
 }

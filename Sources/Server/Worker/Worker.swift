@@ -254,14 +254,22 @@ public final class Worker {
 extension Worker: ConnectionObserver {
     var isDraining: Bool { phase.isDraining }
 
-    func connectionOpened(_ channel: Channel) { registry.opened(channel) }
+    func connectionOpened(_ channel: Channel) {
+        registry.opened(channel)
+        // Accepted just as the drain began: told like the others.
+        if phase.isDraining, case .http = serving { channel.pipeline.fireUserInboundEventTriggered(WorkerEvent.draining) }
+    }
 
     func connectionClosed(_ channel: Channel) {
         registry.closed(channel)
         exitIfDrained()
     }
 
-    func connection(_ channel: Channel, busy: Bool) { registry.setBusy(channel, busy) }
+    func connection(_ channel: Channel, busy: Bool) {
+        registry.setBusy(channel, busy)
+        // Another protocol's connection idle during a drain (one accepted as it began) closes.
+        if !busy, phase.isDraining, case .connections = serving { channel.close(promise: nil) }
+    }
     func bytesReceived(_ count: Int) { metrics.bytesReceived(count) }
     func bytesSent(_ count: Int) { metrics.bytesSent(count) }
     func requestStarted() { metrics.requestStarted() }
