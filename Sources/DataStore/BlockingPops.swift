@@ -22,7 +22,16 @@ extension Store {
         for key in client.keys { waiters[WaitKey(database: client.database, key: key), default: []].append(client) }
     }
 
-    /// After a push: hands elements to the clients waiting on this key, oldest first.
+    /// After a command: serves the clients blocked on keys that got a list.
+    func serveReadyKeys() {
+        while !readyKeys.isEmpty {
+            let ready = readyKeys
+            readyKeys.removeAll()
+            for key in ready { serveWaiters(database: key.database, key: key.key) }
+        }
+    }
+
+    /// Hands elements to the clients waiting on this key, oldest first.
     func serveWaiters(database: Int, key: [UInt8]) {
         let waitKey = WaitKey(database: database, key: key)
         while var queue = waiters[waitKey], !queue.isEmpty {

@@ -136,7 +136,6 @@ extension Commands {
             _ = try session.list(arguments[1])                       // WRONGTYPE before anything moves
             guard let item = try session.mutateList(arguments[0], { $0.popLast() }) else { return .null }
             try session.mutateList(arguments[1]) { $0.prepend(item) }
-            session.store.serveWaiters(database: session.database, key: arguments[1])
             return .bulkString(item)
         },
     ]
@@ -148,7 +147,6 @@ extension Commands {
             }
             return list.count
         }
-        session.store.serveWaiters(database: session.database, key: arguments[0])
         return .integer(count)
     }
 

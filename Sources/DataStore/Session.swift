@@ -59,7 +59,15 @@ final class Session {
     func pushReply(_ reply: RESPValue) { push(reply) }
 
     /// Runs one request; most commands answer once, (un)subscribe once per channel.
+    /// Clients blocked on keys the request filled are served after it (after EXEC,
+    /// for a transaction), with the state it left.
     func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
+        let replies = dispatch(arguments)
+        if !executingTransaction, !store.readyKeys.isEmpty { store.serveReadyKeys() }
+        return replies
+    }
+
+    private func dispatch(_ arguments: [[UInt8]]) -> [RESPValue] {
         guard let first = arguments.first else { return [] }
         let name = String(decoding: first, as: UTF8.self).lowercased()
         store.commandsProcessed += 1

@@ -79,7 +79,11 @@ public final class Database {
         values[key] = value
         if !keepTTL { expires.removeValue(forKey: key) }
         touch(key)
+        if case .list = value { listStored?(key) }
     }
+
+    /// Told when a list is stored under a key (clients blocked on it may be served).
+    var listStored: (([UInt8]) -> Void)?
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
@@ -118,6 +122,9 @@ public final class Store {
     public internal(set) var connections = 0
     var lastClientID = 0
     var waiters: [WaitKey: [BlockedClient]] = [:]
+    /// Keys with blocked clients that got a list since: served after the command (or
+    /// the whole transaction) that did it, as Redis does.
+    var readyKeys: Set<WaitKey> = []
     public var channelCount: Int { pubsub.channels.count + pubsub.patterns.count }
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
@@ -129,6 +136,12 @@ public final class Store {
     let saving = NIOLockedValueBox(false)
 
     public init(password: String? = nil, snapshotPath: String? = nil) {
+        for (index, database) in databases.enumerated() {
+            database.listStored = { [unowned self] key in
+                let waitKey = WaitKey(database: index, key: key)
+                if waiters[waitKey] != nil { readyKeys.insert(waitKey) }
+            }
+        }
         self.password = password
         self.snapshotPath = snapshotPath
     }

@@ -206,4 +206,31 @@ import Testing
             #expect(mine == reference, "\(command.joined(separator: " "))")
         }
     }
+
+    /// A client blocked in BLPOP is served after the command, or the whole
+    /// transaction, that filled its key, with the state it left; any command that
+    /// creates the list wakes it. Same replies from both stores.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func blockedClientsAreServedAfterWhatFilledTheirKey() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        for port in [try server.port(service: "ds"), redis.port] {
+            let (blocked, writer) = (try Connection(port: port), try Connection(port: port))
+            async let served = onThread { try blocked.send(["BLPOP", "q", "5"]) }
+            try await Task.sleep(for: .milliseconds(200))
+            let transaction = try await onThread {
+                [try writer.send(["MULTI"]), try writer.send(["RPUSH", "q", "a"]), try writer.send(["DEL", "q"]),
+                 try writer.send(["EXEC"]), try writer.send(["RPUSH", "q", "b"])]
+            }
+            #expect(transaction.last == ":1\r\n", "port \(port)")
+            #expect(try await served == "*2\r\n$1\r\nq\r\n$1\r\nb\r\n", "port \(port): served what the transaction left")
+
+            async let renamed = onThread { try blocked.send(["BLPOP", "r", "5"]) }
+            try await Task.sleep(for: .milliseconds(200))
+            _ = try await onThread { [try writer.send(["RPUSH", "tmp", "x"]), try writer.send(["RENAME", "tmp", "r"])] }
+            #expect(try await renamed == "*2\r\n$1\r\nr\r\n$1\r\nx\r\n", "port \(port): woken by RENAME")
+        }
+    }
 }
