@@ -59,14 +59,21 @@ extension Commands {
             }
         },
         "hincrbyfloat": one(4) { (session, arguments) throws(CommandError) in
-            let amount = try double(arguments[2])
+            // Redis checks the increment before the key's type, and refuses an infinite one.
+            do throws(FloatIncrementError) {
+                _ = try addFloat(nil, arguments[2], finiteIncrement: true)
+            } catch {
+                throw error == .infiniteIncrement ? CommandError(message: "ERR value is NaN or Infinity") : .notFloat
+            }
             return try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
-                let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in try double(bytes) } ?? 0
-                let result = current + amount
-                guard result.isFinite else { throw CommandError(message: "ERR increment would produce NaN or Infinity") }
-                let text = Array(format(result).utf8)
-                hash[arguments[1]] = text
-                return .bulkString(text)
+                do throws(FloatIncrementError) {
+                    let text = try addFloat(hash[arguments[1]], arguments[2], finiteIncrement: true)
+                    hash[arguments[1]] = text
+                    return .bulkString(text)
+                } catch {
+                    throw error == .currentNotFloat ? CommandError(message: "ERR hash value is not a float")
+                        : CommandError(message: "ERR increment would produce NaN or Infinity")
+                }
             }
         },
         "hscan": Command(arity: -3) { (session, arguments) throws(CommandError) in

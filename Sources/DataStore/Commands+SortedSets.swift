@@ -28,15 +28,18 @@ extension Commands {
             }
             var added = 0, changed = 0
             var incremented: Double?
-            try session.mutateSortedSet(arguments[0]) { set in
+            try session.mutateSortedSet(arguments[0]) { (set) throws(CommandError) in
                 for update in updates {
                     var score = update.score
                     let current = set.score(of: update.member)
                     if (nx && current != nil) || (xx && current == nil) { continue }
-                    if incr { score += current ?? 0 }
+                    if incr {
+                        score = current.map { $0 + score } ?? score
+                        guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
+                    }
                     if let current, (gt && score <= current) || (lt && score >= current) { continue }
                     if current == nil { added += 1 } else if current != score { changed += 1 }
-                    set.set(update.member, score: score)
+                    set.set(update.member, score: stored(score))
                     incremented = score
                 }
             }
@@ -46,9 +49,9 @@ extension Commands {
         "zincrby": one(4) { (session, arguments) throws(CommandError) in
             let amount = try double(arguments[1])
             return try session.mutateSortedSet(arguments[0]) { (set) throws(CommandError) in
-                let score = (set.score(of: arguments[2]) ?? 0) + amount
+                let score = set.score(of: arguments[2]).map { $0 + amount } ?? amount
                 guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
-                set.set(arguments[2], score: score)
+                set.set(arguments[2], score: stored(score))
                 return .bulk(format(score))
             }
         },
@@ -72,26 +75,91 @@ extension Commands {
             }
             return .integer(try session.sortedSet(arguments[0])?.members(scoreFrom: low, to: high).count ?? 0)
         },
-        "zrange": one(-4) { (session, arguments) throws(CommandError) in
-            let options = arguments.dropFirst(3).map { $0.text.uppercased() }
-            let withScores = options.contains("WITHSCORES")
-            if options.contains("BYSCORE") {
-                return try byScore(session, arguments[0], arguments[1], arguments[2], reverse: options.contains("REV"), withScores: withScores)
-            }
-            guard options.allSatisfy({ ["WITHSCORES", "REV"].contains($0) }) else { throw .syntax }
-            return try byRank(session, arguments, reverse: options.contains("REV"), withScores: withScores)
+        "zlexcount": one(4) { (session, arguments) throws(CommandError) in
+            guard let low = LexBound(arguments[1]), let high = LexBound(arguments[2]) else { throw lexRangeError }
+            return .integer(try session.sortedSet(arguments[0])?.members(lexFrom: low, to: high).count ?? 0)
         },
+        "zrange": one(-4) { (session, arguments) throws(CommandError) in try range(session, arguments, RangeOptions()) },
         "zrevrange": one(-4) { (session, arguments) throws(CommandError) in
-            let options = arguments.dropFirst(3).map { $0.text.uppercased() }
-            guard options.allSatisfy({ $0 == "WITHSCORES" }) else { throw .syntax }
-            return try byRank(session, arguments, reverse: true, withScores: !options.isEmpty)
+            try range(session, arguments, RangeOptions(kind: .rank, reverse: true))
         },
         "zrangebyscore": one(-4) { (session, arguments) throws(CommandError) in
-            let options = arguments.dropFirst(3).map { $0.text.uppercased() }
-            guard options.allSatisfy({ $0 == "WITHSCORES" }) else { throw .syntax }
-            return try byScore(session, arguments[0], arguments[1], arguments[2], reverse: false, withScores: !options.isEmpty)
+            try range(session, arguments, RangeOptions(kind: .score, reverse: false))
+        },
+        "zrevrangebyscore": one(-4) { (session, arguments) throws(CommandError) in
+            try range(session, arguments, RangeOptions(kind: .score, reverse: true))
+        },
+        "zrangebylex": one(-4) { (session, arguments) throws(CommandError) in
+            try range(session, arguments, RangeOptions(kind: .lex, reverse: false))
+        },
+        "zrevrangebylex": one(-4) { (session, arguments) throws(CommandError) in
+            try range(session, arguments, RangeOptions(kind: .lex, reverse: true))
         },
     ]
+
+    static let lexRangeError = CommandError(message: "ERR min or max not valid string range item")
+
+    /// What ZRANGE's words after `key start stop` ask for. The older commands
+    /// (ZREVRANGE, ZRANGEBYSCORE, ...) fix the kind and direction, and then Redis
+    /// refuses BYSCORE, BYLEX and REV among their words as syntax errors.
+    struct RangeOptions {
+        enum Kind { case rank, score, lex }
+        var kind: Kind?
+        var reverse: Bool?
+        var withScores = false
+        var offset = 0
+        var limit = -1
+        var limited = false
+    }
+
+    static func range(_ session: Session, _ arguments: [[UInt8]], _ fixed: RangeOptions) throws(CommandError) -> RESPValue {
+        var options = fixed
+        var index = 3
+        while index < arguments.count {
+            let word = arguments[index].text.uppercased()
+            let left = arguments.count - index - 1
+            switch word {
+            case "WITHSCORES": options.withScores = true
+            case "LIMIT" where left >= 2:
+                options.offset = try int(arguments[index + 1])
+                options.limit = try int(arguments[index + 2])
+                options.limited = true
+                index += 2
+            case "REV" where options.reverse == nil: options.reverse = true
+            case "BYSCORE" where options.kind == nil: options.kind = .score
+            case "BYLEX" where options.kind == nil: options.kind = .lex
+            default: throw .syntax
+            }
+            index += 1
+        }
+        let kind = options.kind ?? .rank, reverse = options.reverse ?? false
+        if options.limited && kind == .rank {
+            throw CommandError(message: "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+        }
+        if options.withScores && kind == .lex {
+            throw CommandError(message: "ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+        }
+        // With REV the bounds come max first, as in Redis.
+        let (first, second) = reverse ? (arguments[2], arguments[1]) : (arguments[1], arguments[2])
+        let members: [(score: Double, member: [UInt8])]
+        switch kind {
+        case .rank:
+            return try byRank(session, arguments, reverse: reverse, withScores: options.withScores)
+        case .score:
+            guard let low = ScoreBound(first), let high = ScoreBound(second) else {
+                throw CommandError(message: "ERR min or max is not a float")
+            }
+            members = try session.sortedSet(arguments[0])?.members(scoreFrom: low, to: high) ?? []
+        case .lex:
+            guard let low = LexBound(first), let high = LexBound(second) else { throw lexRangeError }
+            members = try session.sortedSet(arguments[0])?.members(lexFrom: low, to: high) ?? []
+        }
+        // LIMIT as Redis walks it: a negative offset skips past the end, a negative count takes all.
+        guard options.offset >= 0 else { return .array([]) }
+        let walked = (reverse ? members.reversed() : members).dropFirst(options.offset)
+        let taken = options.limit < 0 ? Array(walked) : Array(walked.prefix(options.limit))
+        return render(taken, withScores: options.withScores)
+    }
 
     static func byRank(_ session: Session, _ arguments: [[UInt8]], reverse: Bool, withScores: Bool) throws(CommandError) -> RESPValue {
         let set = try session.sortedSet(arguments[0]) ?? SortedSet()
@@ -102,19 +170,13 @@ extension Commands {
         return render(chosen, withScores: withScores)
     }
 
-    static func byScore(_ session: Session, _ key: [UInt8], _ first: [UInt8], _ second: [UInt8], reverse: Bool,
-                        withScores: Bool) throws(CommandError) -> RESPValue {
-        // With REV the bounds come max first, as in Redis.
-        guard let low = ScoreBound(reverse ? second : first), let high = ScoreBound(reverse ? first : second) else {
-            throw CommandError(message: "ERR min or max is not a float")
-        }
-        let members = try session.sortedSet(key)?.members(scoreFrom: low, to: high) ?? []
-        return render(reverse ? members.reversed() : members, withScores: withScores)
-    }
-
     static func render(_ entries: [(score: Double, member: [UInt8])], withScores: Bool) -> RESPValue {
         .array(entries.flatMap { entry -> [RESPValue] in
             withScores ? [.bulkString(entry.member), .bulk(format(entry.score))] : [.bulkString(entry.member)]
         })
     }
+
+    /// A score as a small Redis sorted set keeps it: its listpack writes -0 as the
+    /// integer 0, so ZSCORE answers "0" even where ZINCRBY's own reply said "-0".
+    static func stored(_ score: Double) -> Double { score == 0 ? 0 : score }
 }

@@ -72,10 +72,13 @@ extension Commands {
             return try increment(session, arguments[0], by: -amount)
         },
         "incrbyfloat": one(3) { (session, arguments) throws(CommandError) in
-            let current = try session.string(arguments[0]).map { (bytes) throws(CommandError) in try double(bytes) } ?? 0
-            let result = current + (try double(arguments[1]))
-            guard result.isFinite else { throw CommandError(message: "ERR increment would produce NaN or Infinity") }
-            let text = Array(format(result).utf8)
+            let current = try session.string(arguments[0])
+            let text: [UInt8]
+            do throws(FloatIncrementError) {
+                text = try addFloat(current, arguments[1], finiteIncrement: false)
+            } catch {
+                throw error == .notFinite ? CommandError(message: "ERR increment would produce NaN or Infinity") : .notFloat
+            }
             session.db.set(arguments[0], .string(text), keepTTL: true)
             session.store.changes += 1
             return .bulkString(text)

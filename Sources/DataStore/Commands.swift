@@ -1,3 +1,4 @@
+import CPulseSystem
 import Foundation
 import NIOCore
 
@@ -28,17 +29,58 @@ enum Commands {
         return value
     }
 
+    /// A score or timeout, read as Redis reads it (strtod over all of it; no NaN, no overflow).
     static func double(_ bytes: [UInt8]) throws(CommandError) -> Double {
-        let text = bytes.text.lowercased()
-        if text == "inf" || text == "+inf" { return .infinity }
-        if text == "-inf" { return -.infinity }
-        guard let value = Double(text), !value.isNaN else { throw .notFloat }
+        var value = 0.0
+        let parsed = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { pulse_parse_double($0.baseAddress, $0.count, &value) }
+        }
+        guard parsed == 1 else { throw .notFloat }
         return value
     }
 
+    /// A score as Redis 7.0 replies with it: "%.17g" (0.1 is 0.10000000000000001).
     static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e17 { return String(Int64(value)) }
-        return String(value)
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buffer in
+            let length = pulse_format_score(value, buffer.baseAddress, buffer.count)
+            return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: max(0, Int(length))), as: UTF8.self)
+        }
+    }
+
+    /// Why INCRBYFLOAT or HINCRBYFLOAT refused to add.
+    enum FloatIncrementError: Error { case currentNotFloat, incrementNotFloat, infiniteIncrement, notFinite }
+
+    /// `current` (nil when missing) plus `increment`, computed and written as Redis does
+    /// it, in long double: 1e400 is a number, 0.1 + 0.2 is "0.3", 1e20 has all its digits.
+    static func addFloat(_ current: [UInt8]?, _ increment: [UInt8], finiteIncrement: Bool) throws(FloatIncrementError) -> [UInt8] {
+        // A long double's longest "%.17Lf" text is under 5,000 bytes.
+        let capacity = 5 * 1024 + 64
+        var output = [UInt8](repeating: 0, count: capacity)
+        let length = output.withUnsafeMutableBufferPointer { out in
+            out.withMemoryRebound(to: CChar.self) { out in
+                increment.withUnsafeBufferPointer { amount in
+                    amount.withMemoryRebound(to: CChar.self) { amount in
+                        if let current {
+                            current.withUnsafeBufferPointer { base in
+                                base.withMemoryRebound(to: CChar.self) { base in
+                                    pulse_increment_float(base.baseAddress ?? amount.baseAddress, base.count, amount.baseAddress, amount.count,
+                                                          finiteIncrement ? 1 : 0, out.baseAddress, out.count)
+                                }
+                            }
+                        } else {
+                            pulse_increment_float(nil, 0, amount.baseAddress, amount.count, finiteIncrement ? 1 : 0, out.baseAddress, out.count)
+                        }
+                    }
+                }
+            }
+        }
+        switch length {
+        case -1: throw .currentNotFloat
+        case -2: throw .incrementNotFloat
+        case -3: throw .infiniteIncrement
+        case let length where length < 0: throw .notFinite
+        default: return Array(output[..<length])
+        }
     }
 
     static func bulkArray(_ items: some Sequence<[UInt8]>) -> RESPValue { .array(items.map { .bulkString($0) }) }

@@ -43,6 +43,12 @@ public struct SortedSet: Sendable, Equatable {
         ordered.filter { low.admits($0.score, asLower: true) && high.admits($0.score, asLower: false) }
     }
 
+    /// Members between two lex bounds, for sets whose members share one score (as
+    /// Redis documents ZRANGEBYLEX; with mixed scores its answer is unspecified).
+    public func members(lexFrom low: LexBound, to high: LexBound) -> [(score: Double, member: [UInt8])] {
+        ordered.filter { low.admits($0.member, asLower: true) && high.admits($0.member, asLower: false) }
+    }
+
     private func insertionIndex(_ score: Double, _ member: [UInt8]) -> Int {
         var low = 0, high = ordered.count
         while low < high {
@@ -78,5 +84,31 @@ public struct ScoreBound: Sendable {
 
     func admits(_ score: Double, asLower: Bool) -> Bool {
         asLower ? (exclusive ? score > value : score >= value) : (exclusive ? score < value : score <= value)
+    }
+}
+
+/// A ZRANGEBYLEX bound: `-`, `+`, `[member` (inclusive) or `(member` (exclusive).
+public enum LexBound: Sendable {
+    case lowest, highest
+    case member([UInt8], exclusive: Bool)
+
+    init?(_ bytes: [UInt8]) {
+        switch bytes.first {
+        case UInt8(ascii: "-") where bytes.count == 1: self = .lowest
+        case UInt8(ascii: "+") where bytes.count == 1: self = .highest
+        case UInt8(ascii: "["): self = .member(Array(bytes.dropFirst()), exclusive: false)
+        case UInt8(ascii: "("): self = .member(Array(bytes.dropFirst()), exclusive: true)
+        default: return nil
+        }
+    }
+
+    func admits(_ member: [UInt8], asLower: Bool) -> Bool {
+        switch self {
+        case .lowest: return asLower
+        case .highest: return !asLower
+        case .member(let bound, let exclusive):
+            if member == bound { return !exclusive }
+            return asLower ? bound.lexicographicallyPrecedes(member) : member.lexicographicallyPrecedes(bound)
+        }
     }
 }

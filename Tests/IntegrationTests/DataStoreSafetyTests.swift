@@ -135,6 +135,49 @@ import Testing
         ["PING", "x", "y", "z"], ["PING", "hello"], ["RPUSH", "l", "a"], ["LPOP", "l", "1", "1"], ["RPOP", "l", "1", "1"],
     ]
 
+    /// Floats as Redis 7.0 reads and writes them: INCRBYFLOAT in long double with its
+    /// digits spelled out, scores as "%.17g", strtod's edges refused; and sorted-set
+    /// ranges by lex and with LIMIT.
+    static let numbers: [[String]] = [
+        ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "0.2"], ["INCRBYFLOAT", "f", "1e20"], ["INCRBYFLOAT", "f", "-1e20"],
+        ["INCRBYFLOAT", "f", "1.5e-7"], ["INCRBYFLOAT", "f", " 1"], ["INCRBYFLOAT", "f", "1 "], ["INCRBYFLOAT", "f", ""],
+        ["INCRBYFLOAT", "f", "nan"], ["INCRBYFLOAT", "f", "inf"], ["INCRBYFLOAT", "f", "0x10"], ["INCRBYFLOAT", "f", "1e400"],
+        ["INCRBYFLOAT", "f", "1e-320"], ["INCRBYFLOAT", "f", String(repeating: "9", count: 6000)],
+        ["SET", "g", "1e4000"], ["INCRBYFLOAT", "g", "1"], ["SET", "g", "abc"], ["INCRBYFLOAT", "g", "1"],
+        ["SET", "g", "-0.0"], ["INCRBYFLOAT", "g", "-0"], ["INCRBYFLOAT", "h", "123456789012345678"],
+        ["INCRBYFLOAT", "h", "1e-17"], ["INCRBYFLOAT", "h", "-123456789012345678"],
+        ["HINCRBYFLOAT", "hh", "f", "inf"], ["HINCRBYFLOAT", "hh", "f", "1e400"], ["HINCRBYFLOAT", "hh", "f", "0.1"],
+        ["HSET", "hh", "g", "abc"], ["HINCRBYFLOAT", "hh", "g", "1"], ["HINCRBYFLOAT", "hh", "g", "x"],
+        ["ZADD", "z", "1e20", "a", "0.1", "b", "1.5e-7", "c", "inf", "d", "3.0", "e", "0x1p3", "f"],
+        ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["ZADD", "z", "1e400", "x"], ["ZADD", "z", "1e-400", "x"],
+        ["ZADD", "z", " 1", "x"], ["ZADD", "z", "1e-320", "x"], ["ZINCRBY", "z", "0.2", "b"], ["ZSCORE", "z", "x"],
+        ["ZADD", "z", "INCR", "-inf", "d"], ["ZINCRBY", "z", "-inf", "d"], ["ZINCRBY", "z", "-0", "n"], ["ZSCORE", "z", "n"],
+        ["ZRANGEBYSCORE", "z", "(0.1", "+inf", "WITHSCORES", "LIMIT", "1", "2"], ["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "2"],
+        ["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "1", "-5"], ["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "1"],
+        ["ZRANGEBYSCORE", "z", "-inf", "+inf", "REV"], ["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "LIMIT", "1", "2", "WITHSCORES"],
+        ["ZRANGE", "z", "(0", "(10", "BYSCORE", "REV"], ["ZRANGE", "z", "(10", "(0", "BYSCORE", "REV", "LIMIT", "0", "1"],
+        ["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"], ["ZRANGE", "z", "0", "-1", "BYSCORE", "BYLEX"], ["ZREVRANGE", "z", "0", "1", "REV"],
+        ["ZADD", "lx", "0", "a", "0", "b", "0", "c", "0", "d", "0", ""], ["ZRANGEBYLEX", "lx", "-", "+"],
+        ["ZRANGEBYLEX", "lx", "[b", "(d"], ["ZRANGEBYLEX", "lx", "(b", "[d", "LIMIT", "1", "5"], ["ZRANGEBYLEX", "lx", "+", "-"],
+        ["ZREVRANGEBYLEX", "lx", "[d", "(a", "LIMIT", "0", "2"], ["ZRANGEBYLEX", "lx", "b", "d"], ["ZRANGEBYLEX", "lx", "(", "["],
+        ["ZRANGEBYLEX", "lx", "-", "+", "WITHSCORES"], ["ZLEXCOUNT", "lx", "[c", "+"], ["ZLEXCOUNT", "lx", "x", "y"],
+        ["ZRANGE", "lx", "[d", "[b", "BYLEX", "REV"], ["ZRANGE", "lx", "-", "+", "BYLEX", "WITHSCORES"],
+        ["ZRANGEBYLEX", "lx", "-", "+", "LIMIT", "9223372036854775807", "9223372036854775807"],
+    ]
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func numbersAndRangesAnswerAsRedis7Does() async throws {
+        let redis = try await RedisServer.start()
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1, service: "ds")
+        let (ours, theirs) = (try Connection(port: try server.port(service: "ds")), try Connection(port: redis.port))
+        for command in Self.numbers {
+            let (mine, reference) = try await onThread { (try ours.send(command), try theirs.send(command)) }
+            #expect(mine == reference, "\(command.joined(separator: " ").prefix(80))")
+        }
+    }
+
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
     func commandsAnswerAsRedis7Does() async throws {
         let redis = try await RedisServer.start()

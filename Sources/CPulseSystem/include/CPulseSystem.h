@@ -43,4 +43,25 @@ int pulse_wexitstatus(int status);
 int pulse_wifsignaled(int status);
 int pulse_wtermsig(int status);
 
+/// Numbers as Redis 7.0 reads and writes them, with the C library it uses (the data
+/// store answers byte for byte as redis-server does; see Sources/CPulseSystem/Numbers.c).
+
+/// Redis's string2d: strtod over all `length` bytes, refusing an empty text, leading
+/// space, trailing bytes, NaN, and overflow (or underflow to zero). 1 and `*value`, or 0.
+int pulse_parse_double(const char *text, size_t length, double *value);
+
+/// A score as Redis 7.0 replies with it over RESP2: "%.17g", "inf" and "-inf".
+/// Returns the length written to `out` (NUL-terminated), or -1 if `size` is too small.
+int pulse_format_score(double value, char *out, size_t size);
+
+/// INCRBYFLOAT and HINCRBYFLOAT as Redis computes them, in long double: `current`
+/// (NULL for a missing key or field) plus `increment`, written in Redis's human form
+/// ("%.17Lf", trailing zeros and a trailing dot dropped, "-0" as "0") to `out`.
+/// Returns the length, or: -1 `current` is not a float, -2 `increment` is not a float,
+/// -3 `increment` is infinite and `finite_increment` asked for it not to be, -4 the sum
+/// is NaN or infinite, -5 `out` is too small.
+long pulse_increment_float(const char *current, size_t current_length,
+                           const char *increment, size_t increment_length,
+                           int finite_increment, char *out, size_t size);
+
 #endif
