@@ -141,9 +141,8 @@ public struct RESPRequestParser: Sendable {
     static func splitInline(_ line: [UInt8]) -> [[UInt8]]? {
         var words: [[UInt8]] = []
         var index = 0
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
         while true {
-            while index < line.count, isSpace(line[index]) { index += 1 }
+            while index < line.count, isInlineSpace(line[index]) { index += 1 }
             guard index < line.count else { return words }
             guard let (word, next) = inlineWord(line, from: index) else { return nil }
             words.append(word)
@@ -151,30 +150,37 @@ public struct RESPRequestParser: Sendable {
         }
     }
 
+    /// A separator between inline words: what C's isspace calls a space.
+    private static func isInlineSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+
+    /// The escapes a double-quoted inline word takes, besides \xHH; any other
+    /// escaped byte stands for itself.
+    private static let inlineEscapes: [UInt8: UInt8] = [UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+                                                         UInt8(ascii: "b"): 0x08, UInt8(ascii: "a"): 0x07]
+
     private static func inlineWord(_ line: [UInt8], from start: Int) -> ([UInt8], Int)? {
         enum Quote { case none, double, single }
         var word: [UInt8] = []
         var quote = Quote.none
         var index = start
         let at = { (offset: Int) -> UInt8? in index + offset < line.count ? line[index + offset] : nil }
+        // A closing quote must end the word: the line ends or a space follows it.
+        let closesWord = { at(1).map(isInlineSpace) ?? true }
         while true {
             guard let byte = at(0) else { return quote == .none ? (word, index) : nil }
             switch quote {
             case .none:
-                if byte == 0x20 || (0x09...0x0D).contains(byte) { return (word, index) }
+                if isInlineSpace(byte) { return (word, index) }
                 if byte == UInt8(ascii: "\"") { quote = .double } else if byte == UInt8(ascii: "'") { quote = .single } else { word.append(byte) }
             case .double:
                 if byte == UInt8(ascii: "\\"), at(1) == UInt8(ascii: "x"), let high = at(2).flatMap(hexValue), let low = at(3).flatMap(hexValue) {
                     word.append(high << 4 | low)
                     index += 3
                 } else if byte == UInt8(ascii: "\\"), let escaped = at(1) {
-                    let map: [UInt8: UInt8] = [UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
-                                               UInt8(ascii: "b"): 0x08, UInt8(ascii: "a"): 0x07]
-                    word.append(map[escaped] ?? escaped)
+                    word.append(inlineEscapes[escaped] ?? escaped)
                     index += 1
                 } else if byte == UInt8(ascii: "\"") {
-                    if let after = at(1), !(after == 0x20 || (0x09...0x0D).contains(after)) { return nil }
-                    return (word, index + 1)
+                    return closesWord() ? (word, index + 1) : nil
                 } else {
                     word.append(byte)
                 }
@@ -183,8 +189,7 @@ public struct RESPRequestParser: Sendable {
                     word.append(UInt8(ascii: "'"))
                     index += 1
                 } else if byte == UInt8(ascii: "'") {
-                    if let after = at(1), !(after == 0x20 || (0x09...0x0D).contains(after)) { return nil }
-                    return (word, index + 1)
+                    return closesWord() ? (word, index + 1) : nil
                 } else {
                     word.append(byte)
                 }
