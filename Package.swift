@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -7,6 +7,17 @@ let package = Package(
     products: [
         .library(name: "Pulsar", targets: ["Pulsar"]),
         .executable(name: "pulse", targets: ["pulse"]),
+        // Vapor and Hummingbird apps under pulse. Each needs its trait, so that a
+        // user of neither resolves, fetches and builds neither (SwiftPM prunes the
+        // dependencies of disabled traits).
+        .library(name: "PulsarHummingbird", targets: ["PulsarHummingbird"]),
+        .library(name: "PulsarVapor", targets: ["PulsarVapor"]),
+        .executable(name: "pulse-hummingbird-example", targets: ["HummingbirdExample"]),
+        .executable(name: "pulse-vapor-example", targets: ["VaporExample"]),
+    ],
+    traits: [
+        .trait(name: "Hummingbird", description: "PulsarHummingbird: serve a Hummingbird 2 app under pulse"),
+        .trait(name: "Vapor", description: "PulsarVapor: serve a Vapor 4 app under pulse"),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -15,6 +26,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
     ],
     targets: [
         // Everything Glibc does not import (posix_spawn file actions, prctl,
@@ -45,7 +62,11 @@ let package = Package(
         // execution mode and waiting primitives, the worker's context.
         .target(
             name: "PulsarRuntime",
-            dependencies: ["Mailbox", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "Mailbox",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // The worker process: accepting on inherited sockets, HTTP/1.1 on NIO,
         // the app API, heartbeats and draining.
@@ -107,6 +128,50 @@ let package = Package(
             name: "PulseTestApp",
             dependencies: ["Pulsar", .product(name: "HTTPTypes", package: "swift-http-types")]
         ),
+        // A Hummingbird responder served by pulse workers with Hummingbird's own HTTP/1.1
+        // channel; the sources compile to nothing without the trait.
+        .target(
+            name: "PulsarHummingbird",
+            dependencies: [
+                "Pulsar",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // A Vapor application served by pulse workers through pulse's HTTP pipeline.
+        .target(
+            name: "PulsarVapor",
+            dependencies: [
+                "Pulsar", "Mailbox", "PulsarRuntime",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "HummingbirdExample",
+            dependencies: [
+                "PulsarHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket", condition: .when(traits: ["Hummingbird"])),
+            ],
+            path: "Examples/Hummingbird"
+        ),
+        .executableTarget(
+            name: "VaporExample",
+            dependencies: [
+                "PulsarVapor",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+                .product(name: "Fluent", package: "fluent", condition: .when(traits: ["Vapor"])),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver", condition: .when(traits: ["Vapor"])),
+            ],
+            path: "Examples/Vapor"
+        ),
         .testTarget(
             name: "MailboxTests",
             dependencies: ["Mailbox", .product(name: "NIOEmbedded", package: "swift-nio")]
@@ -137,7 +202,12 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["pulse", "PulseTestApp", "Mailbox", "Arbiter", "PulseControl", "PulsarRuntime", "DataStore", "PulsarClients", "Server", "TestSupport"]
+            dependencies: [
+                "pulse", "PulseTestApp", "Mailbox", "Arbiter", "PulseControl", "PulsarRuntime", "DataStore", "PulsarClients", "Server",
+                "TestSupport",
+                // Started by `FrameworkAppTests`, which compiles only with the Hummingbird and Vapor traits.
+                "HummingbirdExample", "VaporExample",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

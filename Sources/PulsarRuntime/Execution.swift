@@ -12,6 +12,18 @@ public enum Execution {
     /// The mode of the request being handled; nil outside a request.
     @TaskLocal public static var mode: ExecutionMode?
 
+    /// Where the request being handled runs: its pool thread in thread mode, the
+    /// event loop in cooperative mode; nil outside a request.
+    @TaskLocal public static var executor: (any TaskExecutor)?
+
+    /// Runs `body` where the current request runs. A task created with `Task {}`
+    /// keeps the request's task-locals but not its executor: a framework that runs
+    /// each handler in a task of its own (Vapor does) calls its handlers through this,
+    /// so a blocking handler blocks its pool thread and nothing else.
+    public static func onRequestExecutor<Value>(_ body: () async throws -> Value) async rethrows -> Value {
+        try await withTaskExecutorPreference(executor, operation: body)
+    }
+
     /// Waits `milliseconds`: suspends in cooperative mode, blocks the pool thread in
     /// thread mode, so the same handler shows the difference between the pools.
     public static func sleep(milliseconds: Int) async throws {

@@ -1,5 +1,6 @@
 import Mailbox
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// What app code may know of the worker it runs in, handed to it rather than
 /// looked up: `App`'s boot receives it, and every `Request` carries it.
@@ -10,12 +11,16 @@ public final class WorkerContext: Sendable {
     public let name: String
     /// The settings the arbiter launched the worker with.
     public let settings: WorkerSettings
+    /// The worker's event loop, where its connections live (nil outside a worker).
+    /// A framework that must share the worker's loops (Vapor's `Application`) uses it.
+    public let eventLoop: (any EventLoop)?
     private let reporters = NIOLockedValueBox<[@Sendable (inout WorkerReport) -> Void]>([])
     private let shared = NIOLockedValueBox<[ObjectIdentifier: any Sendable]>([:])
 
-    public init(name: String, settings: WorkerSettings) {
+    public init(name: String, settings: WorkerSettings, eventLoop: (any EventLoop)? = nil) {
         self.name = name
         self.settings = settings
+        self.eventLoop = eventLoop
     }
 
     /// A context for code running outside a worker (tests, tools): default settings.

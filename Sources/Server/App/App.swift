@@ -10,10 +10,21 @@ public struct App: Sendable {
     /// Runs once per worker with the worker's context (its settings, the data
     /// store's address, heartbeat reporters).
     public var boot: @Sendable (WorkerContext) async throws -> Void
+    /// Set when another HTTP server (Hummingbird's) serves the connections; the
+    /// router is then unused.
+    public var hosted: (any HostedServing)?
 
     public init(router: Router, boot: @escaping @Sendable (WorkerContext) async throws -> Void) {
         self.router = router
         self.boot = boot
+    }
+
+    /// An app served by another HTTP server, scheduled and supervised by pulse
+    /// (see `PulsarHummingbird`).
+    public init(hosted: some HostedServing) {
+        self.router = Router()
+        self.boot = { _ in }
+        self.hosted = hosted
     }
 
     /// An app whose boot needs nothing from its worker.

@@ -6,6 +6,8 @@ import PulsarRuntime
 /// An HTTP request as a handler sees it: the head, the whole body, and where it came from.
 public struct Request: Sendable {
     public var method: HTTPRequest.Method
+    /// The request target in origin form, query included, as sent.
+    public var target: String
     /// The path without its query, as sent (percent-encoding kept).
     public var path: String
     public var queryItems: [QueryItem]
@@ -26,6 +28,7 @@ public struct Request: Sendable {
     public init(method: HTTPRequest.Method, target: String, headers: HTTPFields = [:], body: ByteBuffer = ByteBuffer(),
                 remoteAddress: String? = nil, eventLoop: EventLoop, context: WorkerContext = .standalone) {
         self.method = method
+        self.target = target
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = parts.first.map(String.init) ?? "/"
         self.queryItems = parts.count > 1 ? QueryItem.parse(String(parts[1])) : []

@@ -10,6 +10,10 @@ public struct Response: Sendable {
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
     public var body: Body
+    /// With status 101: after this response the connection speaks another protocol,
+    /// set up by the upgrader this makes (on the event loop). How a framework's
+    /// WebSocket route (Vapor's `Response.upgrader`) takes over its connection.
+    public var switchProtocols: (@Sendable () -> any HTTPServerProtocolUpgrader)?
 
     /// A body in full, or produced piece by piece (sent with chunked encoding).
     public enum Body: Sendable {

@@ -30,6 +30,7 @@ public struct Router: Sendable {
     }
     private(set) var routes: [Route] = []
     private var middleware: [any Middleware] = []
+    private var fallbackHandler: Handler?
 
     public init() {}
 
@@ -66,6 +67,10 @@ public struct Router: Sendable {
                                 body: route.body))
         }
     }
+
+    /// Answers every request no route matches, instead of 404 or 405: how a whole
+    /// router of another framework (Vapor's) is mounted behind pulse's pipeline.
+    public mutating func fallback(_ handler: @escaping Handler) { fallbackHandler = handler }
 
     /// A WebSocket endpoint: a GET with `Upgrade: websocket` on `path` switches protocols.
     public mutating func webSocket(_ path: String, _ handlers: WebSocketHandlers) {
@@ -128,6 +133,7 @@ public struct Router: Sendable {
             request.pathParameters = Self.parameters(route.segments, requested)
             return try await route.handler(request)
         }
+        if let fallbackHandler { return try await fallbackHandler(request) }
         if !allowed.isEmpty {
             var response = Response.text("Method Not Allowed\n", status: .methodNotAllowed)
             response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")

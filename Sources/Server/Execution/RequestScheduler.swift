@@ -67,14 +67,20 @@ final class RequestScheduler: RequestRunner {
             switch mode {
             case .thread:
                 let index = idleThreads.removeLast()
+                let thread = threadPool.threads[index]
                 threadPool.run(on: index, token: token) { [loop] in
-                    await Execution.$mode.withValue(.thread) { await job() }
+                    await Execution.$mode.withValue(.thread) {
+                        await Execution.$executor.withValue(thread) { await job() }
+                    }
                     loop.execute { bound.value.threadFinished(index) }
                 }
             case .cooperative:
                 busyGreen += 1
+                let executor = loopExecutor
                 let task = Task(executorPreference: loopExecutor) { [loop] in
-                    await Execution.$mode.withValue(.cooperative) { await job() }
+                    await Execution.$mode.withValue(.cooperative) {
+                        await Execution.$executor.withValue(executor) { await job() }
+                    }
                     loop.execute { bound.value.greenFinished() }
                 }
                 token?.attach(task)

@@ -37,7 +37,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var streamingBody: RequestBodyStream?
     /// Cancels the running request's task when its client goes away, so the work it
     /// started (a database query...) is cancelled rather than left running.
-    private var running: RequestToken?
+    var running: RequestToken?
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
@@ -48,6 +48,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
     private var refusalHeaders: [(String, String)] = []
     private let rules: RequestHeadRules
+    /// While the connection switches protocols: what arrived meanwhile, for the new
+    /// protocol's handlers (nil otherwise).
+    var switching: [NIOAny]?
 
     /// The keep-alive timer in front of the codec, told where each request is.
     let cycle: (any RequestCycleListener)?
@@ -79,11 +82,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         running = nil
         streamingBody = nil
-        observer.connectionClosed(context.channel)
+        // Mid-switch, the books in front of the new protocol count the close.
+        if switching == nil { observer.connectionClosed(context.channel) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if switching != nil {
+            switching?.append(data)   // raw bytes, maybe: kept as they are for the new protocol
+            return
+        }
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             received(head, context: context)
@@ -240,6 +248,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func writeComplete(_ response: Response, for head: HTTPRequestHead, started: NIODeadline, context: ChannelHandlerContext) {
+        if let makeUpgrader = response.switchProtocols, response.status.code == 101, head.method != .HEAD {
+            switchProtocols(makeUpgrader(), for: head, started: started, context: context)
+            return
+        }
         writeHead(response, for: head, context: context)
         var bytes = 0
         if case .buffer(let buffer) = response.body, head.method != .HEAD, buffer.readableBytes > 0 {

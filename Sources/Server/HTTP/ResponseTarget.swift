@@ -63,10 +63,10 @@ extension HTTPHeaders {
 }
 
 /// The `Date` header, formatted once per second at most.
-enum HTTPDate {
+public enum HTTPDate {
     private static let cache = NIOLockedValueBox((second: 0, text: ""))
 
-    static func now() -> String {
+    public static func now() -> String {
         let seconds = Int(Date().timeIntervalSince1970)
         return cache.withLockedValue { cache in
             if cache.second != seconds {

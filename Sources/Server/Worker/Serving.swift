@@ -6,6 +6,16 @@ import PulsarRuntime
 public enum Serving: Sendable {
     case http(App)
     case connections(any ConnectionServing)
+    /// HTTP spoken by another server (Hummingbird's), its handlers scheduled by pulse.
+    case hosted(any HostedServing)
+
+    /// Whether requests go through the worker's execution pools (and the mode applies).
+    var schedulesRequests: Bool {
+        switch self {
+        case .http, .hosted: true
+        case .connections: false
+        }
+    }
 }
 
 /// A protocol other than HTTP served by a supervised worker (the data store's RESP).

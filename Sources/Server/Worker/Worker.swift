@@ -36,12 +36,12 @@ public final class Worker {
         self.serving = serving
         self.loop = loop
         self.logger = logger
-        self.context = WorkerContext(name: launch.name, settings: launch.settings)
+        self.context = WorkerContext(name: launch.name, settings: launch.settings, eventLoop: loop)
     }
 
     /// Runs the worker described by `launch` until it has drained; never returns.
     public static func run(launch: WorkerLaunch, app: App) -> Never {
-        run(launch: launch, serving: .http(app))
+        run(launch: launch, serving: app.hosted.map { .hosted($0) } ?? .http(app))
     }
 
     /// Runs a worker that serves its connections with `serving`; never returns.
@@ -87,6 +87,9 @@ public final class Worker {
         case .connections(let custom):
             let loop = self.loop
             promise.completeWithTask { try await custom.boot(on: loop) }
+        case .hosted(let hosted):
+            let host = hostingWorker()
+            promise.completeWithTask { try await hosted.boot(host) }
         }
         promise.futureResult.assumeIsolated().whenComplete { result in
             switch result {
@@ -150,6 +153,23 @@ public final class Worker {
                     }
                 }.withConnectedSocket(fd)
             }
+        case .hosted(let hosted):
+            let host = hostingWorker()
+            let executor = scheduler.loopExecutor
+            return { fd in
+                ClientBootstrap(group: loop)
+                    .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(HostedConnectionBooks(observer: observer.value))
+                        }.flatMap {
+                            hosted.connection(channel, host: host)
+                        }.map { serve in
+                            Task(executorPreference: executor) { await serve() }
+                            return ()
+                        }
+                    }.withConnectedSocket(fd)
+            }
         case .http(let app):
             let pipeline = HTTPPipeline(
                 configuration: HTTPServerConfiguration(settings: launch.settings, router: app.router, logger: logger, context: context),
@@ -163,12 +183,18 @@ public final class Worker {
         }
     }
 
+    private func hostingWorker() -> HostingWorker {
+        HostingWorker(context: context, eventLoop: loop, logger: logger,
+                      observer: NIOLoopBound(self as any ConnectionObserver, eventLoop: loop),
+                      runner: NIOLoopBound(scheduler as any RequestRunner, eventLoop: loop))
+    }
+
     // MARK: - Mailbox
 
     private func heartbeat(interval: TimeAmount) {
         var report = metrics.beat(interval: interval, connections: registry.count)
         switch serving {
-        case .http:
+        case .http, .hosted:
             report.mode = scheduler.mode.rawValue
             report.threads = PoolOccupancy(busy: scheduler.busyThreads, size: scheduler.threadCount)
             report.green = PoolOccupancy(busy: scheduler.busyGreen, size: scheduler.greenCount)
@@ -186,7 +212,7 @@ public final class Worker {
         switch message {
         case .drain(let grace): drain(grace: grace, why: "asked by the arbiter")
         case .mode(let mode):
-            guard case .http = serving, mode != scheduler.mode else { return }
+            guard serving.schedulesRequests, mode != scheduler.mode else { return }
             logger.info("execution mode: \(scheduler.mode.rawValue) -> \(mode.rawValue)")
             scheduler.setMode(mode)
         }
@@ -209,7 +235,7 @@ public final class Worker {
         acceptor?.stop()
         logger.info("draining (\(why)): \(metrics.inflight) requests in flight, \(registry.count) connections")
         switch serving {
-        case .http:
+        case .http, .hosted:
             // A keep-alive client's next request may be on the wire already: each
             // connection answers it with `Connection: close`, and only one idle for a
             // moment is closed (the keep-alive timer decides), so clients reconnect
@@ -257,7 +283,7 @@ extension Worker: ConnectionObserver {
     func connectionOpened(_ channel: Channel) {
         registry.opened(channel)
         // Accepted just as the drain began: told like the others.
-        if phase.isDraining, case .http = serving { channel.pipeline.fireUserInboundEventTriggered(WorkerEvent.draining) }
+        if phase.isDraining, serving.schedulesRequests { channel.pipeline.fireUserInboundEventTriggered(WorkerEvent.draining) }
     }
 
     func connectionClosed(_ channel: Channel) {
@@ -289,8 +315,9 @@ extension Worker: ConnectionObserver {
     func webSocketClosed(_ channel: Channel) { registry.webSocketClosed(channel) }
 }
 
-/// Events the worker sends down its connections' pipelines.
-enum WorkerEvent {
+/// Events the worker sends down its connections' pipelines (a hosted server's
+/// handlers may act on them too).
+public enum WorkerEvent: Sendable {
     /// The worker drains: idle keep-alive connections close soon.
     case draining
     /// The worker is about to exit: WebSockets close with 1001.

@@ -1,0 +1,101 @@
+#if Hummingbird
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Pulsar
+
+/// Keeps pulse's books for a connection that Hummingbird serves, between its HTTP
+/// codec and its connection state handler: each request's status, latency and size,
+/// busy or idle, and the drain.
+///
+/// Draining: a connection busy with a request answers it with `Connection: close`;
+/// an idle one is closed only after a moment without a request, so a keep-alive
+/// client whose next request is already on the wire is answered (and told to
+/// reconnect) rather than reset.
+final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let host: HostingWorker
+    private var started: NIODeadline?
+    private var status = 0
+    private var bytesOut = 0
+    private var draining = false
+
+    /// How long an idle connection of a draining worker waits for a request already sent.
+    static let idleGrace = TimeAmount.milliseconds(250)
+
+    init(host: HostingWorker) { self.host = host }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Added after the drain began (the first request of an upgradable connection).
+        if host.isDraining { beginDraining(context: context) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = Self.unwrapInboundIn(data), started == nil {
+            started = .now()
+            status = 0
+            bytesOut = 0
+            host.requestStarted(on: context.channel)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch Self.unwrapOutboundIn(data) {
+        case .head(var response) where response.status.kind != .informational:
+            status = response.status.code
+            if draining || host.isDraining {
+                response.headerFields[.connection] = "close"
+                context.write(Self.wrapOutboundOut(.head(response)), promise: promise)
+                return
+            }
+        case .body(let buffer):
+            bytesOut += buffer.readableBytes
+        case .end:
+            finishRequest(context: context, status: status)
+        default:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client left before its response ended: 499, as nginx logs it.
+        finishRequest(context: context, status: 499)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case WorkerEvent.draining? = event as? WorkerEvent {
+            beginDraining(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func finishRequest(context: ChannelHandlerContext, status: Int) {
+        guard let started else { return }
+        self.started = nil
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        host.requestFinished(on: context.channel, status: status, seconds: seconds, bytesOut: bytesOut)
+    }
+
+    private func beginDraining(context: ChannelHandlerContext) {
+        guard !draining else { return }
+        draining = true
+        // Hummingbird's state handler closes an idle connection at once, a busy one
+        // after its response: asked now when busy, after the grace when idle.
+        if started != nil {
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        } else {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: Self.idleGrace) {
+                bound.value.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            }
+        }
+    }
+}
+#endif

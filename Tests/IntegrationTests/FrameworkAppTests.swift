@@ -1,0 +1,178 @@
+#if Hummingbird || Vapor
+import Arbiter
+import Foundation
+import Glibc
+import Mailbox
+import PulseControl
+import Testing
+
+/// The example Hummingbird and Vapor apps under pulse, started as a user starts them:
+/// their own executables, with pulse's flags. Compiled with the traits that build them
+/// (`scripts/test` enables both).
+@Suite(.serialized) struct FrameworkAppTests {
+    enum Example: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case hummingbird = "pulse-hummingbird-example"
+        case vapor = "pulse-vapor-example"
+        var testDescription: String { rawValue }
+    }
+
+    static var examples: [Example] {
+        var built: [Example] = []
+        #if Hummingbird
+        built.append(.hummingbird)
+        #endif
+        #if Vapor
+        built.append(.vapor)
+        #endif
+        return built
+    }
+
+    func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
+        let started = Date()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<count { group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        return (statuses.sorted(), Date().timeIntervalSince(started))
+    }
+
+    @Test(arguments: examples)
+    func helloEchoAndWebSocketThroughTwoWorkersAreCounted(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "2"])
+        defer { server.shutdown() }
+        try await server.waitForReady(2)
+        let port = try server.port()
+        for _ in 0..<10 {
+            let hello = try HTTPProbe.get(port: port, "/hello")
+            #expect(hello.status == 200 && hello.body == "Hello World!\n")
+        }
+        let echo = try HTTPProbe.exchange(port: port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                                                + "Content-Length: 11\r\nConnection: close\r\n\r\nhello there")
+        #expect(echo.hasPrefix("HTTP/1.1 200") && echo.hasSuffix("hello there"), "\(echo)")
+        let missing = try HTTPProbe.get(port: port, "/missing")
+        #expect(missing.status == 404)
+
+        let socket = try WebSocketProbe(port: port, path: "/ws/echo")
+        try socket.send(text: "über")
+        #expect(try socket.receiveSkippingPings() == .init(fin: true, opcode: 0x1, payload: Array("über".utf8)))
+        try socket.send(opcode: 0x2, [0, 1, 2, 255])
+        #expect(try socket.receiveSkippingPings().payload == [0, 1, 2, 255])
+
+        let counted = try await server.waitFor("the requests and the WebSocket in the heartbeats", timeout: 10) { status in
+            let workers = status.services[0].workers
+            return workers.reduce(0) { $0 + $1.requests } >= 12 && workers.reduce(0) { $0 + ($1.websockets ?? 0) } == 1
+        }
+        let workers = counted.services[0].workers
+        #expect(workers.reduce(0) { $0 + $1.report.statusClasses[1] } >= 11)   // 2xx
+        #expect(workers.reduce(0) { $0 + $1.report.statusClasses[3] } >= 1)    // the 404
+        #expect(workers.allSatisfy { $0.report.connections >= 0 && $0.mode == "thread" })
+        let latency = try await server.waitFor("a latency summary", timeout: 10) { status in
+            status.services[0].workers.contains { ($0.report.latencyMs?.max ?? 0) > 0 }
+        }
+        #expect(latency.services[0].workers.contains { $0.report.latencyMs != nil })
+    }
+
+    @Test(arguments: examples)
+    func reloadScaleDownAndKillFailNoRequest(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "2"])
+        defer { server.shutdown() }
+        let original = Set(try await server.waitForReady(2).services[0].workers.map(\.pid))
+        let port = try server.port()
+        let load = RequestLoop(port: port, path: "/hello", threads: 3, keepAlive: true)
+        try await Task.sleep(for: .milliseconds(300))
+
+        #expect(try server.request(.reload(service: nil)).ok)
+        try await server.waitFor("every worker replaced", timeout: 40) { status in
+            let workers = status.services[0].workers
+            return workers.count == 2 && workers.allSatisfy { $0.state == .ready && !original.contains($0.pid) }
+        }
+        #expect(try server.request(.scale(.to(1), service: nil)).ok)
+        try await server.waitForReady(1, timeout: 30)
+        try await Task.sleep(for: .milliseconds(300))
+        let result = try await load.stop()
+        #expect(result.failures.isEmpty, "failed requests: \(result.failures.prefix(5))")
+        #expect(result.succeeded > 50, "only \(result.succeeded) requests went through")
+
+        // A worker killed outright is replaced.
+        let victim = try server.workerPIDs()[0]
+        kill(victim, SIGKILL)
+        let replaced = try await server.waitFor("a replacement for the killed worker", timeout: 20) { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].state == .ready && workers[0].pid != victim
+        }
+        #expect(replaced.services[0].recentExits.contains { $0.pid == victim })
+        #expect(try HTTPProbe.get(port: port, "/hello").status == 200)
+    }
+
+    @Test(arguments: examples)
+    func blockingHandlersFillThreadsSleepingOnesShareTheLoop(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--thread-workers", "4"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+
+        async let threadRun = concurrently(8, port: port, "/block?ms=2500")
+        try await server.waitFor("4 busy threads and 4 queued", timeout: 6) { status in
+            let worker = status.services[0].workers[0]
+            return worker.threads?.busy == 4 && worker.queue == 4 && worker.mode == "thread"
+        }
+        let threads = try await threadRun
+        #expect(threads.statuses == Array(repeating: 200, count: 8))
+        #expect(threads.seconds >= 5.0, "8 blocking requests of 2.5 s on 4 threads took \(threads.seconds) s")
+
+        let switched = try await runCommand("pulse", ["ctl", "--control", server.control, "mode", "cooperative"])
+        #expect(switched.status == 0)
+        try await server.waitFor("the worker in cooperative mode", timeout: 5) { $0.services[0].workers[0].mode == "cooperative" }
+        async let greenRun = concurrently(8, port: port, "/sleep?ms=2500")
+        try await server.waitFor("8 busy green tasks", timeout: 6) { status in
+            let worker = status.services[0].workers[0]
+            return worker.green?.busy == 8 && worker.queue == 0
+        }
+        let green = try await greenRun
+        #expect(green.statuses == Array(repeating: 200, count: 8))
+        #expect(green.seconds >= 2.5 && green.seconds < 5.0, "one wave of 2.5 s took \(green.seconds) s")
+    }
+
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"), arguments: examples)
+    func theDashboardShowsTheWorkers(_ example: Example) async throws {
+        let directory = PulseServer.temporaryDirectory()
+        let control = directory + "/control.sock"
+        let binary = PulseServer.binaries + "/" + example.rawValue
+        let session = try TmuxSession(width: 160, height: 45, command:
+            "\(binary) -w 2 -b 127.0.0.1:0 --control \(control) --data-store pulsar://127.0.0.1:0/0 --ds-file \(directory)/ds.snapshot")
+        defer {
+            let pids = (try? ControlClient(path: control).send(.status).status).map { status in
+                status.services.flatMap(\.workers).map(\.pid) + [status.arbiter.pid]
+            } ?? []
+            session.shutdown()
+            for pid in pids where isRunning(pid) { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        try await session.waitFor("the dashboard with both workers", timeout: 30) { screen in
+            screen.contains("web.1") && screen.contains("web.2")
+        }
+        session.send("+")
+        try await session.waitFor("a third worker after +", timeout: 20) { $0.contains("web.3") }
+    }
+
+    #if Vapor
+    @Test func theVaporExampleReadsAndWritesPostgreSQLThroughFluent() async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let server = try PulseServer(binary: Example.vapor.rawValue, arguments: ["-w", "2", "--database", cluster.url])
+        defer { server.shutdown() }
+        try await server.waitForReady(2, timeout: 30)
+        let port = try server.port()
+        let text = "note \(UUID().uuidString.prefix(8))"
+        let body = "{\"text\":\"\(text)\"}"
+        let created = try HTTPProbe.exchange(port: port, "POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                                   + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)")
+        #expect(created.hasPrefix("HTTP/1.1 200") && created.contains(text), "\(created)")
+        // Read back through every worker: the row is in the database, not in a worker.
+        for _ in 0..<6 {
+            let listed = try HTTPProbe.get(port: port, "/notes")
+            #expect(listed.status == 200 && listed.body.contains(text), "\(listed.body)")
+        }
+    }
+    #endif
+}
+#endif
