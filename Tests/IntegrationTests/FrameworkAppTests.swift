@@ -133,6 +133,49 @@ import Testing
         #expect(green.seconds >= 2.5 && green.seconds < 5.0, "one wave of 2.5 s took \(green.seconds) s")
     }
 
+    @Test(arguments: examples)
+    func aDrainClosesWebSocketsWith1001AtTheDeadline(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--graceful-timeout", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        let sockets = try await onThread { [try WebSocketProbe(port: port, path: "/ws/echo"), try WebSocketProbe(port: port, path: "/ws/echo")] }
+        try await server.waitFor("2 websockets counted") { $0.services[0].workers[0].websockets == 2 }
+        #expect(try server.request(.reload(service: nil)).ok)
+        let closes = try await onThread { try sockets.map { try $0.receiveSkippingPings().closeCode } }
+        #expect(closes == [1001, 1001])
+        try await server.waitFor("the new worker, with no websockets") { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].state == .ready && workers[0].websockets == 0
+        }
+    }
+
+    @Test(arguments: examples)
+    func aFullQueueAnswers503AndMaxRequestsRecycles(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue,
+                                     arguments: ["-w", "1", "--thread-workers", "1", "--max-queue", "1", "--max-requests", "8"])
+        defer { server.shutdown() }
+        let first = try await server.waitForReady(1).services[0].workers[0].pid
+        let port = try server.port()
+        async let running = onThread { try HTTPProbe.get(port: port, "/block?ms=3000") }
+        try await server.waitFor("one request running") { $0.services[0].workers[0].threads?.busy == 1 }
+        async let queued = onThread { try HTTPProbe.get(port: port, "/hello") }
+        try await server.waitFor("one request queued") { $0.services[0].workers[0].queue == 1 }
+        let refused = try await onThread { try HTTPProbe.get(port: port, "/hello") }
+        #expect(refused.status == 503)
+        #expect(refused.headers["retry-after"] == "1", "\(refused.headers)")
+        #expect(try await running.status == 200)
+        #expect(try await queued.status == 200)
+
+        // 3 answered so far: 5 more reach --max-requests, and the worker is replaced.
+        for _ in 0..<5 { #expect(try await onThread { try HTTPProbe.get(port: port, "/hello") }.status == 200) }
+        let after = try await server.waitFor("the worker recycled after 8 requests") { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].pid != first && workers[0].state == .ready
+        }
+        #expect(after.services[0].recentExits.last?.reason == "recycled (max requests)")
+    }
+
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"), arguments: examples)
     func theDashboardShowsTheWorkers(_ example: Example) async throws {
         let directory = PulseServer.temporaryDirectory()
