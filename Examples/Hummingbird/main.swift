@@ -32,7 +32,16 @@ router.ws("ws/echo") { inbound, outbound, _ in
         }
     }
 }
-Pulsar.main(app: .hummingbird(router))
+if let address = ProcessInfo.processInfo.environment["PULSE_EXAMPLE_STANDALONE"] {
+    // The same router under Hummingbird's own Application, one process: the peer
+    // scripts/bench-frameworks measures pulse against.
+    let parts = address.split(separator: ":")
+    let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
+                          configuration: .init(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8080)))
+    try await app.runService()
+} else {
+    Pulsar.main(app: .hummingbird(router))
+}
 #else
 print("pulse-hummingbird-example needs the Hummingbird trait: swift run --traits Hummingbird pulse-hummingbird-example")
 #endif

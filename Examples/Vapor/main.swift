@@ -64,7 +64,21 @@ struct CreateNotes: LifecycleHandler {
     }
 }
 
-Pulsar.main(app: .vapor(configure))
+if let address = ProcessInfo.processInfo.environment["PULSE_EXAMPLE_STANDALONE"] {
+    // The same app under Vapor's own server (`app.execute()`), one process: the peer
+    // scripts/bench-frameworks measures pulse against.
+    let parts = address.split(separator: ":")
+    var environment = Environment(name: "production", arguments: ["vapor"])
+    try LoggingSystem.bootstrap(from: &environment)   // notice in production: no line per request
+    let app = try await Application.make(environment)
+    try await configure(app)
+    app.http.server.configuration.hostname = String(parts[0])
+    app.http.server.configuration.port = Int(parts[1]) ?? 8080
+    try await app.execute()
+    try await app.asyncShutdown()
+} else {
+    Pulsar.main(app: .vapor(configure))
+}
 #else
 print("pulse-vapor-example needs the Vapor trait: swift run --traits Vapor pulse-vapor-example")
 #endif

@@ -19,7 +19,8 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     let host: HostingWorker
-    private var started: NIODeadline?
+    /// When each request not yet answered arrived: more than one when pipelined.
+    private var started = CircularBuffer<NIODeadline>(initialCapacity: 2)
     private var status = 0
     private var bytesOut = 0
     private var draining = false
@@ -35,10 +36,8 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = Self.unwrapInboundIn(data), started == nil {
-            started = .now()
-            status = 0
-            bytesOut = 0
+        if case .head = Self.unwrapInboundIn(data) {
+            started.append(.now())
             host.requestStarted(on: context.channel)
         }
         context.fireChannelRead(data)
@@ -48,6 +47,7 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
         switch Self.unwrapOutboundIn(data) {
         case .head(var response) where response.status.kind != .informational:
             status = response.status.code
+            bytesOut = 0
             if draining || host.isDraining {
                 response.headerFields[.connection] = "close"
                 context.write(Self.wrapOutboundOut(.head(response)), promise: promise)
@@ -64,8 +64,8 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // The client left before its response ended: 499, as nginx logs it.
-        finishRequest(context: context, status: 499)
+        // Clients that left before their responses ended: 499, as nginx logs them.
+        while !started.isEmpty { finishRequest(context: context, status: 499) }
         context.fireChannelInactive()
     }
 
@@ -77,10 +77,9 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func finishRequest(context: ChannelHandlerContext, status: Int) {
-        guard let started else { return }
-        self.started = nil
-        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        host.requestFinished(on: context.channel, status: status, seconds: seconds, bytesOut: bytesOut)
+        guard let first = started.popFirst() else { return }
+        let seconds = Double((NIODeadline.now() - first).nanoseconds) / 1e9
+        host.requestFinished(on: context.channel, status: status, seconds: seconds, bytesOut: bytesOut, idle: started.isEmpty)
     }
 
     private func beginDraining(context: ChannelHandlerContext) {
@@ -88,7 +87,7 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
         draining = true
         // Hummingbird's state handler closes an idle connection at once, a busy one
         // after its response: asked now when busy, after the grace when idle.
-        if started != nil {
+        if !started.isEmpty {
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         } else {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

@@ -48,6 +48,26 @@ final class RequestScheduler: RequestRunner {
         return true
     }
 
+    func acquireNow() -> ExecutionSlot? {
+        loop.preconditionInEventLoop()
+        guard queue.isEmpty, hasFreeSlot else { return nil }
+        switch mode {
+        case .thread:
+            let index = idleThreads.removeLast()
+            return ExecutionSlot(kind: .thread(index), mode: .thread, executor: threadPool.threads[index])
+        case .cooperative:
+            busyGreen += 1
+            return ExecutionSlot(kind: .green, mode: .cooperative, executor: loopExecutor)
+        }
+    }
+
+    func release(_ slot: ExecutionSlot) {
+        switch slot.kind {
+        case .thread(let index): threadFinished(index)
+        case .green: greenFinished()
+        }
+    }
+
     func setMode(_ newMode: ExecutionMode) {
         mode = newMode
         startQueued()

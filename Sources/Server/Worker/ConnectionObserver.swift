@@ -1,3 +1,4 @@
+import Mailbox
 import NIOCore
 
 /// What a connection's handlers tell the worker: the books the heartbeat, the drain
@@ -25,4 +26,16 @@ protocol ConnectionObserver: AnyObject {
 protocol RequestRunner: AnyObject {
     /// Queues `job`; false when the queue is full (the caller answers 503).
     func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> Void) -> Bool
+    /// A slot at once for a caller already in a task, when one is free and nothing
+    /// waits: the caller runs its handler on `executor` and gives the slot back.
+    func acquireNow() -> ExecutionSlot?
+    func release(_ slot: ExecutionSlot)
+}
+
+/// A slot of an execution pool held by a request: a pool thread, or a green slot.
+struct ExecutionSlot {
+    enum Kind { case thread(Int), green }
+    let kind: Kind
+    let mode: ExecutionMode
+    let executor: any TaskExecutor
 }

@@ -40,6 +40,26 @@ public struct HostingWorker: Sendable {
     /// most the pool's size at once and the rest queued in order. Throws `QueueFull`
     /// when the queue is full; cancelling the caller cancels the handler.
     public func run<Value: Sendable>(_ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        // Called from a connection's task on the loop with a slot free and nobody
+        // waiting: the handler runs in this task, moved to its pool thread if need
+        // be, with no new task and no continuation.
+        if eventLoop.inEventLoop, let slot = runner.value.acquireNow() {
+            let release = { [runner, eventLoop] in
+                if eventLoop.inEventLoop { runner.value.release(slot) } else { eventLoop.execute { runner.value.release(slot) } }
+            }
+            do {
+                let value = try await Execution.$mode.withValue(slot.mode) {
+                    try await Execution.$executor.withValue(slot.executor) {
+                        slot.mode == .thread ? try await withTaskExecutorPreference(slot.executor, operation: body) : try await body()
+                    }
+                }
+                release()
+                return value
+            } catch {
+                release()
+                throw error
+            }
+        }
         let token = RequestToken()
         let (loop, runner) = (eventLoop, self.runner)
         return try await withTaskCancellationHandler {
@@ -66,8 +86,9 @@ public struct HostingWorker: Sendable {
     }
 
     /// A request's response ended: counted by status class, its latency recorded.
-    public func requestFinished(on channel: Channel, status: Int, seconds: Double, bytesOut: Int) {
-        observer.value.connection(channel, busy: false)
+    /// `idle`: no other request (pipelined behind it) is waiting on the connection.
+    public func requestFinished(on channel: Channel, status: Int, seconds: Double, bytesOut: Int, idle: Bool = true) {
+        if idle { observer.value.connection(channel, busy: false) }
         observer.value.requestFinished(status: status, seconds: seconds, bytesOut: bytesOut)
     }
 }

@@ -45,6 +45,10 @@ final class TaskRunner: RequestRunner, Sendable {
         token?.attach(Task { await job() })
         return true
     }
+
+    /// The HTTP handler never asks; a hosted server's would, and gets no slot here.
+    func acquireNow() -> ExecutionSlot? { nil }
+    func release(_ slot: ExecutionSlot) {}
 }
 
 /// Records the reads that get past the handlers, to see back-pressure hold them.
