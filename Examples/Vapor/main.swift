@@ -25,6 +25,13 @@ import Vapor
         Response(status: .ok, headers: ["Content-Type": request.headers.contentType?.serialize() ?? "application/octet-stream"],
                  body: .init(buffer: request.body.data ?? ByteBuffer()))
     }
+    app.on(.POST, "upload", body: .stream) { request async throws -> String in
+        // A streaming route: under pulse its body arrives collected, then as one piece.
+        var bytes = 0
+        for try await piece in request.body { bytes += piece.readableBytes }
+        return "received \(bytes) bytes\n"
+    }
+    app.get("teapot") { _ -> String in throw Abort(.imATeapot, reason: "short and stout") }
     app.webSocket("ws", "echo") { _, socket in
         socket.onText { socket, text in socket.send(text) }
         socket.onBinary { socket, data in socket.send(data) }

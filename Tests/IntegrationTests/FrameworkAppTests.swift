@@ -199,6 +199,23 @@ import Testing
     }
 
     #if Vapor
+    @Test func vaporStreamingRoutesErrorsAndRequestHeadersWorkUnchanged() async throws {
+        let server = try PulseServer(binary: Example.vapor.rawValue, arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        let body = String(repeating: "x", count: 300_000)
+        let upload = try HTTPProbe.exchange(port: port, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
+                                                  + "Connection: close\r\n\r\n\(body)")
+        #expect(upload.hasPrefix("HTTP/1.1 200") && upload.hasSuffix("received 300000 bytes\n"), "\(upload.prefix(300))")
+        // Vapor's ErrorMiddleware answers an Abort as it always does.
+        let teapot = try HTTPProbe.get(port: port, "/teapot")
+        #expect(teapot.status == 418 && teapot.body.contains("short and stout"), "\(teapot)")
+        // HEAD of a GET route: the head without the body.
+        let head = try HTTPProbe.exchange(port: port, "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 200") && head.hasSuffix("\r\n\r\n"), "\(head)")
+    }
+
     @Test func theVaporExampleReadsAndWritesPostgreSQLThroughFluent() async throws {
         let cluster = try await onThread { try PostgresCluster.shared() }
         let server = try PulseServer(binary: Example.vapor.rawValue, arguments: ["-w", "2", "--database", cluster.url])
