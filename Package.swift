@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "PulsarRuntime",
             dependencies: [
-                "Mailbox",
+                "Mailbox", "CPulseSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -183,6 +183,7 @@ let package = Package(
             dependencies: [
                 "Server", "Mailbox", "PulsarRuntime",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

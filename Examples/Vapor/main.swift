@@ -16,6 +16,13 @@ import Vapor
         usleep(UInt32(ms) * 1000)
         return "blocked \(ms) ms\n"
     }
+    // Behind an AsyncMiddleware (which runs the route in a task of its own): the
+    // handler still blocks its pool thread, not Swift's shared pool.
+    app.grouped(TrailMiddleware()).get("grouped", "block") { request -> String in
+        let ms = min(max(request.query[Int.self, at: "ms"] ?? 100, 0), 60_000)
+        usleep(UInt32(ms) * 1000)
+        return "blocked \(ms) ms behind a middleware\n"
+    }
     app.get("sleep") { request async throws -> String in
         let ms = min(max(request.query[Int.self, at: "ms"] ?? 100, 0), 60_000)
         try await Task.sleep(for: .milliseconds(ms))
@@ -48,6 +55,15 @@ import Vapor
     }
 }
 
+struct TrailMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Trail", value: "grouped")
+        return response
+    }
+}
+
+// @unchecked: Fluent's models are classes with property wrappers, as Fluent documents them.
 final class Note: Model, Content, @unchecked Sendable {
     static let schema = "notes"
     @ID(key: .id) var id: UUID?

@@ -28,8 +28,8 @@ extension App {
         let responder = router.buildResponder()
         return App(hosted: HummingbirdServing<HTTP1Channel>(boot: boot) { host in
             HTTP1Channel(responder: ScheduledResponder.make(responder, on: host),
-                         configuration: .init(additionalChannelHandlers: [HostedHTTPBooks(host: host)],
-                                              idleTimeout: .seconds(Int64(max(1, host.settings.keepAlive)))))
+                         configuration: .init(additionalChannelHandlers: [HostedRequestTracker(host: host)],
+                                              idleTimeout: host.keepAlive))
         })
     }
 
@@ -52,11 +52,16 @@ extension App {
         return App(hosted: HummingbirdServing<HTTP1WebSocketUpgradeChannel>(boot: boot) { host in
             HTTP1WebSocketUpgradeChannel(
                 responder: ScheduledResponder.make(responder, on: host), webSocketResponder: responder,
-                configuration: .init(http1: .init(additionalChannelHandlers: [HostedHTTPBooks(host: host)],
-                                                  idleTimeout: .seconds(Int64(max(1, host.settings.keepAlive)))),
+                configuration: .init(http1: .init(additionalChannelHandlers: [HostedRequestTracker(host: host)],
+                                                  idleTimeout: host.keepAlive),
                                      ws: webSocket))
         })
     }
+}
+
+extension HostingWorker {
+    /// `--keep-alive`, for Hummingbird's idle timeout.
+    var keepAlive: TimeAmount { .nanoseconds(Int64(min(max(settings.keepAlive, 0.001), 86_400) * 1e9)) }
 }
 
 /// Serves a worker's connections with a Hummingbird child channel (`HTTP1Channel`
@@ -76,7 +81,7 @@ struct HummingbirdServing<Child: ServerChildChannel>: HostedServing {
     }
 
     func connection(_ channel: Channel, host: HostingWorker) -> EventLoopFuture<@Sendable () async -> Void> {
-        let child = host.context.shared(ChildBox<Child>.self) { ChildBox(child: makeChild(host)) }.child
+        let child = host.context.shared(SharedChildChannel<Child>.self) { SharedChildChannel(child: makeChild(host)) }.child
         let logger = host.logger
         return child.setup(channel: channel, logger: logger).map { value in
             { await child.handle(value: value, logger: logger) }
@@ -105,6 +110,7 @@ enum ScheduledResponder {
             } catch let error as HTTPParserError {
                 throw error
             } catch {
+                // Hummingbird's Application says this at debug; a worker's log wants it.
                 logger.error("\(request.method) \(request.uri.path) failed: \(error)")
                 response = HummingbirdCore.Response(status: .internalServerError)
             }
@@ -114,8 +120,8 @@ enum ScheduledResponder {
     }
 }
 
-/// One child channel per worker, made on its first connection.
-final class ChildBox<Child: ServerChildChannel>: Sendable {
+/// The child channel of a worker, made on its first connection and shared by all.
+final class SharedChildChannel<Child: ServerChildChannel>: Sendable {
     let child: Child
     init(child: Child) { self.child = child }
 }

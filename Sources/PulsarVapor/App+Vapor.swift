@@ -62,7 +62,7 @@ final class MountedVaporApp: Sendable {
         app.storage[PulseContextKey.self] = context
         app.servers.use { _ in PulseProvidedServer(loop: loop) }
         try await configure(app)
-        for route in app.routes.all { route.responder = ExecutionModeResponder(inner: route.responder) }
+        for route in app.routes.all { route.responder = ExecutionModeResponder.wrapping(route.responder) }
         try await app.asyncBoot()
         try await app.server.start(address: nil)
         state.withLockedValue { $0 = (app, app.responder.current) }
@@ -87,33 +87,5 @@ struct PulseProvidedServer: Vapor.Server {
     func start(address: BindAddress?) async throws {}
     func shutdown() {}
     func shutdown() async {}
-}
-
-/// Runs a route's handler where the request's execution mode says: Vapor starts each
-/// async handler in a task of its own, which keeps no executor preference, so the
-/// request's pool thread (or the loop) is carried in the request and taken up again.
-struct ExecutionModeResponder: AsyncResponder {
-    let inner: any Vapor.Responder
-
-    func respond(to request: Vapor.Request) async throws -> Vapor.Response {
-        let place = request.storage[ExecutionPlaceKey.self]
-        return try await Execution.$mode.withValue(place?.mode) {
-            try await Execution.$executor.withValue(place?.executor) {
-                try await Execution.onRequestExecutor {
-                    if let async = inner as? any AsyncResponder { return try await async.respond(to: request) }
-                    return try await inner.respond(to: request).get()
-                }
-            }
-        }
-    }
-}
-
-struct ExecutionPlace: Sendable {
-    var mode: ExecutionMode?
-    var executor: (any TaskExecutor)?
-}
-
-struct ExecutionPlaceKey: StorageKey {
-    typealias Value = ExecutionPlace
 }
 #endif

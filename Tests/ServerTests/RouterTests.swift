@@ -16,6 +16,22 @@ import Testing
         return String(buffer: buffer)
     }
 
+    @Test func aFallbackAnswersWhatNoRouteMatchesInsteadOf404And405() async throws {
+        var router = Router()
+        router.get("/own") { _ in .text("own") }
+        router.use { request, next in
+            var response = try await next(request)
+            response.headers[.server] = "wrapped"
+            return response
+        }
+        router.fallback { request in .text("fallback \(request.method) \(request.target)") }
+        #expect(body(try await router.respond(to: request(.get, "/own"))) == "own")
+        let other = try await router.respond(to: request(.get, "/other/path?q=1"))
+        #expect(body(other) == "fallback GET /other/path?q=1")
+        #expect(other.headers[.server] == "wrapped")   // inside the middleware, as routes are
+        #expect(body(try await router.respond(to: request(.delete, "/own"))) == "fallback DELETE /own")
+    }
+
     @Test func matchesMethodsPathsAndParameters() async throws {
         var router = Router()
         router.get("/users/:id/posts/:post") { .text("\($0.pathParameters["id"]!)/\($0.pathParameters["post"]!)") }

@@ -2,26 +2,44 @@ import NIOCore
 import NIOHTTP1
 
 extension HTTPConnectionHandler {
+    /// Whether a request asks to switch protocols (RFC 9110 7.8): an `Upgrade` field,
+    /// named in `Connection`. Without it a parser reads on past the request.
+    static func asksToUpgrade(_ head: HTTPRequestHead) -> Bool {
+        head.headers.contains(name: "upgrade")
+            && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+    }
+
     /// Hands the connection to another protocol after the app answered 101 with an
     /// upgrader (RFC 9110 15.2.2), as NIO's upgrade handler does but after the app
-    /// rather than before it: the upgrader builds the response headers, the 101 is
-    /// written, the HTTP handlers leave, the upgrader's handlers take the connection
-    /// and receive whatever arrived meanwhile. Books stay in front of them.
+    /// rather than before it: a tracker goes in front and holds what arrives, the
+    /// upgrader builds the response headers, the 101 is written, the HTTP handlers
+    /// leave, the upgrader's take the connection and get what was held.
     func switchProtocols(_ upgrader: any HTTPServerProtocolUpgrader, for head: HTTPRequestHead, started: NIODeadline,
                          context: ChannelHandlerContext) {
-        switching = []
+        let tracker = HostedConnectionTracker(observer: observer, silenceTimeout: nil, switching: true)
+        do {
+            try context.pipeline.syncOperations.addHandler(tracker, position: .first)
+        } catch {
+            context.close(promise: nil)   // the channel is gone: its close is counted here
+            return
+        }
+        // From here the tracker counts the close, and the WebSocket.
+        switching = true
+        observer.webSocketOpened(context.channel)
         // The upgrader is not Sendable: it stays on this loop with the handler.
-        let bound = NIOLoopBound((self, context, upgrader), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound((self, context, upgrader, tracker), eventLoop: context.eventLoop)
         upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: head, initialResponseHeaders: [:])
             .hop(to: context.eventLoop)
             .whenComplete { result in
-                let (handler, context, upgrader) = bound.value
+                let (handler, context, upgrader, tracker) = bound.value
                 switch result {
-                case .success(let headers):
-                    handler.completeSwitch(upgrader, headers: headers, for: head, started: started, context: context)
+                case .success(let headers) where context.channel.isActive:
+                    handler.completeSwitch(upgrader, tracker: tracker, headers: headers, for: head, started: started,
+                                           context: context)
+                case .success:
+                    break
                 case .failure(let error):
                     handler.configuration.logger.debug("refusing a protocol switch: \(error)")
-                    handler.switching = nil
                     var refusal = Response.text("Bad Request\n", status: .badRequest)
                     refusal.headers[.connection] = "close"
                     handler.writeComplete(refusal, for: head, started: started, context: context)
@@ -30,8 +48,9 @@ extension HTTPConnectionHandler {
             }
     }
 
-    private func completeSwitch(_ upgrader: any HTTPServerProtocolUpgrader, headers: HTTPHeaders, for head: HTTPRequestHead,
-                                started: NIODeadline, context: ChannelHandlerContext) {
+    private func completeSwitch(_ upgrader: any HTTPServerProtocolUpgrader, tracker: HostedConnectionTracker,
+                                headers: HTTPHeaders, for head: HTTPRequestHead, started: NIODeadline,
+                                context: ChannelHandlerContext) {
         var headers = headers
         headers.add(name: "Date", value: HTTPDate.now())
         headers.add(name: "Server", value: "pulse")
@@ -44,14 +63,6 @@ extension HTTPConnectionHandler {
         observer.requestFinished(status: 101, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: 0)
 
         let sync = context.pipeline.syncOperations
-        do {
-            try sync.addHandler(HostedConnectionBooks(observer: observer, upgraded: true), position: .first)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
-        observer.webSocketOpened(channel)
-        // The request decoder first: bytes it still holds come to this handler, which keeps them.
         Self.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: sync)
         Self.remove(HTTPResponseEncoder.self, from: sync)
         Self.remove(HTTPServerPipelineHandler.self, from: sync)
@@ -59,17 +70,19 @@ extension HTTPConnectionHandler {
         Self.remove(NIOHTTPResponseHeadersValidator.self, from: sync)
         if let timer = cycle as? KeepAliveTimer { _ = sync.removeHandler(timer) }
 
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let bound = NIOLoopBound((self, context, tracker), eventLoop: context.eventLoop)
         upgrader.upgrade(context: context, upgradeRequest: head).whenComplete { result in
-            let (handler, context) = bound.value
+            let (handler, context, tracker) = bound.value
             if case .failure(let error) = result {
                 handler.configuration.logger.debug("protocol switch failed: \(error)")
                 context.close(promise: nil)
                 return
             }
-            for data in handler.switching ?? [] { context.fireChannelRead(data) }
-            handler.switching = []
-            _ = context.pipeline.syncOperations.removeHandler(handler)
+            let held = NIOLoopBound(tracker, eventLoop: context.eventLoop)
+            context.pipeline.syncOperations.removeHandler(handler).whenComplete { _ in
+                guard let trackerContext = try? channel.pipeline.syncOperations.context(handler: held.value) else { return }
+                held.value.releaseHeld(context: trackerContext)
+            }
         }
     }
 

@@ -48,9 +48,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
     private var refusalHeaders: [(String, String)] = []
     private let rules: RequestHeadRules
-    /// While the connection switches protocols: what arrived meanwhile, for the new
-    /// protocol's handlers (nil otherwise).
-    var switching: [NIOAny]?
+    /// The connection is switching protocols: the tracker in front holds what arrives.
+    var switching = false
 
     /// The keep-alive timer in front of the codec, told where each request is.
     let cycle: (any RequestCycleListener)?
@@ -83,13 +82,15 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         running = nil
         streamingBody = nil
         // Mid-switch, the books in front of the new protocol count the close.
-        if switching == nil { observer.connectionClosed(context.channel) }
+        if !switching { observer.connectionClosed(context.channel) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if switching != nil {
-            switching?.append(data)   // raw bytes, maybe: kept as they are for the new protocol
+        if switching {
+            // Parsed after the upgrade request: a client that did not wait for the 101.
+            // What it is cannot be told without unwrapping it, so it is not kept.
+            context.close(promise: nil)
             return
         }
         switch Self.unwrapInboundIn(data) {
@@ -248,7 +249,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func writeComplete(_ response: Response, for head: HTTPRequestHead, started: NIODeadline, context: ChannelHandlerContext) {
-        if let makeUpgrader = response.switchProtocols, response.status.code == 101, head.method != .HEAD {
+        if let makeUpgrader = response.switchProtocols, response.status.code == 101 {
+            guard head.method == .GET, Self.asksToUpgrade(head) else {
+                var refusal = Response.text("Upgrade Required: connect with Upgrade: websocket\n", status: .upgradeRequired)
+                refusal.headers[.upgrade] = "websocket"
+                writeComplete(refusal, for: head, started: started, context: context)
+                return
+            }
             switchProtocols(makeUpgrader(), for: head, started: started, context: context)
             return
         }

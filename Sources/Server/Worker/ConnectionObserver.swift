@@ -20,6 +20,9 @@ protocol ConnectionObserver: AnyObject {
     func requestFinished(status: Int, seconds: Double, bytesOut: Int)
     func webSocketOpened(_ channel: Channel)
     func webSocketClosed(_ channel: Channel)
+    /// A hosted server's handler started or ended: a drain waits for those still
+    /// running, even when their client has gone.
+    func hostedHandler(running: Bool)
 }
 
 /// Where request handlers run: the execution pools. Called on the event loop.

@@ -44,36 +44,45 @@ public struct HostingWorker: Sendable {
         // waiting: the handler runs in this task, moved to its pool thread if need
         // be, with no new task and no continuation.
         if eventLoop.inEventLoop, let slot = runner.value.acquireNow() {
-            let release = { [runner, eventLoop] in
-                if eventLoop.inEventLoop { runner.value.release(slot) } else { eventLoop.execute { runner.value.release(slot) } }
-            }
-            do {
-                let value = try await Execution.$mode.withValue(slot.mode) {
-                    try await Execution.$executor.withValue(slot.executor) {
-                        slot.mode == .thread ? try await withTaskExecutorPreference(slot.executor, operation: body) : try await body()
-                    }
+            observer.value.hostedHandler(running: true)
+            defer { finished(slot) }
+            return try await Execution.$mode.withValue(slot.mode) {
+                try await Execution.$executor.withValue(slot.executor) {
+                    guard slot.mode == .thread else { return try await body() }
+                    let value = try await withTaskExecutorPreference(slot.executor, operation: body)
+                    // Back on the loop before the slot is free: the rest of this task
+                    // (writing the response) must not hold up the thread's next request.
+                    await Task.yield()
+                    return value
                 }
-                release()
-                return value
-            } catch {
-                release()
-                throw error
             }
         }
         let token = RequestToken()
-        let (loop, runner) = (eventLoop, self.runner)
+        let (loop, runner, observer) = (eventLoop, self.runner, self.observer)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, Error>) in
                 loop.execute {
                     let accepted = runner.value.submit(token: token) {
                         do { continuation.resume(returning: try await body()) } catch { continuation.resume(throwing: error) }
+                        loop.execute { observer.value.hostedHandler(running: false) }
                     }
-                    if !accepted { continuation.resume(throwing: QueueFull()) }
+                    // Counted from the queue on: its end is queued on the loop behind this.
+                    if accepted { observer.value.hostedHandler(running: true) } else { continuation.resume(throwing: QueueFull()) }
                 }
             }
         } onCancel: {
             token.cancel()
         }
+    }
+
+    /// Gives a slot taken by `run` back, on the loop.
+    private func finished(_ slot: ExecutionSlot) {
+        let (runner, observer) = (self.runner, self.observer)
+        let release: @Sendable () -> Void = {
+            runner.value.release(slot)
+            observer.value.hostedHandler(running: false)
+        }
+        if eventLoop.inEventLoop { release() } else { eventLoop.execute(release) }
     }
 
     /// The worker is draining: responses should close their connections.
@@ -91,62 +100,4 @@ public struct HostingWorker: Sendable {
         if idle { observer.value.connection(channel, busy: false) }
         observer.value.requestFinished(status: status, seconds: seconds, bytesOut: bytesOut)
     }
-}
-
-/// Keeps a hosted connection's books at the byte level, in front of whatever the
-/// hosted server adds: opened, closed, bytes, and whether it became a WebSocket
-/// (a `101` status line written). At the graceful deadline a WebSocket is sent a
-/// Close with 1001 (going away), whoever speaks WebSocket on it.
-final class HostedConnectionBooks: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    let observer: any ConnectionObserver
-    private var isWebSocket: Bool
-
-    /// `upgraded`: put in front of a connection pulse's own pipeline switched to
-    /// another protocol, already counted as opened and as a WebSocket.
-    init(observer: any ConnectionObserver, upgraded: Bool = false) {
-        self.observer = observer
-        self.isWebSocket = upgraded
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        observer.connectionOpened(context.channel)
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if isWebSocket { observer.webSocketClosed(context.channel) }
-        observer.connectionClosed(context.channel)
-        context.fireChannelInactive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        observer.bytesReceived(Self.unwrapInboundIn(data).readableBytes)
-        context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let buffer = Self.unwrapOutboundIn(data)
-        observer.bytesSent(buffer.readableBytes)
-        if !isWebSocket, buffer.readableBytesView.starts(with: Self.switchingProtocols) {
-            isWebSocket = true
-            observer.webSocketOpened(context.channel)
-        }
-        context.write(data, promise: promise)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if isWebSocket, case WorkerEvent.goingAway? = event as? WorkerEvent {
-            // FIN + Close, 2 bytes of payload: 1001.
-            let close = context.channel.allocator.buffer(bytes: [0x88, 0x02, 0x03, 0xE9])
-            context.writeAndFlush(Self.wrapOutboundOut(close), promise: nil)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    private static let switchingProtocols = Array("HTTP/1.1 101 ".utf8)
 }

@@ -27,6 +27,8 @@ public final class Worker {
     private var acceptor: Acceptor?
     private var arbiterIsGone = false
     private var retireSent = false
+    /// Handlers of a hosted server now running (their requests may have lost their client).
+    private var hostedHandlers = 0
     private var signalSources: [DispatchSourceSignal] = []
     /// Created on first use: a worker serving another protocol needs no pools.
     private(set) lazy var scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
@@ -156,12 +158,14 @@ public final class Worker {
         case .hosted(let hosted):
             let host = hostingWorker()
             let executor = scheduler.loopExecutor
+            let silence = TimeAmount.fromSeconds(launch.settings.keepAlive)
             return { fd in
                 ClientBootstrap(group: loop)
                     .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(HostedConnectionBooks(observer: observer.value))
+                            try channel.pipeline.syncOperations.addHandler(
+                                HostedConnectionTracker(observer: observer.value, silenceTimeout: silence))
                         }.flatMap {
                             hosted.connection(channel, host: host)
                         }.map { serve in
@@ -265,7 +269,7 @@ public final class Worker {
     }
 
     private func exitIfDrained() {
-        guard phase.shouldExit(connections: registry.count, inflight: metrics.inflight) else { return }
+        guard phase.shouldExit(connections: registry.count, inflight: metrics.inflight + hostedHandlers) else { return }
         logger.debug("drained after \(metrics.requests) requests")
         Self.exitNow(0)
     }
@@ -312,6 +316,11 @@ extension Worker: ConnectionObserver {
     }
 
     func webSocketOpened(_ channel: Channel) { registry.webSocketOpened(channel) }
+
+    func hostedHandler(running: Bool) {
+        hostedHandlers += running ? 1 : -1
+        if !running { exitIfDrained() }
+    }
     func webSocketClosed(_ channel: Channel) { registry.webSocketClosed(channel) }
 }
 

@@ -31,6 +31,7 @@ final class RecordingObserver: ConnectionObserver, Sendable {
     func requestFinished(status: Int, seconds: Double, bytesOut: Int) { books.withLockedValue { $0.statuses.append(status) } }
     func webSocketOpened(_ channel: Channel) {}
     func webSocketClosed(_ channel: Channel) {}
+    func hostedHandler(running: Bool) {}
 }
 
 /// Runs each request as a plain task, as the cooperative pool would; refuses all

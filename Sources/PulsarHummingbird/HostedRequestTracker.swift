@@ -4,15 +4,15 @@ import NIOCore
 import NIOHTTPTypes
 import Pulsar
 
-/// Keeps pulse's books for a connection that Hummingbird serves, between its HTTP
-/// codec and its connection state handler: each request's status, latency and size,
-/// busy or idle, and the drain.
+/// Tracks the requests of a connection Hummingbird serves, between its HTTP codec and
+/// its connection state handler: each request's status, latency and body size, busy
+/// or idle, and the drain.
 ///
 /// Draining: a connection busy with a request answers it with `Connection: close`;
 /// an idle one is closed only after a moment without a request, so a keep-alive
 /// client whose next request is already on the wire is answered (and told to
 /// reconnect) rather than reset.
-final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
+final class HostedRequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -65,6 +65,7 @@ final class HostedHTTPBooks: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // Clients that left before their responses ended: 499, as nginx logs them.
+        bytesOut = 0
         while !started.isEmpty { finishRequest(context: context, status: 499) }
         context.fireChannelInactive()
     }
