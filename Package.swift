@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "PulsarRuntime",
             dependencies: [
-                "Mailbox", "CPulseSystem",
+                "Mailbox",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

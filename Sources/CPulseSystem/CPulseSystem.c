@@ -93,13 +93,6 @@ void pulse_setproctitle(const char *title) {
     strncpy(title_start, title, capacity - 1);
 }
 
-// Thread-local: Swift has no thread-local storage of its own on Linux.
-static _Thread_local int pool_thread;
-
-void pulse_mark_pool_thread(void) { pool_thread = 1; }
-
-int pulse_is_pool_thread(void) { return pool_thread; }
-
 void pulse_set_thread_name(const char *name) {
     char truncated[16];
     strncpy(truncated, name, sizeof truncated - 1);

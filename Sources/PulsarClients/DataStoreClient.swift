@@ -89,7 +89,7 @@ public final class DataStoreClient: Sendable {
             // A connection that threw is dropped (the default health check): its reply
             // stream may be out of step. An error reply leaves it usable.
             let timeout = replyTimeout(for: words)
-            if Execution.blocksThread {
+            if Execution.mode == .thread {
                 let open = ConnectionPool<BlockingRESPConnection>.Opener.blocking { try self.openBlocking() }
                 reply = try await blockingPool.withConnection(timeout: waitTimeout, open: open, isUsable: \.isUsable) {
                     try $0.send(.command(words), timeout: timeout)

@@ -73,7 +73,7 @@ public final class PostgresClient: Sendable {
     }
 
     private func withConnection<T>(_ body: (PostgresConnection, Bool) async throws -> T) async throws -> T {
-        let blocking = Execution.blocksThread
+        let blocking = Execution.mode == .thread
         let configuration = self.configuration
         let open: ConnectionPool<PostgresConnection>.Opener = blocking
             ? .blocking { try PostgresConnection.connectBlocking(configuration) }

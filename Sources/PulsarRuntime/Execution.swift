@@ -1,4 +1,3 @@
-import CPulseSystem
 import Foundation
 import Glibc
 import Mailbox
@@ -17,12 +16,6 @@ public enum Execution {
     /// event loop in cooperative mode; nil outside a request.
     @TaskLocal public static var executor: (any TaskExecutor)?
 
-    /// Whether waiting should block this thread: in thread mode, on a pool thread.
-    /// Anywhere else (a task a framework started on Swift's shared pool keeps the
-    /// request's mode but not its thread) blocking would stall threads every request
-    /// needs, so the waiting primitives and the clients suspend instead.
-    public static var blocksThread: Bool { mode == .thread && pulse_is_pool_thread() != 0 }
-
     /// Runs `body` where the current request runs. A task created with `Task {}`
     /// keeps the request's task-locals but not its executor: a framework that runs
     /// each handler in a task of its own (Vapor does) calls its handlers through this,
@@ -34,7 +27,7 @@ public enum Execution {
     /// Waits `milliseconds`: suspends in cooperative mode, blocks the pool thread in
     /// thread mode, so the same handler shows the difference between the pools.
     public static func sleep(milliseconds: Int) async throws {
-        if blocksThread {
+        if mode == .thread {
             let milliseconds = max(0, milliseconds)
             var time = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
             var left = timespec()

@@ -91,7 +91,9 @@ import Testing
         }
     }
 
-    @Test(arguments: ["--thread-workers", "--greenlet"])
+    // One case at a time: both count the pg_sleeps of the whole cluster, and one
+    // case's query still running would read as the other's not cancelled.
+    @Test(.serialized, arguments: ["--thread-workers", "--greenlet"])
     func aClientThatLeavesHasItsQueryCancelled(modeFlag: String) async throws {
         let cluster = try await onThread { try PostgresCluster.shared() }
         let server = try PulseServer(binary: "pulse", arguments: ["-w", "1", modeFlag, "10", "--database", cluster.url])

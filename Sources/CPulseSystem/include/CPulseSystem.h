@@ -18,10 +18,6 @@ void pulse_setproctitle(const char *title);
 
 /// Names the calling thread (15 characters at most, as the kernel keeps them).
 void pulse_set_thread_name(const char *name);
-/// Marks the calling thread as one of a worker's execution pool threads, for good.
-void pulse_mark_pool_thread(void);
-/// Whether the calling thread was marked as a pool thread.
-int pulse_is_pool_thread(void);
 
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC. Returns the fd or -1 with errno set.
 int pulse_accept_nonblocking(int listen_fd);

@@ -26,7 +26,6 @@ final class PoolThread: TaskExecutor, @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             pulse_set_thread_name(name)
-            pulse_mark_pool_thread()
             while true {
                 condition.lock()
                 while inbox.isEmpty { condition.wait() }
