@@ -17,6 +17,7 @@ final class RecordingObserver: ConnectionObserver, Sendable {
         var statuses: [Int] = []
         var bytesIn = 0
         var busy: [Bool] = []
+        var webSockets = 0
     }
     let books = NIOLockedValueBox(Books())
     let draining = NIOLockedValueBox(false)
@@ -29,8 +30,8 @@ final class RecordingObserver: ConnectionObserver, Sendable {
     func bytesSent(_ count: Int) {}
     func requestStarted() { books.withLockedValue { $0.started += 1 } }
     func requestFinished(status: Int, seconds: Double, bytesOut: Int) { books.withLockedValue { $0.statuses.append(status) } }
-    func webSocketOpened(_ channel: Channel) {}
-    func webSocketClosed(_ channel: Channel) {}
+    func webSocketOpened(_ channel: Channel) { books.withLockedValue { $0.webSockets += 1 } }
+    func webSocketClosed(_ channel: Channel) { books.withLockedValue { $0.webSockets -= 1 } }
     func hostedHandler(running: Bool) {}
 }
 
