@@ -35,9 +35,11 @@ router.ws("ws/echo") { inbound, outbound, _ in
 if let address = ProcessInfo.processInfo.environment["PULSE_EXAMPLE_STANDALONE"] {
     // The same router under Hummingbird's own Application, one process: the peer
     // scripts/bench-frameworks measures pulse against.
-    let parts = address.split(separator: ":")
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+        fatalError("PULSE_EXAMPLE_STANDALONE must be HOST:PORT (got '\(address)')")
+    }
     let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
-                          configuration: .init(address: .hostname(String(parts[0]), port: Int(parts[1]) ?? 8080)))
+                          configuration: .init(address: .hostname(String(address[..<colon]), port: port)))
     try await app.runService()
 } else {
     Pulsar.main(app: .hummingbird(router))

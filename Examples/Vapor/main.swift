@@ -90,13 +90,15 @@ struct CreateNotes: LifecycleHandler {
 if let address = ProcessInfo.processInfo.environment["PULSE_EXAMPLE_STANDALONE"] {
     // The same app under Vapor's own server (`app.execute()`), one process: the peer
     // scripts/bench-frameworks measures pulse against.
-    let parts = address.split(separator: ":")
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+        fatalError("PULSE_EXAMPLE_STANDALONE must be HOST:PORT (got '\(address)')")
+    }
     var environment = Environment(name: "production", arguments: ["vapor"])
     try LoggingSystem.bootstrap(from: &environment)   // notice in production: no line per request
     let app = try await Application.make(environment)
     try await configure(app)
-    app.http.server.configuration.hostname = String(parts[0])
-    app.http.server.configuration.port = Int(parts[1]) ?? 8080
+    app.http.server.configuration.hostname = String(address[..<colon])
+    app.http.server.configuration.port = port
     try await app.execute()
     try await app.asyncShutdown()
 } else {

@@ -31,7 +31,10 @@ enum VaporBridge {
         for (name, value) in response.headers where !serverFields.contains(name.lowercased()) {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
-        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        // HTTPTypes traps on a code outside 0...999, which Vapor lets an app set.
+        let code = Int(response.status.code)
+        let status = (100...999).contains(code)
+            ? HTTPResponse.Status(code: code, reasonPhrase: response.status.reasonPhrase) : .internalServerError
         if response.status == .switchingProtocols, let upgrader = response.upgrader {
             var switching = PulseResponse(status: status, headers: fields)
             switching.switchProtocols = { upgrader.applyUpgrade(req: request, res: response) }

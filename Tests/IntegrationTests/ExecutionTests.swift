@@ -8,18 +8,6 @@ import Testing
 /// Thread and cooperative execution, seen from outside: waves, occupancy, the
 /// queue, and switching while requests run.
 @Suite struct ExecutionTests {
-    /// Sends `count` concurrent requests and returns their statuses and the time they took.
-    func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
-        let started = Date()
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<count {
-                group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        return (statuses.sorted(), Date().timeIntervalSince(started))
-    }
-
     @Test func threadModeRunsInWavesCooperativeModeInOne() async throws {
         let server = try PulseServer(arguments: ["-w", "1", "--thread-workers", "4"])
         defer { server.shutdown() }

@@ -27,15 +27,6 @@ import Testing
         return built
     }
 
-    func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
-        let started = Date()
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<count { group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } } }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        return (statuses.sorted(), Date().timeIntervalSince(started))
-    }
-
     @Test(arguments: examples)
     func helloEchoAndWebSocketThroughTwoWorkersAreCounted(_ example: Example) async throws {
         let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "2"])

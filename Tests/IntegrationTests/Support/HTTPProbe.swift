@@ -177,3 +177,16 @@ final class KeepAliveConnection {
         buffer += chunk[..<count]
     }
 }
+
+/// Sends `count` requests at once, each on its own connection and thread; returns
+/// their statuses, sorted, and the time they all took.
+func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
+    let started = Date()
+    let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<count {
+            group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } }
+        }
+        return try await group.reduce(into: []) { $0.append($1) }
+    }
+    return (statuses.sorted(), Date().timeIntervalSince(started))
+}
