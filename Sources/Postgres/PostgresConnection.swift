@@ -1,5 +1,4 @@
 @preconcurrency import CLibPQ
-import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
 
@@ -90,13 +89,13 @@ public final class PostgresConnection: @unchecked Sendable {
             let flushed = PQflush(connection)
             if flushed == 0 { break }
             guard flushed == 1 else { throw error() }
-            try await wait(.write, until: nil)
+            try await wait(.write, until: nil, cancellable: false)
         }
         var results: [OpaquePointer] = []
         defer { results.forEach { PQclear($0) } }
         while true {
             while PQisBusy(connection) == 1 {
-                try await wait(.read, until: nil)
+                try await wait(.read, until: nil, cancellable: false)
                 guard PQconsumeInput(connection) == 1 else { throw error() }
             }
             guard let result = PQgetResult(connection) else { break }
@@ -132,10 +131,11 @@ public final class PostgresConnection: @unchecked Sendable {
     enum Readiness { case read, write }
 
     /// Suspends until the connection's socket is ready, or throws past `deadline`.
-    private func wait(_ readiness: Readiness, until deadline: Date?) async throws {
+    private func wait(_ readiness: Readiness, until deadline: Date?, cancellable: Bool = true) async throws {
         let fd = PQsocket(connection)
         guard fd >= 0 else { throw error() }
-        try await SocketReadiness.wait(fd: fd, for: readiness == .read ? .read : .write, timeout: deadline.map { $0.timeIntervalSinceNow })
+        try await SocketPoller.shared.wait(fd: fd, for: readiness == .read ? .read : .write,
+                                           timeout: deadline.map { $0.timeIntervalSinceNow }, cancellable: cancellable)
     }
 
     func error() -> PostgresError { PostgresError(message: Self.lastError(connection), sqlState: nil) }
@@ -169,51 +169,6 @@ public final class PostgresConnection: @unchecked Sendable {
     public var backendPID: Int32 { PQbackendPID(connection) }
 
     public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
-}
-
-/// Waits for a foreign file descriptor with Dispatch sources: NIO has no public
-/// API to watch one.
-enum SocketReadiness {
-    enum Event { case read, write }
-
-    static func wait(fd: Int32, for event: Event, timeout: Double?) async throws {
-        let queue = DispatchQueue.global()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let once = OnceFlag(event == .read
-                ? DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-                : DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue))
-            once.source.setEventHandler {
-                guard once.claim() else { return }
-                continuation.resume()
-            }
-            if let timeout {
-                queue.asyncAfter(deadline: .now() + max(0, timeout)) {
-                    guard once.claim() else { return }
-                    continuation.resume(throwing: PostgresError(message: "timed out waiting for the database", sqlState: nil))
-                }
-            }
-            once.source.resume()
-        }
-    }
-}
-
-/// A one-shot wait on a Dispatch source: the first of the event and the timer
-/// claims it and cancels the source.
-// @unchecked: Dispatch sources are thread-safe but not marked Sendable; the flag is locked.
-final class OnceFlag: @unchecked Sendable {
-    let source: DispatchSourceProtocol
-    private let claimed = NIOLockedValueBox(false)
-
-    init(_ source: DispatchSourceProtocol) { self.source = source }
-
-    func claim() -> Bool {
-        let first = claimed.withLockedValue { claimed in
-            defer { claimed = true }
-            return !claimed
-        }
-        if first { source.cancel() }
-        return first
-    }
 }
 
 /// Asks the server to cancel the running query.
