@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Mailbox", "PulsarRuntime",
+                "Server", "Mailbox", "PulsarRuntime", "TestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -192,14 +192,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PulsarTests", dependencies: ["Pulsar"]),
-        .testTarget(name: "PulsarClientsTests", dependencies: ["PulsarClients"]),
+        .testTarget(name: "PulsarClientsTests", dependencies: ["PulsarClients", "TestSupport"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "PulseControl"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        // Helpers several test targets share: free ports, spawning, off-pool waits.
+        // Helpers several test targets share: free ports, spawning, off-pool waits, and
+        // the `.blockingAllowed` trait for suites that block their threads.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "DataStoreTests",
-            dependencies: ["DataStore", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["DataStore", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "IntegrationTests",

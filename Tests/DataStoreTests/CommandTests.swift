@@ -1,9 +1,10 @@
 @testable import DataStore
 import Foundation
+import TestSupport
 import Testing
 
 /// Commands against a store in memory, as a connection runs them.
-@Suite struct CommandTests {
+@Suite(.blockingAllowed) struct CommandTests {
     final class Client {
         let session: Session
         var pushed: [RESPValue] = []
@@ -157,7 +158,7 @@ import Testing
     }
 }
 
-@Suite struct TransactionAndSortedSetTests {
+@Suite(.blockingAllowed) struct TransactionAndSortedSetTests {
     typealias Client = CommandTests.Client
     let store = Store()
 

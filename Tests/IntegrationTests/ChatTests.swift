@@ -7,7 +7,7 @@ import Testing
 
 /// The chat demo end to end: WebSocket clients spread over two workers, messages
 /// and presence synced through the data store, embedded or a real Redis.
-@Suite struct ChatTests {
+@Suite(.blockingAllowed) struct ChatTests {
     enum Backend: String, CaseIterable { case embedded, redis }
 
     struct ChatEvent: Decodable {

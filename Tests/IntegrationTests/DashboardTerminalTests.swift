@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// The dashboard on a real terminal (tmux), driven by keys, against the real binary.
-@Suite struct DashboardTerminalTests {
+@Suite(.blockingAllowed) struct DashboardTerminalTests {
     let pulse = PulseServer.binaries + "/pulse"
 
     /// Starts `pulse` with its dashboard in a tmux window; the control socket lets the

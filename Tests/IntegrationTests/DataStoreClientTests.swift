@@ -12,7 +12,7 @@ import Testing
 
 /// The client against the embedded store and against a real redis-server,
 /// in both ways of waiting.
-@Suite struct DataStoreClientTests {
+@Suite(.blockingAllowed) struct DataStoreClientTests {
     enum Backend: String, CaseIterable { case embedded, redis }
 
     /// A running store of the given kind and its URL; the returned value keeps it alive.
@@ -112,9 +112,11 @@ import Testing
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
     func aBlockingPopWaitsAsLongAsItAsksNotTheReplyTimeout() async throws {
         let redis = try await RedisServer.start()
-        let client = try DataStoreClient(url: "redis://127.0.0.1:\(redis.port)/0", replyTimeout: 0.3)
+        // The reply timeout is also the connect timeout: 1 s, not less, so that a busy
+        // machine does not fail the connect; the pop then waits twice as long.
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(redis.port)/0", replyTimeout: 1)
         for mode in [ExecutionMode.cooperative, .thread] {
-            let reply = try await Execution.$mode.withValue(mode) { try await client.send("BLPOP", "never", "1") }
+            let reply = try await Execution.$mode.withValue(mode) { try await client.send("BLPOP", "never", "2") }
             #expect(reply == .array(nil), "\(mode)")
         }
         #expect(client.isAvailable)

@@ -5,7 +5,7 @@ import Testing
 /// Numbers from a client at the edges of 64 bits, where the store used to trap and
 /// lose every key: each command is sent to the embedded store and to redis-server,
 /// and the replies must be the same, byte for byte, with the store still alive.
-@Suite struct DataStoreSafetyTests {
+@Suite(.blockingAllowed) struct DataStoreSafetyTests {
     /// A raw RESP connection: commands out, replies in as their raw bytes.
     /// Used from one thread at a time, handed between them in turn.
     final class Connection: @unchecked Sendable {

@@ -11,7 +11,7 @@ import Testing
 
 /// PostgreSQL in the server, against a throwaway cluster each test starts: the two
 /// execution modes seen from outside, a database going down and coming back, migrate.
-@Suite(.serialized) struct DatabaseTests {
+@Suite(.serialized, .blockingAllowed) struct DatabaseTests {
     func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
         let started = Date()
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in

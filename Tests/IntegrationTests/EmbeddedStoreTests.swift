@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// The embedded data store, run by the real arbiter, spoken to by redis-cli and raw sockets.
-@Suite struct EmbeddedStoreTests {
+@Suite(.blockingAllowed) struct EmbeddedStoreTests {
     static let redisCLI = "/usr/bin/redis-cli"
     static var available: Bool { FileManager.default.isExecutableFile(atPath: redisCLI) }
 

@@ -7,7 +7,7 @@ import Testing
 
 /// Thread and cooperative execution, seen from outside: waves, occupancy, the
 /// queue, and switching while requests run.
-@Suite struct ExecutionTests {
+@Suite(.blockingAllowed) struct ExecutionTests {
     @Test func threadModeRunsInWavesCooperativeModeInOne() async throws {
         let server = try PulseServer(arguments: ["-w", "1", "--thread-workers", "4"])
         defer { server.shutdown() }

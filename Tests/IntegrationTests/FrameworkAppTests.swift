@@ -9,7 +9,7 @@ import Testing
 /// The example Hummingbird and Vapor apps under pulse, started as a user starts them:
 /// their own executables, with pulse's flags. Compiled with the traits that build them
 /// (`scripts/test` enables both).
-@Suite(.serialized) struct FrameworkAppTests {
+@Suite(.serialized, .blockingAllowed) struct FrameworkAppTests {
     enum Example: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case hummingbird = "pulse-hummingbird-example"
         case vapor = "pulse-vapor-example"

@@ -5,7 +5,7 @@ import Testing
 extension HeavyTests {
     /// RFC 9112 and RFC 9110 at the edges a proxy in front, or an attacker, reaches:
     /// raw bytes over a real socket to the real binary, one test per behaviour.
-    @Suite struct HTTPConformanceTests {
+    @Suite(.blockingAllowed) struct HTTPConformanceTests {
         /// What came back for some bytes: everything read, and how the connection ended.
         struct Exchange {
             enum End { case closed, reset, open }

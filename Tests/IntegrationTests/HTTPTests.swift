@@ -6,7 +6,7 @@ import Testing
 
 /// HTTP/1.1 at its edges, against the real worker: limits, slow clients,
 /// keep-alive, streaming, and the worker surviving all of it.
-@Suite struct HTTPTests {
+@Suite(.blockingAllowed) struct HTTPTests {
     @Test func badInputGetsItsStatusAndTheWorkerLivesOn() async throws {
         let server = try PulseServer(arguments: ["-w", "1", "--max-body", "1K", "--header-timeout", "1"])
         defer { server.shutdown() }

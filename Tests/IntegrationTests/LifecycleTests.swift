@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// Starting, refusing to start, and stopping.
-@Suite struct LifecycleTests {
+@Suite(.blockingAllowed) struct LifecycleTests {
     @Test func sigtermFinishesRequestsInFlightAndExitsZeroWithNoChildLeft() async throws {
         let server = try PulseServer()
         defer { server.shutdown() }

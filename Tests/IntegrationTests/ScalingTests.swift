@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// Changing the worker count and replacing workers while clients keep asking.
-@Suite struct ScalingTests {
+@Suite(.blockingAllowed) struct ScalingTests {
     @Test func signalsAndCtlChangeTheCountNeverBelowOne() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// The real `pulse` binary and the test app, serving over real sockets.
-@Suite struct ServingTests {
+@Suite(.blockingAllowed) struct ServingTests {
     @Test func pulseServesHelloWithTwoTitledWorkers() async throws {
         let server = try PulseServer(binary: "pulse")
         defer { server.shutdown() }

@@ -9,7 +9,7 @@ extension HeavyTests {
     /// The chat through a data store that crashes and comes back: the embedded store
     /// killed with SIGKILL (the arbiter respawns it), or a real redis-server killed and
     /// started again on its port. Every client must hear every message again soon after.
-    @Suite struct StoreRecoveryTests {
+    @Suite(.blockingAllowed) struct StoreRecoveryTests {
         enum Backend: String, CaseIterable, Sendable { case embedded, redis }
 
         struct ChatEvent: Decodable {

@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// Workers that die, hang or fail to boot, and what the arbiter does about it.
-@Suite struct SupervisionTests {
+@Suite(.blockingAllowed) struct SupervisionTests {
     @Test func aKilledWorkerIsReplacedWithinSeconds() async throws {
         let server = try PulseServer()
         defer { server.shutdown() }

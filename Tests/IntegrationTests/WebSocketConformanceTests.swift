@@ -5,7 +5,7 @@ import Testing
 extension HeavyTests {
     /// RFC 6455 at the edges, with raw frames over a real socket to the real binary,
     /// one test per behaviour. `/ws/echo` of the test app greets, then echoes.
-    @Suite struct WebSocketConformanceTests {
+    @Suite(.blockingAllowed) struct WebSocketConformanceTests {
         static func server() async throws -> PulseServer {
             let server = try PulseServer(arguments: ["-w", "1", "--data-store", "redis://127.0.0.1:9/0"])
             try await server.waitForReady(1)

@@ -7,7 +7,7 @@ import Testing
 extension HeavyTests {
     /// WebSockets opened and closed by the thousand must not leave memory behind in
     /// the worker: its RSS stops growing after the first rounds.
-    @Suite struct WebSocketMemoryTests {
+    @Suite(.blockingAllowed) struct WebSocketMemoryTests {
         /// Opens and closes `count` sockets on `path`, `threads` at a time; each says
         /// hello and closes with 1000.
         static func churn(port: Int, path: String, count: Int, threads: Int = 4, user: String) async throws {

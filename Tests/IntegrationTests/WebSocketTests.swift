@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// RFC 6455 against the real worker, with a client that can also misbehave.
-@Suite struct WebSocketTests {
+@Suite(.blockingAllowed) struct WebSocketTests {
     @Test func echoesTextBinaryAndFragmentsAndClosesCleanly() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

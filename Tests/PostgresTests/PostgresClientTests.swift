@@ -5,7 +5,7 @@ import Testing
 
 /// The libpq client against a real PostgreSQL the suite starts itself, in both
 /// ways of waiting: blocking the calling thread, and suspending on the socket.
-@Suite struct PostgresClientTests {
+@Suite(.blockingAllowed) struct PostgresClientTests {
     /// The process's shared cluster, stopped and removed at exit.
     let cluster: PostgresCluster
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import PulsarClients
+import TestSupport
 import Testing
 
 /// A connection with nothing behind it: the pool only moves it around.
@@ -17,7 +18,7 @@ extension FakeConnection: Equatable {
 struct Boom: Error {}
 
 /// The rules alone: no threads, no clock, each event and the action it returns.
-@Suite struct PoolStateMachineTests {
+@Suite(.blockingAllowed) struct PoolStateMachineTests {
     typealias Machine = PoolStateMachine<FakeConnection, Int>
     let a = FakeConnection(id: 1)
     let b = FakeConnection(id: 2)
@@ -136,7 +137,7 @@ struct Boom: Error {}
 }
 
 /// The pool with real threads and tasks, and fake connections.
-@Suite struct ConnectionPoolTests {
+@Suite(.blockingAllowed) struct ConnectionPoolTests {
     typealias Pool = ConnectionPool<FakeConnection>
 
     @Test func blockingWaitersAreServedInOrder() async throws {
@@ -280,15 +281,6 @@ struct Boom: Error {}
         pool.checkIn(first)
         #expect(try await waiter.value == 1)
         #expect((pool.open, pool.inUse, pool.waiting) == (1, 0, 0))
-    }
-}
-
-/// Runs `body` on a thread of its own, as thread mode's pool threads do.
-private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
     }
 }
 

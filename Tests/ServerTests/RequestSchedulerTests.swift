@@ -2,13 +2,14 @@ import Mailbox
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import TestSupport
 import Testing
 @testable import Server
 
 /// The scheduler's slots taken at once (a hosted server's fast path) against its
 /// queue: nobody overtakes a queued request, and a slot given back starts the next.
 /// On a real event loop, since the pool threads report back to it.
-@Suite struct RequestSchedulerTests {
+@Suite(.blockingAllowed) struct RequestSchedulerTests {
     /// Runs `body` on a loop of its own with a scheduler of `threads` slots, then
     /// `afterwards` off the loop while it still runs.
     func onLoop(threads: Int, mode: ExecutionMode,
