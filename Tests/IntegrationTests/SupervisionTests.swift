@@ -12,7 +12,12 @@ import Testing
         let before = try await server.waitForReady(2).services[0].workers
         let victim = before[0]
         kill(victim.pid, SIGKILL)
-        let after = try await server.waitFor("a replacement for \(victim.name)", timeout: 3) { status in
+        // Spawned at once (the first unplanned exit has no back-off); booting takes what
+        // the machine gives it, so readiness has the usual time.
+        try await server.waitFor("a replacement for \(victim.name) spawned", timeout: 3) { status in
+            status.services[0].workers.contains { $0.id == victim.id && $0.pid != victim.pid && $0.pid > 0 }
+        }
+        let after = try await server.waitFor("the replacement for \(victim.name) ready") { status in
             let workers = status.services[0].workers
             return workers.count == 2 && workers.allSatisfy { $0.state == .ready } && !workers.contains { $0.pid == victim.pid }
         }
