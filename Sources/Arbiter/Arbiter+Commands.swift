@@ -4,7 +4,8 @@ import PulseControl
 
 /// The control commands: what `pulse ctl`, `pulse top` and the dashboard's keys ask.
 extension Arbiter {
-    func handle(_ command: ControlCommand) -> ControlResponse {
+    /// `origin` (`pulse ctl`, `dashboard`, `pulse top`) names the sender in the log.
+    func handle(_ command: ControlCommand, origin: String = ControlOrigin.unnamed) -> ControlResponse {
         loop.preconditionInEventLoop()
         switch command {
         case .status:
@@ -12,21 +13,21 @@ extension Arbiter {
         case .logs(let after):
             return ControlResponse(ok: true, logs: sink.entries(after: after))
         case .scale(let change, let service):
-            return withService(service) { index in scale(service: index, change, command: command) }
+            return withService(service) { index in scale(service: index, change, command: command, origin: origin) }
         case .reload(let service), .restart(let service):
-            return replaceWorkers(of: service, restart: command == .restart(service: service))
+            return replaceWorkers(of: service, restart: command == .restart(service: service), origin: origin)
         case .mode(let mode, let service):
             let indices = targets(service)
             guard !indices.isEmpty else { return unknownService(service) }
-            for index in indices { setMode(mode, serviceIndex: index) }
+            for index in indices { setMode(mode, serviceIndex: index, origin: origin) }
             return ControlResponse(ok: true, message: "\(names(indices)): \(mode.rawValue) mode", status: snapshot())
         case .kill(let worker):
-            return killWorker(named: worker)
+            return killWorker(named: worker, origin: origin)
         case .stop(now: true):
-            beginShutdown(.immediate, why: "pulse ctl stop now")
+            beginShutdown(.immediate, why: "\(origin): stop now")
             return ControlResponse(ok: true, message: "stopping at once")
         case .stop(now: false):
-            beginShutdown(.graceful, why: "pulse ctl stop")
+            beginShutdown(.graceful, why: "\(origin): stop")
             return ControlResponse(ok: true, message: "shutting down gracefully")
         }
     }
@@ -57,7 +58,7 @@ extension Arbiter {
         .refused("no service named '\(name ?? "")'; services: \(monitors.map(\.name).joined(separator: ", "))")
     }
 
-    private func scale(service index: Int, _ change: ControlCommand.ScaleChange, command: ControlCommand) -> ControlResponse {
+    private func scale(service index: Int, _ change: ControlCommand.ScaleChange, command: ControlCommand, origin: String) -> ControlResponse {
         guard !monitors[index].auxiliary else {
             return .refused("\(monitors[index].name) runs as one process and is not scaled")
         }
@@ -68,7 +69,7 @@ extension Arbiter {
         }
         let message = scale(serviceIndex: index, to: count)
         let fields = command.wireFields
-        logger.info("pulse ctl \(fields.command) \(fields.argument ?? ""): \(message)")
+        logger.info("\(origin): \(fields.command) \(fields.argument ?? ""): \(message)")
         return ControlResponse(ok: true, message: message, status: snapshot())
     }
 
@@ -80,34 +81,34 @@ extension Arbiter {
         return "service \(monitors[index].name): \(after) workers (was \(before))\(limit)"
     }
 
-    private func replaceWorkers(of service: String?, restart: Bool) -> ControlResponse {
+    private func replaceWorkers(of service: String?, restart: Bool, origin: String) -> ControlResponse {
         let indices = targets(service)
         guard !indices.isEmpty else { return unknownService(service) }
         let word = restart ? "restart" : "reload"
         for index in indices {
             if restart { monitors[index].restart() } else { monitors[index].reload() }
-            logger.info("pulse ctl \(word): replacing the workers of \(monitors[index].name) one at a time")
+            logger.info("\(origin): \(word): replacing the workers of \(monitors[index].name) one at a time")
         }
         return ControlResponse(ok: true, message: "\(word) started for \(names(indices))", status: snapshot())
     }
 
     /// Switches a service's execution mode: running workers at once (for new
     /// requests), and every worker spawned later.
-    private func setMode(_ mode: ExecutionMode, serviceIndex index: Int) {
+    private func setMode(_ mode: ExecutionMode, serviceIndex index: Int, origin: String) {
         let before = monitors[index].mode
         monitors[index].mode = mode
-        logger.info("service \(monitors[index].name): execution mode \(before.rawValue) -> \(mode.rawValue)")
+        logger.info("\(origin): service \(monitors[index].name): execution mode \(before.rawValue) -> \(mode.rawValue)")
         for worker in monitors[index].orderedWorkers where worker.isLive {
             if let pid = worker.pid { send(.mode(mode), to: pid) }
         }
     }
 
-    private func killWorker(named name: String) -> ControlResponse {
+    private func killWorker(named name: String, origin: String) -> ControlResponse {
         for index in monitors.indices {
             let service = monitors[index].name
             for worker in monitors[index].orderedWorkers where "\(service).\(worker.id)" == name || worker.pid.map(String.init) == name {
                 guard let pid = worker.pid else { break }
-                logger.warning("pulse ctl kill: SIGKILL to worker \(service).\(worker.id) (pid \(pid))")
+                logger.warning("\(origin): kill: SIGKILL to worker \(service).\(worker.id) (pid \(pid))")
                 Glibc.kill(pid, SIGKILL)
                 monitors[index].markKilled(id: worker.id, intent: .operatorKill, killAt: nil)
                 return ControlResponse(ok: true, message: "killed \(service).\(worker.id) (pid \(pid))")

@@ -46,7 +46,25 @@ extension Arbiter {
 
     /// Rolling reload of every service but the auxiliary ones: each worker replaced
     /// by one spawned from the executable as it is on disk now, new one ready first.
+    ///
+    /// Unless the signal is the kernel's, for a terminal that hung up (its window
+    /// closed, the ssh session lost): the arbiter that ran on it shuts down
+    /// gracefully rather than live on orphaned and holding the ports, or, if the
+    /// operator detached the dashboard, goes on with its output sent nowhere.
     func handleHUP() {
+        if terminalHungUp {
+            guard !dashboard.detached else {
+                if !outputDetached {
+                    outputDetached = true
+                    logger.notice("SIGHUP: the terminal hung up; the dashboard was detached, so the server runs on")
+                    sink.setStderr(false)
+                    detachFromTerminal()
+                }
+                return
+            }
+            beginShutdown(.graceful, why: "SIGHUP: the terminal hung up")
+            return
+        }
         logger.info("SIGHUP: rolling reload of every service")
         for index in monitors.indices where !monitors[index].auxiliary { monitors[index].reload() }
     }
@@ -64,5 +82,20 @@ extension Arbiter {
     private func scaleFirstService(by delta: Int, signal: String) {
         guard let index = monitors.firstIndex(where: { !$0.auxiliary }) else { return }
         logger.info("\(signal): \(scale(serviceIndex: index, to: monitors[index].target &+ delta))")
+    }
+}
+
+extension Arbiter {
+    /// The arbiter started with a terminal for its output, and it is gone: a hung-up
+    /// terminal answers every terminal call with EIO, so it is no longer a tty.
+    var terminalHungUp: Bool { startedOnTerminal && isatty(1) == 0 }
+
+    /// Points standard input, output and error at /dev/null, so nothing waits on or
+    /// writes to a terminal that is gone.
+    func detachFromTerminal() {
+        let null = open("/dev/null", O_RDWR)
+        guard null >= 0 else { return }
+        for fd in Int32(0)...2 { dup2(null, fd) }
+        if null > 2 { close(null) }
     }
 }

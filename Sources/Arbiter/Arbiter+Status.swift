@@ -10,15 +10,16 @@ extension Arbiter {
         let arbiter = ArbiterStatus(pid: getpid(), version: pulsarVersion,
                                     state: lifecycle.isRunning ? "running" : "stopping", uptimeS: now - startedAt,
                                     control: configuration.controlPath, pidfile: configuration.pidfile,
-                                    logFile: configuration.logFile)
-        return StatusSnapshot(arbiter: arbiter, services: monitors.map { status(of: $0, now: now) })
+                                    logFile: configuration.logFile, metrics: configuration.metricsBind?.url)
+        return StatusSnapshot(arbiter: arbiter, services: monitors.indices.map { status(of: $0, now: now) })
     }
 
-    private func status(of monitor: Monitor, now: Double) -> ServiceStatus {
-        ServiceStatus(
+    private func status(of index: Int, now: Double) -> ServiceStatus {
+        let monitor = monitors[index]
+        return ServiceStatus(
             name: monitor.name,
             binds: monitor.binds.map(\.description),
-            urls: monitor.binds.map(\.url),
+            urls: monitor.binds.map { $0.url(scheme: configuration.services[index].scheme) },
             targetWorkers: monitor.target,
             mode: monitor.mode,
             auxiliary: monitor.auxiliary,
@@ -36,6 +37,7 @@ extension Arbiter {
             },
             recentExits: monitor.recentExits.map {
                 RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure)
-            })
+            },
+            reloads: monitor.reloads, exits: monitor.exitCounts)
     }
 }

@@ -33,6 +33,10 @@ public final class Arbiter {
     private var lastResourceSample: Double = 0
     private let exitCode: EventLoopPromise<Int32>
     var signalSources: [DispatchSourceSignal] = []
+    /// Standard output was a terminal at start (a SIGHUP may be its hang-up).
+    let startedOnTerminal = isatty(1) == 1
+    /// Standard streams point at /dev/null since a detached terminal hung up.
+    var outputDetached = false
 
     static func now() -> Double { Double(NIODeadline.now().uptimeNanoseconds) / 1_000_000_000 }
 
@@ -60,6 +64,7 @@ public final class Arbiter {
     /// Runs the arbiter until it has shut down; returns the process exit code.
     /// Start-up problems (a busy port, a live pidfile) are logged and return 1.
     public static func run(_ configuration: ArbiterConfiguration, sink: LogSink) -> Int32 {
+        var configuration = configuration
         let logger = Logger(label: "arbiter") { _ in SinkLogHandler(sink: sink) }
         let pidfile = configuration.pidfile.map(Pidfile.init(path:))
         do {
@@ -80,6 +85,17 @@ public final class Arbiter {
 
         guard let listeners = bindAll(configuration, logger: logger) else { return 1 }
         defer { listeners.joined().forEach { $0.close() } }
+        var metricsSocket: ListeningSocket?
+        if let bind = configuration.metricsBind {
+            do {
+                metricsSocket = try ListeningSocket.bind(bind, backlog: 128)
+                configuration.metricsBind = metricsSocket?.bound
+            } catch {
+                logger.critical("\(error) (--metrics)")
+                return 1
+            }
+        }
+        let fixedConfiguration = configuration
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -87,14 +103,14 @@ public final class Arbiter {
         let exitCode = loop.makePromise(of: Int32.self)
         // Made on its loop, and only ever touched there.
         guard let arbiter = try? loop.submit({
-            NIOLoopBound(Arbiter(configuration: configuration, loop: loop, sink: sink, listeners: listeners,
+            NIOLoopBound(Arbiter(configuration: fixedConfiguration, loop: loop, sink: sink, listeners: listeners,
                                  exitCode: exitCode), eventLoop: loop)
         }).wait() else { return 1 }
 
         let control: Channel
         do {
-            control = try ControlServer.start(path: configuration.controlPath, group: loop) { command in
-                arbiter.value.handle(command)
+            control = try ControlServer.start(path: configuration.controlPath, group: loop) { command, origin in
+                arbiter.value.handle(command, origin: origin)
             }.wait()
             chmod(configuration.controlPath, 0o600)
         } catch {
@@ -105,6 +121,20 @@ public final class Arbiter {
             try? control.close().wait()
             unlink(configuration.controlPath)
         }
+
+        var metrics: Channel?
+        if let metricsSocket {
+            do {
+                metrics = try MetricsServer.start(socket: metricsSocket, group: loop) { method, path in
+                    arbiter.value.answerMetrics(method: method, path: path)
+                }.wait()
+            } catch {
+                metricsSocket.close()
+                logger.critical("cannot serve metrics at \(metricsSocket.bound): \(error) (--metrics)")
+                return 1
+            }
+        }
+        defer { try? metrics?.close().wait() }
 
         pulse_setproctitle("pulse: arbiter")
         signal(SIGPIPE, SIG_IGN)
@@ -119,9 +149,18 @@ public final class Arbiter {
         var listeners: [[ListeningSocket]] = []
         for service in configuration.services {
             var sockets: [ListeningSocket] = []
-            for bind in service.binds {
+            for (position, bind) in service.binds.enumerated() {
                 do {
                     sockets.append(try ListeningSocket.bind(bind))
+                } catch where service.portMayMove && position == 0 {
+                    guard case .tcp(let host, let port) = bind, port != 0,
+                          let moved = try? ListeningSocket.bind(.tcp(host: host, port: 0)) else {
+                        logger.critical("\(error) (--bind)")
+                        (listeners.joined() + sockets).forEach { $0.close() }
+                        return nil
+                    }
+                    logger.notice("service \(service.name): \(bind) is taken (\(error.reason)); listening at \(moved.bound) instead")
+                    sockets.append(moved)
                 } catch {
                     logger.critical("\(error) (--bind)")
                     (listeners.joined() + sockets).forEach { $0.close() }
@@ -135,9 +174,12 @@ public final class Arbiter {
 
     private func start() {
         logger.info("pulse \(pulsarVersion) arbiter started (pid \(getpid())), control socket \(configuration.controlPath)")
-        for monitor in monitors {
+        if let bind = configuration.metricsBind {
+            logger.info("metrics at \(bind.url)/metrics, health at /healthz and /readyz")
+        }
+        for (monitor, service) in zip(monitors, configuration.services) {
             for bind in monitor.binds {
-                logger.info("service \(monitor.name) listening at \(bind.url)")
+                logger.info("service \(monitor.name) listening at \(bind.url(scheme: service.scheme))")
             }
         }
         installSignalHandlers()
@@ -279,6 +321,27 @@ public final class Arbiter {
                 monitors[index].workerResources(id: worker.id, rssBytes: stats.rssBytes, cpuPercent: cpu)
             }
         }
+    }
+
+    /// `--metrics`: the exposition and the health checks, from the status.
+    func answerMetrics(method: String, path: String) -> MetricsServer.Answer {
+        switch path {
+        case "/metrics":
+            return .init(status: 200, contentType: PrometheusExposition.contentType, body: PrometheusExposition.render(snapshot()))
+        case "/healthz":
+            return .init(status: 200, contentType: "application/json", body: "{\"alive\":true}\n")
+        case "/readyz":
+            let reasons = Readiness.reasons(snapshot())
+            let json = (try? ControlCodec.encode(ReadyAnswer(ready: reasons.isEmpty, reasons: reasons))) ?? []
+            return .init(status: reasons.isEmpty ? 200 : 503, contentType: "application/json", body: String(decoding: json, as: UTF8.self))
+        default:
+            return .init(status: 404, contentType: "text/plain", body: "not found: try /metrics, /healthz or /readyz\n")
+        }
+    }
+
+    private struct ReadyAnswer: Encodable {
+        let ready: Bool
+        let reasons: [String]
     }
 
     // MARK: - Shutdown

@@ -14,11 +14,20 @@ public struct ArbiterConfiguration: Sendable {
         /// A service the arbiter runs for the others (the data store): one process,
         /// not scaled, reloaded or switched unless named, never the default target.
         public var auxiliary: Bool
-        public init(name: String, binds: [Bind], workers: Int, auxiliary: Bool = false) {
+        /// What its addresses are URLs of in the log and the status: `http`, or
+        /// `redis` for the data store.
+        public var scheme: String
+        /// When its first address's port is taken, listen on one the OS picks
+        /// instead (the data store's default port, so a second `pulse` starts).
+        public var portMayMove: Bool
+        public init(name: String, binds: [Bind], workers: Int, auxiliary: Bool = false,
+                    scheme: String = "http", portMayMove: Bool = false) {
             self.name = name
             self.binds = binds
             self.workers = workers
             self.auxiliary = auxiliary
+            self.scheme = scheme
+            self.portMayMove = portMayMove
         }
     }
 
@@ -32,7 +41,9 @@ public struct ArbiterConfiguration: Sendable {
     public var maxRequests = 0
     public var maxRequestsJitter = 0
     public var pidfile: String?
-    public var controlPath: String = defaultControlPath()
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; nil serves none.
+    public var metricsBind: Bind?
+    public var controlPath: String = ControlDiscovery.socketPath(pid: getpid())
     public var logFile: String?
     public var logLevel: Logger.Level = .info
     public var workerSettings = WorkerSettings()

@@ -8,7 +8,7 @@ import NIOPosix
 /// line. Connections stay open, so a dashboard attached with `pulse top` can poll.
 enum ControlServer {
     static func start(path: String, group: EventLoopGroup,
-                      handle: @escaping @Sendable (ControlCommand) -> ControlResponse) -> EventLoopFuture<Channel> {
+                      handle: @escaping @Sendable (ControlCommand, String) -> ControlResponse) -> EventLoopFuture<Channel> {
         ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -23,14 +23,14 @@ enum ControlServer {
 final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    let handle: @Sendable (ControlCommand) -> ControlResponse
+    let handle: @Sendable (ControlCommand, String) -> ControlResponse
 
-    init(handle: @escaping @Sendable (ControlCommand) -> ControlResponse) { self.handle = handle }
+    init(handle: @escaping @Sendable (ControlCommand, String) -> ControlResponse) { self.handle = handle }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = Self.unwrapInboundIn(data)
         let response = switch ControlCodec.decodeCommand(from: line.readableBytesView) {
-        case .success(let command): handle(command)
+        case .success(let (command, origin)): handle(command, origin)
         case .failure(let refusal): ControlResponse.refused(refusal.description)
         }
         var buffer = context.channel.allocator.buffer(capacity: 256)

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import PulseControl
 
 /// The dashboard, run as a child process on the arbiter's terminal: whatever
 /// happens to it, the arbiter and its workers carry on. If it dies by a signal or
@@ -11,6 +12,9 @@ final class DashboardChild {
     private let logger: Logger
     private(set) var pid: Int32?
     private var savedTerminal: termios?
+    /// The operator detached the dashboard with `d`: a hang-up of the terminal then
+    /// leaves the server running.
+    private(set) var detached = false
 
     init(sink: LogSink, logger: Logger) {
         self.sink = sink
@@ -48,7 +52,11 @@ final class DashboardChild {
     func reaped(pid: Int32, _ termination: Termination) -> Bool {
         guard pid == self.pid else { return false }
         self.pid = nil
-        if termination != .exited(code: 0) {
+        if termination == .exited(code: DashboardExit.detached) {
+            detached = true
+            sink.setStderr(true)
+            logger.notice("dashboard detached: the server runs on headless, through a hang-up of this terminal too; `pulse top` attaches again")
+        } else if termination != .exited(code: 0) {
             restoreTerminal()
             sink.setStderr(true)
             logger.error("the dashboard \(termination.description); the server carries on headless")

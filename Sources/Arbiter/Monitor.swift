@@ -30,6 +30,11 @@ public struct Monitor: Sendable {
     public private(set) var replacement: (old: Int, new: Int)?
     public private(set) var restartsBySlot: [Int: Int] = [:]
     public private(set) var recentExits: [RecentExit] = []
+    /// Every worker exit since start, by kind: the intent it left with, or
+    /// `crash` and `boot-failure` for exits nobody asked for.
+    public private(set) var exitCounts: [String: Int] = [:]
+    /// Rolling reloads and restarts asked for since start.
+    public private(set) var reloads = 0
 
     public init(name: String, binds: [Bind], target: Int, mode: ExecutionMode = .thread,
                 policy: RestartPolicy = RestartPolicy()) {
@@ -162,6 +167,8 @@ public struct Monitor: Sendable {
                 replacementQueue.removeAll()
             }
         }
+        let kind = exit.isBootFailure ? "boot-failure" : worker.intent?.rawValue ?? "crash"
+        exitCounts[kind, default: 0] += 1
         recentExits.append(RecentExit(worker: "\(name).\(id)", pid: worker.pid ?? 0, reason: exit.reason,
                                       at: now, isFailure: exit.isFailure))
         if recentExits.count > 20 { recentExits.removeFirst(recentExits.count - 20) }
@@ -195,6 +202,7 @@ public struct Monitor: Sendable {
 
     /// Replaces every live worker, one at a time, new one ready first.
     public mutating func reload(intent: ExitIntent = .reload) {
+        reloads += 1
         let queued = Set(replacementQueue.map(\.id))
         for worker in orderedWorkers where worker.isLive && !queued.contains(worker.id) {
             replacementQueue.append((worker.id, intent))

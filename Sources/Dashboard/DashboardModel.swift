@@ -24,6 +24,9 @@ public struct DashboardModel: Sendable {
         case nextLayout
         /// Leave the dashboard (the server keeps running unless a stop was sent).
         case exit
+        /// Leave the arbiter's own dashboard and tell it the server is to run on
+        /// headless, through a hang-up of its terminal too.
+        case detach
     }
 
     public private(set) var status: StatusSnapshot?
@@ -206,6 +209,9 @@ public struct DashboardModel: Sendable {
             return []
         case .quitNow:
             return embedded ? [.control(.stop(now: true)), .exit] : [.exit]
+        case .detach:
+            // Attached with `pulse top`, leaving is all a detach can mean.
+            return embedded ? [.detach] : [.exit]
         }
     }
 

@@ -9,7 +9,7 @@ public enum Key: Hashable, Sendable {
 public enum Action: String, Sendable, CaseIterable {
     case scaleUp, scaleDown, toggleMode, reload, killWorker
     case selectUp, selectDown, pageUp, pageDown, focusNext, cycleSort
-    case filterLogs, followLogs, pauseDisplay, cycleLayout, help, toggleLoad, quit, quitNow
+    case filterLogs, followLogs, pauseDisplay, cycleLayout, help, toggleLoad, detach, quit, quitNow
 }
 
 /// Which key does what: the single source of the key handling and of the help overlay.
@@ -41,6 +41,7 @@ public struct KeyMap: Sendable {
         Binding(keys: [.character("L")], label: "L", action: .cycleLayout, help: "next layout"),
         Binding(keys: [.character("g")], label: "g", action: .toggleLoad, help: "start / stop a light built-in load"),
         Binding(keys: [.character("?"), .character("h")], label: "?", action: .help, help: "this help"),
+        Binding(keys: [.character("d")], label: "d", action: .detach, help: "detach: leave the server running headless (pulse top attaches again)"),
         Binding(keys: [.character("q"), .controlC], label: "q", action: .quit, help: "quit (asks first)"),
         Binding(keys: [.character("Q")], label: "Q", action: .quitNow, help: "quit at once"),
     ])

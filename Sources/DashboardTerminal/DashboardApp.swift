@@ -54,13 +54,16 @@ public struct DashboardApp {
             guard let key = session.terminal.readKey() else { continue }
             if !session.handle(key) { break }
         }
-        return 0
+        return session.detached ? DashboardExit.detached : 0
     }
 
     /// The arbiter may still be starting (the embedded dashboard starts with it): try for 5 s.
     private func connect() -> ControlClient? {
         for _ in 0..<50 {
-            if let client = try? ControlClient(path: controlPath, timeout: 5) { return client }
+            if let client = try? ControlClient(path: controlPath, timeout: 5) {
+                client.origin = embedded ? "dashboard" : "pulse top"
+                return client
+            }
             usleep(100_000)
         }
         return nil
@@ -78,6 +81,8 @@ final class DashboardSession {
     private var layout: Layout
     private var model: DashboardModel
     private var lastPoll = 0.0
+    /// The operator pressed `d` in the arbiter's own dashboard.
+    private(set) var detached = false
     private var dirty = true
     private var size: (Int, Int)
 
@@ -107,7 +112,10 @@ final class DashboardSession {
         } catch {
             // The arbiter is gone (it stopped, or was stopped), or the connection broke.
             if app.embedded || (try? ControlClient(path: app.controlPath, timeout: 2)) == nil { return false }
-            client = (try? ControlClient(path: app.controlPath, timeout: 5)) ?? client
+            if let fresh = try? ControlClient(path: app.controlPath, timeout: 5) {
+                fresh.origin = client.origin
+                client = fresh
+            }
         }
         return true
     }
@@ -146,6 +154,9 @@ final class DashboardSession {
         case .nextLayout:
             nextLayout()
         case .exit:
+            return false
+        case .detach:
+            detached = true
             return false
         }
         return true

@@ -45,12 +45,28 @@ public enum Bind: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// A URL a person can paste into a browser or curl.
-    public var url: String {
+    public var url: String { url(scheme: "http") }
+
+    /// The address as a URL of `scheme` (`redis` for the data store: what redis-cli
+    /// and the clients take), with a wildcard host shown as loopback.
+    public func url(scheme: String) -> String {
         switch self {
         case .tcp(let host, let port):
-            let shown = host == "0.0.0.0" ? "127.0.0.1" : host
-            return shown.contains(":") ? "http://[\(shown)]:\(port)" : "http://\(shown):\(port)"
+            let shown = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host
+            return shown.contains(":") ? "\(scheme)://[\(shown)]:\(port)" : "\(scheme)://\(shown):\(port)"
         case .unix(let path): return "unix:\(path)"
+        }
+    }
+
+    /// Whether a connection to `other` would reach this listener: the same path, or
+    /// the same port where either host is a wildcard or both are the same.
+    public func serves(_ other: Bind) -> Bool {
+        switch (self, other) {
+        case (.unix(let mine), .unix(let theirs)): return mine == theirs
+        case (.tcp(let mine, let port), .tcp(let theirs, let otherPort)):
+            let wildcards: Set<String> = ["0.0.0.0", "::", ""]
+            return port == otherPort && (mine == theirs || wildcards.contains(mine) || wildcards.contains(theirs))
+        default: return false
         }
     }
 }

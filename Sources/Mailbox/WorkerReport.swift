@@ -19,6 +19,12 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var queue: Int?
     public var websockets: Int?
     public var latencyMs: LatencySummary?
+    /// Requests answered since the worker started, by response time: one count per
+    /// bound of `latencyBucketBounds`, then one for slower. With `latencySumS`,
+    /// what a Prometheus histogram needs.
+    public var latencyBuckets: [Int]?
+    /// The response times of those requests added up, in seconds.
+    public var latencySumS: Double?
     /// For the data store's worker: its keyspace and pub/sub.
     public var dataStore: DataStoreFigures?
     /// For a worker whose app uses the data store: whether it answered the last attempt.
@@ -27,6 +33,9 @@ public struct WorkerReport: Codable, Sendable, Equatable {
     public var database: DatabaseFigures?
 
     public init() {}
+
+    /// Upper bounds of the latency buckets, in seconds: Prometheus's defaults.
+    public static let latencyBucketBounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 }
 
 /// What the embedded data store reports with each heartbeat.

@@ -19,8 +19,11 @@ struct Ctl: ParsableCommand {
               stop                      drain every worker and exit
             """)
 
-    @Option(help: "The arbiter's control socket (default: as `pulse` chooses it).")
+    @Option(help: "The arbiter's control socket (default: the only arbiter running, or the one at --bind).")
     var control: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Steer the arbiter that listens at this address, when several run.", valueName: "address"))
+    var bind: String?
 
     @Flag(help: "Print the status as JSON.")
     var json = false
@@ -51,10 +54,12 @@ struct Ctl: ParsableCommand {
             FileHandle.standardError.write(Data("pulse ctl: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let path = absolutePath(control ?? defaultControlPath())
         let response: ControlResponse
         do {
-            response = try ControlClient(path: path).send(request)
+            let path = absolutePath(try ControlDiscovery.choose(explicit: control, bind: bind))
+            let client = try ControlClient(path: path)
+            client.origin = "pulse ctl"
+            response = try client.send(request)
         } catch {
             FileHandle.standardError.write(Data("pulse ctl: \(error)\n".utf8))
             throw ExitCode(2)

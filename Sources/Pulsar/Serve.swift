@@ -57,8 +57,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("websocket-ping"), help: "Seconds between keep-alive pings on an idle WebSocket; one unanswered closes it.")
     var webSocketPing: Double = 20
 
-    @Option(name: .customLong("data-store"), help: "pulsar://HOST:PORT/DB runs the embedded data store there; redis://HOST:PORT/DB uses a Redis instead.")
-    var dataStore: String = "pulsar://127.0.0.1:6410/0"
+    @Option(name: .customLong("data-store"), help: "pulsar://HOST:PORT/DB runs the embedded data store there; redis://HOST:PORT/DB uses a Redis instead (default: pulsar://127.0.0.1:6410/0, or a port the OS picks when 6410 is taken).")
+    var dataStore: String?
 
     @Option(name: .customLong("ds-password"), help: "A password the embedded data store asks for (AUTH).")
     var dataStorePassword: String?
@@ -78,10 +78,13 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("forwarded-allow-ips"), help: "Comma-separated peer addresses whose X-Forwarded-For is trusted, or '*'.")
     var forwardedAllowIPs: String = ""
 
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (/metrics) and health checks (/healthz, /readyz) at this address, as in 127.0.0.1:9060.", valueName: "address"))
+    var metrics: String?
+
     @Option(help: "Write the arbiter's pid here; refuse to start if it names a live process.")
     var pidfile: String?
 
-    @Option(help: "The control socket for `pulse ctl` (default: $XDG_RUNTIME_DIR/pulse.sock or /tmp/pulse-UID/pulse.sock).")
+    @Option(help: "The control socket for `pulse ctl` and `pulse top` (default: pulse-PID.sock in $XDG_RUNTIME_DIR/pulse, else /tmp/pulse-UID; they find it).")
     var control: String?
 
     @Option(name: .customLong("log-file"), help: "Also append the merged log to this file.")
@@ -115,7 +118,7 @@ struct Serve: ParsableCommand {
         guard parseByteCount(maxBody) != nil else {
             throw ValidationError("--max-body must be a byte count such as 1048576, 512K or 10M (got '\(maxBody)')")
         }
-        guard DataStoreURL(dataStore) != nil else {
+        if let dataStore, DataStoreURL(dataStore) == nil {
             throw ValidationError("--data-store must be pulsar://HOST:PORT/DB or redis://HOST:PORT/DB with DB 0-15 (got '\(dataStore)')")
         }
         for rule in dataStoreSave where SaveRule(parsing: rule) == nil {
@@ -130,6 +133,9 @@ struct Serve: ParsableCommand {
         for text in bind {
             do { _ = try Bind(parsing: text) } catch { throw ValidationError("--bind: \(error)") }
         }
+        if let metrics {
+            do { _ = try Bind(parsing: metrics) } catch { throw ValidationError("--metrics: \(error)") }
+        }
         if wantsDashboard {
             do { _ = try LayoutLibrary.standard(executable: currentExecutable()).load(layout) } catch {
                 throw ValidationError("--layout: \(error)")
@@ -143,9 +149,11 @@ struct Serve: ParsableCommand {
         var configuration = ArbiterConfiguration(services: services.map {
             ArbiterConfiguration.Service(name: $0.name, binds: $0.binds ?? cliBinds, workers: $0.workers ?? workers)
         })
-        if let store = DataStoreURL(dataStore), store.kind == .embedded {
+        let store = dataStore.flatMap(DataStoreURL.init) ?? .default
+        if store.kind == .embedded {
             configuration.services.append(ArbiterConfiguration.Service(
-                name: DataStoreService.name, binds: [.tcp(host: store.host, port: store.port)], workers: 1, auxiliary: true))
+                name: DataStoreService.name, binds: [.tcp(host: store.host, port: store.port)], workers: 1, auxiliary: true,
+                scheme: "redis", portMayMove: dataStore == nil))
             configuration.embeddedDataStore = (DataStoreService.name, store.database)
         } else {
             configuration.workerSettings.dataStoreURL = dataStore
@@ -155,7 +163,8 @@ struct Serve: ParsableCommand {
         configuration.maxRequests = maxRequests
         configuration.maxRequestsJitter = maxRequestsJitter
         configuration.pidfile = pidfile.map(absolutePath)
-        configuration.controlPath = absolutePath(control ?? defaultControlPath())
+        configuration.metricsBind = try metrics.map { try Bind(parsing: $0) }
+        configuration.controlPath = absolutePath(control ?? ControlDiscovery.socketPath(pid: getpid()))
         configuration.logFile = logFile.map(absolutePath)
         configuration.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         configuration.workerSettings.keepAlive = keepAlive

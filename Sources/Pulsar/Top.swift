@@ -12,8 +12,11 @@ struct Top: ParsableCommand {
         abstract: "Attach the dashboard to a running arbiter through its control socket.",
         discussion: "Quitting it (q, then y) leaves the server running.")
 
-    @Option(help: "The arbiter's control socket (default: as `pulse` chooses it).")
+    @Option(help: "The arbiter's control socket (default: the only arbiter running, or the one at --bind).")
     var control: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Attach to the arbiter that listens at this address, when several run.", valueName: "address"))
+    var bind: String?
 
     @Option(help: "A layout name from layouts/, or the path of a layout file.")
     var layout: String = "default"
@@ -33,7 +36,14 @@ struct Top: ParsableCommand {
     }
 
     func run() throws {
-        var app = DashboardApp(controlPath: absolutePath(control ?? defaultControlPath()), embedded: embedded,
+        let path: String
+        do {
+            path = try ControlDiscovery.choose(explicit: control, bind: bind)
+        } catch {
+            FileHandle.standardError.write(Data("pulse top: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var app = DashboardApp(controlPath: absolutePath(path), embedded: embedded,
                                layout: layout, library: LayoutLibrary.standard(executable: currentExecutable()))
         app.refresh = refresh
         let code = app.run()

@@ -6,6 +6,8 @@ public final class ControlClient {
     private let fd: Int32
     private var pending: [UInt8] = []
     public let path: String
+    /// Who the arbiter's log says sent the commands: `pulse ctl`, `dashboard`...
+    public var origin: String?
 
     /// Connects to the arbiter listening at `path`; waits at most `timeout` seconds for each answer.
     public init(path: String, timeout: Double = 10) throws(ControlClientError) {
@@ -30,9 +32,10 @@ public final class ControlClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, size) }
         }
         guard rc == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw ControlClientError(path: path, reason: "\(reason): is an arbiter running with this --control path?")
+            throw ControlClientError(path: path, reason: "\(String(cString: strerror(code))): is an arbiter running with this --control path?",
+                                     refused: code == ECONNREFUSED)
         }
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
@@ -42,7 +45,7 @@ public final class ControlClient {
     deinit { close(fd) }
 
     public func send(_ command: ControlCommand) throws -> ControlResponse {
-        try send(line: try ControlCodec.encode(command))
+        try send(line: try ControlCodec.encode(command, origin: origin))
     }
 
     /// Sends one line as it is (it must end with a newline): for tests of what the
@@ -77,13 +80,14 @@ public final class ControlClient {
 public struct ControlClientError: Error, CustomStringConvertible {
     public let path: String
     public let reason: String
-    public var description: String { "control socket \(path): \(reason)" }
-}
+    /// Nobody listens on the socket file: a stale one.
+    public var refused = false
 
-/// Where the control socket lives when `--control` is not given: one per user.
-public func defaultControlPath() -> String {
-    if let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
-        return "\(runtime)/pulse.sock"
+    public init(path: String, reason: String, refused: Bool = false) {
+        self.path = path
+        self.reason = reason
+        self.refused = refused
     }
-    return "/tmp/pulse-\(getuid())/pulse.sock"
+
+    public var description: String { "control socket \(path): \(reason)" }
 }

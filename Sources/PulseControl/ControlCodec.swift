@@ -17,11 +17,23 @@ public enum ControlCodec {
         return try decoder.decode(type, from: Data(bytes))
     }
 
-    /// Reads one request line. A line that is not a command at all, or names a bad
-    /// argument, becomes the refusal the client reads.
-    public static func decodeCommand(from bytes: some Collection<UInt8>) -> Result<ControlCommand, ControlCommandError> {
+    /// A command and its origin as one line.
+    public static func encode(_ command: ControlCommand, origin: String?) throws -> [UInt8] {
+        var line = try encode(command)
+        guard let origin else { return line }
+        // `{"command":...}\n` becomes `{"command":...,"origin":"..."}\n`.
+        line.removeLast(2)
+        line += Array(",\"origin\":".utf8) + Array(try JSONEncoder().encode(origin)) + Array("}\n".utf8)
+        return line
+    }
+
+    /// Reads one request line and who sent it. A line that is not a command at all,
+    /// or names a bad argument, becomes the refusal the client reads.
+    public static func decodeCommand(from bytes: some Collection<UInt8>) -> Result<(ControlCommand, origin: String), ControlCommandError> {
         do {
-            return .success(try decode(ControlCommand.self, from: bytes))
+            let command = try decode(ControlCommand.self, from: bytes)
+            let origin = (try? decode(ControlOrigin.self, from: bytes))?.origin?.prefix(40)
+            return .success((command, origin.map(String.init) ?? ControlOrigin.unnamed))
         } catch let error as ControlCommandError {
             return .failure(error)
         } catch {

@@ -104,6 +104,15 @@ extension ControlCommand: Codable {
     }
 }
 
+/// Who sent a command: `{"command": "scale", "argument": "+1", "origin": "dashboard"}`.
+/// The origin only goes into the arbiter's log, so the operator reads who did what.
+public struct ControlOrigin: Codable, Sendable {
+    public var origin: String?
+
+    /// The words the log uses for a command with no origin: an old client or a script.
+    public static let unnamed = "control socket"
+}
+
 /// A control command the arbiter cannot take as written; `description` says why.
 public struct ControlCommandError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String

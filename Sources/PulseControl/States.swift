@@ -31,3 +31,10 @@ public enum ExitIntent: String, Codable, Sendable, Equatable {
         }
     }
 }
+
+/// The embedded dashboard's exit codes the arbiter reads.
+public enum DashboardExit {
+    /// The operator pressed `d`: the server runs on headless, even when the
+    /// terminal hangs up.
+    public static let detached: Int32 = 3
+}

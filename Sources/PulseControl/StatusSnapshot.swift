@@ -21,9 +21,12 @@ public struct ArbiterStatus: Codable, Sendable {
     public var control: String
     public var pidfile: String?
     public var logFile: String?
+    /// Where `--metrics` serves, as a URL.
+    public var metrics: String?
 
     public init(pid: Int32, version: String, state: String, uptimeS: Double, control: String,
-                pidfile: String?, logFile: String?) {
+                pidfile: String?, logFile: String?, metrics: String? = nil) {
+        self.metrics = metrics
         self.pid = pid
         self.version = version
         self.state = state
@@ -55,10 +58,18 @@ public struct ServiceStatus: Codable, Sendable {
     public var nextSpawnInS: Double?
     public var workers: [WorkerStatus]
     public var recentExits: [RecentExitStatus]
+    /// Rolling reloads and restarts since the arbiter started.
+    public var reloads: Int?
+    /// Worker exits since the arbiter started, by kind (`crash`, `boot-failure`,
+    /// `timeout`, `reload`, `scale-down`...).
+    public var exits: [String: Int]?
 
     public init(name: String, binds: [String], urls: [String], targetWorkers: Int, mode: ExecutionMode,
                 auxiliary: Bool, liveWorkers: Int, state: ServiceState, consecutiveFailures: Int,
-                nextSpawnInS: Double?, workers: [WorkerStatus], recentExits: [RecentExitStatus]) {
+                nextSpawnInS: Double?, workers: [WorkerStatus], recentExits: [RecentExitStatus],
+                reloads: Int? = nil, exits: [String: Int]? = nil) {
+        self.reloads = reloads
+        self.exits = exits
         self.name = name
         self.binds = binds
         self.urls = urls

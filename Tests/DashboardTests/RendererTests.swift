@@ -75,6 +75,13 @@ import Testing
         #expect(model.handle(.character("Q")) == [.control(.stop(now: true)), .exit])
     }
 
+    @Test func detachingLeavesTheServerRunning() {
+        var embedded = model(embedded: true)
+        #expect(embedded.handle(.character("d")) == [.detach])
+        var attached = model(embedded: false)
+        #expect(attached.handle(.character("d")) == [.exit])
+    }
+
     @Test func quittingStopsTheServerOnlyWhenEmbedded() {
         var embedded = model(embedded: true)
         #expect(embedded.handle(.character("q")).isEmpty)

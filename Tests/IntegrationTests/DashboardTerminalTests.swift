@@ -78,6 +78,47 @@ import Testing
         try await session.waitFor("the arbiter's last words on the restored terminal") { $0.contains("arbiter exiting with code 0") }
     }
 
+    /// Closing the terminal (here: the tmux server goes, and with it the pty) is a
+    /// graceful shutdown; after `d` it is not, and the server runs on headless.
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"), arguments: [false, true])
+    func aTerminalHangUpStopsTheServerUnlessTheDashboardWasDetached(detach: Bool) async throws {
+        let (session, control, directory) = try startDashboard()
+        defer { cleanUp(session, control, directory) }
+        try await eventually(timeout: 20, "2 ready workers") {
+            (try? status(control))?.services[0].workers.filter { $0.state == .ready }.count == 2
+        }
+        let first = try status(control)
+        let arbiter = first.arbiter.pid
+        let workers = first.services.flatMap(\.workers).map(\.pid)
+        let port = Int(first.services[0].binds[0].split(separator: ":").last!)!
+        try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
+        if detach {
+            session.send("d")
+            try await eventually(timeout: 10, "the arbiter to log the detach") {
+                let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
+                return logs.contains { $0.text.contains("dashboard detached") }
+            }
+        }
+        session.shutdown()
+        if detach {
+            try await eventually(timeout: 10, "the arbiter to log the hang-up") {
+                let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
+                return logs.contains { $0.text.contains("the terminal hung up; the dashboard was detached") }
+            }
+            #expect(isRunning(arbiter))
+            #expect(try HTTPProbe.get(port: port, "/").status == 200)
+            #expect(try ControlClient(path: control).send(.stop(now: false)).ok)
+            try await eventually(timeout: 20, "the arbiter to stop when told") { !isRunning(arbiter) }
+        } else {
+            try await eventually(timeout: 20, "the arbiter and its workers to exit") {
+                !isRunning(arbiter) && workers.allSatisfy { !isRunning($0) }
+            }
+            #expect(throws: (any Error).self, "nothing listens on the port any more") {
+                try HTTPProbe.connect(port: port, timeout: 2)
+            }
+        }
+    }
+
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
     func aCrashedDashboardLeavesTheServerRunningHeadless() async throws {
         let (session, control, directory) = try startDashboard()
@@ -98,7 +139,7 @@ import Testing
         #expect(reply.status == 200)
         // Headless now: logs reach the terminal.
         _ = try ControlClient(path: control).send(.scale(.by(1), service: nil))
-        try await session.waitFor("a log line on the terminal") { $0.contains("pulse ctl scale +1") }
+        try await session.waitFor("a log line on the terminal") { $0.contains("control socket: scale +1: service web") }
     }
 
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))

@@ -7,7 +7,7 @@ import Testing
 /// refusals the operator reads.
 @Suite struct ControlCommandTests {
     func decode(_ json: String) -> Result<ControlCommand, ControlCommandError> {
-        ControlCodec.decodeCommand(from: Array(json.utf8))
+        ControlCodec.decodeCommand(from: Array(json.utf8)).map(\.0)
     }
 
     @Test func theWireFormReadsIntoCommands() throws {
@@ -33,8 +33,13 @@ import Testing
         for command in commands {
             let line = try ControlCodec.encode(command)
             #expect(line.last == UInt8(ascii: "\n"))
-            #expect(try ControlCodec.decodeCommand(from: line.dropLast()).get() == command)
+            #expect(try ControlCodec.decodeCommand(from: line.dropLast()).get().0 == command)
+            // With an origin, the same command, and the origin for the log.
+            let signed = try ControlCodec.encode(command, origin: "deploy \"blue\"")
+            let decoded = try ControlCodec.decodeCommand(from: signed.dropLast()).get()
+            #expect(decoded.0 == command && decoded.origin == "deploy \"blue\"")
         }
+        #expect(try ControlCodec.decodeCommand(from: Array(#"{"command": "status"}"#.utf8)).get().origin == ControlOrigin.unnamed)
     }
 
     @Test func badArgumentsAreRefusedInTheOperatorsWords() {

@@ -19,7 +19,13 @@ struct WorkerMetrics {
         report.inflight -= 1
         report.requests += 1
         report.bytesOut += bytesOut
-        _ = latencies.record(UInt64(min(max(0, seconds), 3600) * 1_000_000))
+        let seconds = min(max(0, seconds), 3600)
+        _ = latencies.record(UInt64(seconds * 1_000_000))
+        let bounds = WorkerReport.latencyBucketBounds
+        let bucket = bounds.firstIndex { seconds <= $0 } ?? bounds.count
+        if report.latencyBuckets == nil { report.latencyBuckets = Array(repeating: 0, count: bounds.count + 1) }
+        report.latencyBuckets?[bucket] += 1
+        report.latencySumS = (report.latencySumS ?? 0) + seconds
         report.statusClasses[min(max(status / 100, 1), 5) - 1] += 1
     }
 

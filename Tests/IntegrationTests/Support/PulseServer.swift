@@ -33,20 +33,27 @@ final class PulseServer: @unchecked Sendable {
 
     /// Starts `binary` (the test app by default) headless on 127.0.0.1:0.
     /// The embedded data store listens on a port the OS picks, unless the arguments say otherwise.
+    ///
+    /// With a `runtimeDirectory`, the arbiter chooses its own control socket and data
+    /// store address, as for a user who passes neither: `XDG_RUNTIME_DIR` is that
+    /// directory, so several such servers in one test find each other and no others.
     init(binary: String = "PulseTestApp", arguments: [String] = [], environment: [String: String] = [:],
-         bind: Bool = true) throws {
+         bind: Bool = true, runtimeDirectory: String? = nil) throws {
         directory = Self.temporaryDirectory()
-        control = directory + "/control.sock"
         logPath = directory + "/pulse.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "PULSE_WORKER")
         for (key, value) in environment { env[key] = value }
-        let store = (arguments.contains("--data-store") ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"])
+        let chosen = directory + "/control.sock"
+        if let runtimeDirectory { env["XDG_RUNTIME_DIR"] = runtimeDirectory }
+        let store = (arguments.contains("--data-store") || runtimeDirectory != nil ? [] : ["--data-store", "pulsar://127.0.0.1:0/0"])
             + (arguments.contains("--ds-file") ? [] : ["--ds-file", directory + "/ds.snapshot"])
         let argv = [Self.binaries + "/" + binary] + (bind ? ["-b", "127.0.0.1:0"] : [])
-            + ["--control", control, "--no-dashboard"] + store + arguments
-        process = try ChildProcess(argv, environment: env, output: logPath)
+            + (runtimeDirectory == nil ? ["--control", chosen] : []) + ["--no-dashboard"] + store + arguments
+        let spawned = try ChildProcess(argv, environment: env, output: logPath)
+        process = spawned
+        control = runtimeDirectory.map { "\($0)/pulse/pulse-\(spawned.pid).sock" } ?? chosen
     }
 
     deinit { shutdown() }
@@ -134,10 +141,12 @@ final class PulseServer: @unchecked Sendable {
 }
 
 /// Runs an executable of this package to completion and returns its exit status and output.
-func runCommand(_ binary: String, _ arguments: [String], timeout: Double = 30) async throws -> (status: Int32, output: String) {
+func runCommand(_ binary: String, _ arguments: [String], environment extra: [String: String] = [:],
+                timeout: Double = 30) async throws -> (status: Int32, output: String) {
     try await onThread {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "PULSE_WORKER")
+        for (key, value) in extra { environment[key] = value }
         return try runCapturing([PulseServer.binaries + "/" + binary] + arguments, environment: environment)
     }
 }
