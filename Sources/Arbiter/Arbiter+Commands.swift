@@ -89,6 +89,7 @@ extension Arbiter {
             if restart { monitors[index].restart() } else { monitors[index].reload() }
             logger.info("\(origin): \(word): replacing the workers of \(monitors[index].name) one at a time")
         }
+        reloadStarted()
         return ControlResponse(ok: true, message: "\(word) started for \(names(indices))", status: snapshot())
     }
 

@@ -8,7 +8,7 @@ extension Arbiter {
     func installSignalHandlers() {
         let bound = NIOLoopBound(self, eventLoop: loop)
         let loop = self.loop
-        for signalNumber in [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU] {
+        for signalNumber in [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler { loop.execute { bound.value.handle(signal: signalNumber) } }
@@ -25,6 +25,7 @@ extension Arbiter {
         case SIGHUP: handleHUP()
         case SIGTTIN: handleTTIN()
         case SIGTTOU: handleTTOU()
+        case SIGUSR1: handleUSR1()
         default: break
         }
     }
@@ -67,6 +68,22 @@ extension Arbiter {
         }
         logger.info("SIGHUP: rolling reload of every service")
         for index in monitors.indices where !monitors[index].auxiliary { monitors[index].reload() }
+        reloadStarted()
+    }
+
+    /// Reopens the log file by its name, as nginx, gunicorn and puma do, so logrotate
+    /// can move it away without `copytruncate`.
+    func handleUSR1() {
+        guard let path = sink.filePath else {
+            logger.info("SIGUSR1: no --log-file to reopen")
+            return
+        }
+        do {
+            try sink.reopen()
+            logger.info("SIGUSR1: reopened the log file \(path)")
+        } catch {
+            logger.error("SIGUSR1: \(error); still writing to the file that was open")
+        }
     }
 
     /// One worker more for the first service.

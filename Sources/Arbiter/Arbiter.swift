@@ -33,6 +33,10 @@ public final class Arbiter {
     private var lastResourceSample: Double = 0
     private let exitCode: EventLoopPromise<Int32>
     var signalSources: [DispatchSourceSignal] = []
+    /// `Type=notify` under systemd: readiness, reloads, stopping, status, watchdog.
+    let systemd = SystemdNotifier()
+    var systemdState = SystemdState.starting
+    enum SystemdState { case starting, ready, reloading, stopping }
     /// Standard output was a terminal at start (a SIGHUP may be its hang-up).
     let startedOnTerminal = isatty(1) == 1
     /// Standard streams point at /dev/null since a detached terminal hung up.
@@ -83,7 +87,8 @@ public final class Arbiter {
         try? FileManager.default.createDirectory(atPath: controlDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
 
-        guard let listeners = bindAll(configuration, logger: logger) else { return 1 }
+        let passed = SocketActivation.assign(SocketActivation.passedSockets(), to: configuration.services)
+        guard let listeners = bindAll(configuration, passed: passed, logger: logger) else { return 1 }
         defer { listeners.joined().forEach { $0.close() } }
         var metricsSocket: ListeningSocket?
         if let bind = configuration.metricsBind {
@@ -144,11 +149,27 @@ public final class Arbiter {
         return code
     }
 
-    /// Binds every service's addresses, or logs why not and returns nil.
-    private static func bindAll(_ configuration: ArbiterConfiguration, logger: Logger) -> [[ListeningSocket]]? {
+    /// Binds every service's addresses, or takes the sockets systemd `passed` for it;
+    /// or logs why not and returns nil.
+    private static func bindAll(_ configuration: ArbiterConfiguration, passed: [Int: [Int32]],
+                                logger: Logger) -> [[ListeningSocket]]? {
         var listeners: [[ListeningSocket]] = []
-        for service in configuration.services {
+        for (index, service) in configuration.services.enumerated() {
             var sockets: [ListeningSocket] = []
+            if let fds = passed[index] {
+                for fd in fds {
+                    do {
+                        sockets.append(try ListeningSocket.adopt(fd: fd))
+                    } catch {
+                        logger.critical("socket activation: fd \(fd) for service \(service.name): \(error)")
+                        (listeners.joined() + sockets).forEach { $0.close() }
+                        return nil
+                    }
+                }
+                logger.info("service \(service.name): listening on \(fds.count) socket(s) passed by systemd instead of its addresses")
+                listeners.append(sockets)
+                continue
+            }
             for (position, bind) in service.binds.enumerated() {
                 do {
                     sockets.append(try ListeningSocket.bind(bind))
@@ -198,7 +219,9 @@ public final class Arbiter {
         if now - lastResourceSample >= 1 {
             sampleResources(now: now)
             lastResourceSample = now
+            if systemd.isActive { systemd.status(statusLine()) }
         }
+        notifySystemd(now: now)
         let workersLeft = monitors.reduce(0) { $0 + $1.workers.count }
         switch lifecycle.tick(now: now, workersLeft: workersLeft, dashboardRunning: dashboard.isRunning) {
         case .none: break
@@ -344,6 +367,45 @@ public final class Arbiter {
         let reasons: [String]
     }
 
+    // MARK: - systemd
+
+    /// Every service has its target of ready workers and nothing left to replace.
+    private var allServicesReady: Bool {
+        monitors.allSatisfy { monitor in
+            monitor.state == .running && monitor.replacement == nil && monitor.replacementQueue.isEmpty
+                && monitor.workers.values.filter { $0.state == .ready }.count >= monitor.target
+        }
+    }
+
+    private func notifySystemd(now: Double) {
+        guard systemd.isActive else { return }
+        systemd.watchdog(now: now)
+        switch systemdState {
+        case .starting where allServicesReady, .reloading where allServicesReady:
+            systemdState = .ready
+            systemd.ready(status: statusLine())
+        default:
+            break
+        }
+    }
+
+    /// A rolling reload or restart began: systemd shows `reloading` until it ends.
+    func reloadStarted() {
+        guard systemd.isActive, systemdState == .ready else { return }
+        systemdState = .reloading
+        systemd.reloading()
+    }
+
+    /// `web: 2/2 ready, 125 req/s; ds: 1/1 ready`
+    func statusLine() -> String {
+        monitors.map { monitor in
+            let ready = monitor.workers.values.filter { $0.state == .ready }.count
+            let rps = monitor.workers.values.reduce(0) { $0 + $1.rps }
+            let state = monitor.state == .running ? "" : " (\(monitor.state.rawValue))"
+            return "\(monitor.name): \(ready)/\(monitor.target) ready" + (monitor.auxiliary ? "" : String(format: ", %.0f req/s", rps)) + state
+        }.joined(separator: "; ")
+    }
+
     // MARK: - Shutdown
 
     func beginShutdown(_ kind: ArbiterLifecycle.ShutdownKind, why: String) {
@@ -352,12 +414,16 @@ public final class Arbiter {
         case .none:
             return
         case .drainWorkers:
+            systemdState = .stopping
+            systemd.stopping()
             let count = monitors.reduce(0) { $0 + $1.workers.count }
             logger.info("\(why): shutting down gracefully, draining \(count) workers (Ctrl-C again or SIGQUIT to stop at once)")
             for index in monitors.indices {
                 for action in monitors[index].beginShutdown() { perform(action, service: index, now: now) }
             }
         case .stopWorkersNow:
+            if systemdState != .stopping { systemd.stopping() }
+            systemdState = .stopping
             logger.warning("\(why): stopping at once")
             for index in monitors.indices {
                 _ = monitors[index].beginShutdown()

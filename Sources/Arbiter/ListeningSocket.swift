@@ -12,6 +12,8 @@ public struct ListeningSocket: Sendable {
     public let requested: Bind
     /// What the kernel gave: the real port when port 0 was asked for.
     public let bound: Bind
+    /// A socket systemd passed: its unix socket file is systemd's, not removed on close.
+    public var inherited = false
 
     /// Binds and listens. Errors name the address and the system's reason.
     public static func bind(_ bind: Bind, backlog: Int32 = 2048) throws(SocketError) -> ListeningSocket {
@@ -82,29 +84,72 @@ public struct ListeningSocket: Sendable {
     }
 
     private static func localPort(_ fd: Int32) -> Int? {
+        guard case .tcp(_, let port)? = localAddress(fd) else { return nil }
+        return port
+    }
+
+    public func close() {
+        Glibc.close(fd)
+        if case .unix(let path) = bound, !inherited { unlink(path) }
+    }
+
+    /// Takes a listening socket passed by systemd (socket activation): it must be a
+    /// stream socket that listens; its address is read back from the kernel.
+    public static func adopt(fd: Int32) throws(SocketError) -> ListeningSocket {
+        let unknown = Bind.unix(path: "fd:\(fd)")
+        var type: Int32 = 0, listening: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 else { throw SocketError(bind: unknown, errno: errno) }
+        size = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0 else { throw SocketError(bind: unknown, errno: errno) }
+        guard type == Int32(SOCK_STREAM.rawValue), listening == 1 else {
+            throw SocketError(bind: unknown, reason: "passed by systemd but not a listening stream socket (use ListenStream=)")
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        guard pulse_set_nonblocking(fd, 1) == 0 else { throw SocketError(bind: unknown, errno: errno) }
+        let bound = localAddress(fd) ?? unknown
+        var socket = ListeningSocket(fd: fd, requested: bound, bound: bound)
+        socket.inherited = true
+        return socket
+    }
+
+    /// The address a socket is bound to, as a `Bind`.
+    private static func localAddress(_ fd: Int32) -> Bind? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         guard rc == 0 else { return nil }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch Int32(storage.ss_family) {
         case AF_INET:
             return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    var ip = address.pointee.sin_addr
+                    inet_ntop(AF_INET, &ip, &text, socklen_t(text.count))
+                    return .tcp(host: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(UInt16(bigEndian: address.pointee.sin_port)))
+                }
             }
         case AF_INET6:
             return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    var ip = address.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &ip, &text, socklen_t(text.count))
+                    return .tcp(host: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(UInt16(bigEndian: address.pointee.sin6_port)))
+                }
+            }
+        case AF_UNIX:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_un.self, capacity: 1) { address in
+                    var path = address.pointee.sun_path
+                    let string = withUnsafeBytes(of: &path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    return string.isEmpty ? nil : .unix(path: string)
+                }
             }
         default:
             return nil
         }
-    }
-
-    public func close() {
-        Glibc.close(fd)
-        if case .unix(let path) = bound { unlink(path) }
     }
 }
 

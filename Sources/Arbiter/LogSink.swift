@@ -53,27 +53,43 @@ public final class LogSink: Sendable {
         /// Sequence number of the newest line; the first line is 1.
         var sequence = 0
         var toStderr: Bool
-        var file: FileHandle?
+        /// `--log-file`, opened for appending; -1 without one.
+        var file: Int32 = -1
     }
     private let state: NIOLockedValueBox<State>
     public let minimumLevel: Logger.Level
     public let capacity: Int
+    public let filePath: String?
 
     public init(toStderr: Bool, filePath: String?, minimumLevel: Logger.Level, capacity: Int = 2000) throws {
-        var file: FileHandle?
-        if let filePath {
-            if !FileManager.default.fileExists(atPath: filePath) {
-                guard FileManager.default.createFile(atPath: filePath, contents: nil) else {
-                    throw LogFileError(path: filePath)
-                }
-            }
-            guard let handle = FileHandle(forWritingAtPath: filePath) else { throw LogFileError(path: filePath) }
-            handle.seekToEndOfFile()
-            file = handle
-        }
-        self.state = NIOLockedValueBox(State(toStderr: toStderr, file: file))
+        self.state = NIOLockedValueBox(State(toStderr: toStderr, file: try filePath.map(Self.open) ?? -1))
+        self.filePath = filePath
         self.minimumLevel = minimumLevel
         self.capacity = capacity
+    }
+
+    deinit {
+        state.withLockedValue { if $0.file >= 0 { close($0.file) } }
+    }
+
+    /// Opens the log file for appending, creating it: every write lands at its end,
+    /// whoever else appends, and a write error (a full disk) is not a crash.
+    private static func open(_ path: String) throws -> Int32 {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LogFileError(path: path, reason: String(cString: strerror(errno))) }
+        return fd
+    }
+
+    /// Opens `--log-file` again by its path (SIGUSR1): after logrotate moved the
+    /// file away, lines go to a new file of that name. The old one is closed once
+    /// the new one is open; if it cannot be, the old one is kept.
+    public func reopen() throws {
+        guard let filePath else { return }
+        let fresh = try Self.open(filePath)
+        state.withLockedValue { state in
+            if state.file >= 0 { close(state.file) }
+            state.file = fresh
+        }
     }
 
     public func write(_ line: LogLine) {
@@ -83,8 +99,10 @@ public final class LogSink: Sendable {
             state.sequence += 1
             state.recent.append(line)
             if state.recent.count > capacity { state.recent.removeFirst(state.recent.count - capacity) }
-            if state.toStderr { bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) } }
-            state.file?.write(Data(bytes))
+            bytes.withUnsafeBytes { buffer in
+                if state.toStderr { _ = Glibc.write(2, buffer.baseAddress, buffer.count) }
+                if state.file >= 0 { _ = Glibc.write(state.file, buffer.baseAddress, buffer.count) }
+            }
         }
     }
 
@@ -112,7 +130,8 @@ public final class LogSink: Sendable {
 
 public struct LogFileError: Error, CustomStringConvertible {
     public let path: String
-    public var description: String { "cannot open log file \(path) (--log-file)" }
+    public var reason = "cannot open it"
+    public var description: String { "cannot open log file \(path): \(reason) (--log-file)" }
 }
 
 /// swift-log's handler for the arbiter's own messages: into the sink, source `arbiter`.

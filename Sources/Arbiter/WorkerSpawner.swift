@@ -41,7 +41,7 @@ struct WorkerSpawner {
         defer { closeAll(copies + [out[1], err[1], mailbox[1]]) }
         guard !copies.contains(where: { $0 < 0 }) else { throw SpawnError.system("fcntl", errno) }
 
-        var environment = ProcessInfo.processInfo.environment
+        var environment = Self.childEnvironment()
         environment[WorkerLaunch.environmentKey] = String(decoding: try JSONEncoder().encode(launch), as: UTF8.self)
         let argv = ["pulse: worker \(launch.name)"]
         let envp = environment.map { "\($0.key)=\($0.value)" }
@@ -63,7 +63,7 @@ struct WorkerSpawner {
     /// Spawns a process that shares the arbiter's terminal (stdin, stdout, stderr)
     /// and process group, so it can read keys: the embedded dashboard.
     func spawnOnTerminal(arguments: [String]) throws -> Int32 {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = Self.childEnvironment()
         environment.removeValue(forKey: WorkerLaunch.environmentKey)
         // On a terminal in raw mode Swift's crash reporter hangs the crashed process
         // (seen with interactive=no too); the arbiter is waiting to take the terminal back.
@@ -99,4 +99,15 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     pointers.append(nil)
     defer { for pointer in pointers { free(pointer) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+
+}
+
+extension WorkerSpawner {
+    /// The arbiter's environment without systemd's variables: the readiness socket
+    /// and the passed sockets are the arbiter's alone.
+    static func childEnvironment() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter {
+            !["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"].contains($0.key)
+        }
+    }
 }

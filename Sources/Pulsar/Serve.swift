@@ -12,7 +12,7 @@ struct Serve: ParsableCommand {
         abstract: "Start the arbiter: bind, spawn workers, supervise them.",
         discussion: """
             Signals: TERM or INT drain and exit (a second INT, or QUIT, stops at once); \
-            HUP reloads the workers one by one; TTIN and TTOU add and remove a worker.
+            HUP reloads the workers one by one (a hang-up of the terminal shuts down); TTIN and TTOU add and remove a worker; USR1 reopens --log-file.
             """)
 
     @Option(name: [.short, .long], help: ArgumentHelp("Address to listen on: HOST:PORT, :PORT or unix:PATH. Repeatable.", valueName: "address"))

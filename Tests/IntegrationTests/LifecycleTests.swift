@@ -178,3 +178,27 @@ import Testing
         #expect(unknown.status != 0 && unknown.output.contains("unknown command 'dance'"))
     }
 }
+
+extension LifecycleTests {
+    /// logrotate without copytruncate: move the file away, USR1, and the arbiter
+    /// writes to a new file of the old name.
+    @Test func usr1ReopensTheLogFileByItsName() async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let logFile = directory + "/pulse.log"
+        let server = try PulseServer(arguments: ["-w", "1", "--log-file", logFile])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("arbiter started"))
+        try FileManager.default.moveItem(atPath: logFile, toPath: logFile + ".1")
+        server.signal(SIGUSR1)
+        try await eventually(timeout: 10, "a new log file") { FileManager.default.fileExists(atPath: logFile) }
+        #expect(try server.request(.scale(.by(1), service: "web")).ok)
+        try await eventually(timeout: 10, "the scale logged in the new file") {
+            ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("scale +1")
+        }
+        let rotated = try String(contentsOfFile: logFile + ".1", encoding: .utf8)
+        #expect(!rotated.contains("scale +1"), "nothing more goes to the rotated file")
+        #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("SIGUSR1: reopened the log file \(logFile)"))
+    }
+}
