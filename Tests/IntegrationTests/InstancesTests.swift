@@ -9,13 +9,15 @@ import Testing
         let runtime = PulseServer.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let environment = ["XDG_RUNTIME_DIR": runtime]
-        let (portA, portB) = (try freePort(), try freePort())
-        let a = try PulseServer(arguments: ["-w", "1", "-b", "127.0.0.1:\(portA)"], bind: false, runtimeDirectory: runtime)
+        // Ports the OS picks (a free port chosen ahead could be taken by another test
+        // in between); the test then reads them back.
+        let a = try PulseServer(arguments: ["-w", "1", "-b", "127.0.0.1:0"], bind: false, runtimeDirectory: runtime)
         defer { a.shutdown() }
         try await a.waitForReady(1)
-        let b = try PulseServer(arguments: ["-w", "1", "-b", ":\(portB)"], bind: false, runtimeDirectory: runtime)
+        let b = try PulseServer(arguments: ["-w", "1", "-b", ":0"], bind: false, runtimeDirectory: runtime)
         defer { b.shutdown() }
         try await b.waitForReady(1)
+        let (portA, portB) = (try a.port(), try b.port())
 
         // Each has its own data store, which its workers reach, on different ports.
         let stores = try [a, b].map { try #require($0.status().services.first { $0.name == "ds" }) }

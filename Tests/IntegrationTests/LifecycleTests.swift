@@ -202,3 +202,28 @@ extension LifecycleTests {
         #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("SIGUSR1: reopened the log file \(logFile)"))
     }
 }
+
+extension LifecycleTests {
+    static let canSwitchUser = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+
+    /// Another user who can reach the socket (its mode opened up on purpose) is
+    /// refused by the arbiter itself; the owner still steers.
+    @Test(.enabled(if: LifecycleTests.canSwitchUser, "needs root and setpriv to act as another user"))
+    func anotherUserIsRefusedWhateverTheSocketsMode() async throws {
+        let server = try PulseServer(arguments: ["-w", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        chmod(server.directory, 0o755)
+        chmod(server.control, 0o666)
+        let environment = ProcessInfo.processInfo.environment.filter { $0.key != "PULSE_WORKER" }
+        let other = try await onThread {
+            try runCapturing(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                              PulseServer.binaries + "/pulse", "ctl", "--control", server.control, "scale", "+1"],
+                             environment: environment)
+        }
+        #expect(other.status == 1, "\(other.output)")
+        #expect(other.output.contains("uid 65534 may not use this control socket: only uid 0"), "\(other.output)")
+        #expect(try server.status().services[0].targetWorkers == 1, "nothing changed")
+        #expect(try server.request(.scale(.by(1), service: "web")).ok, "the owner still steers")
+    }
+}
