@@ -74,8 +74,11 @@ import Testing
         let (url, keepAlive) = try await start(backend)
         defer { withExtendedLifetime(keepAlive) {} }
         let client = try DataStoreClient(url: url, poolSize: 1, waitTimeout: 0.3)
-        async let holding = client.send("BLPOP", "never", "1")          // holds the only connection for 1 s
-        try await Task.sleep(for: .milliseconds(100))
+        // The connection open first, so the pop only has to check it out; then time for
+        // its task to start, however busy the machine (it did not in 100 ms once).
+        #expect(try await client.send("PING") == .simpleString("PONG"))
+        async let holding = client.send("BLPOP", "never", "2")          // holds the only connection for 2 s
+        try await Task.sleep(for: .milliseconds(500))
         let started = Date()
         await #expect(throws: DataStoreClientError.self) { try await client.send("PING") }
         #expect(Date().timeIntervalSince(started) >= 0.25)
