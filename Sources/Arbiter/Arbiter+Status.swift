@@ -36,7 +36,8 @@ extension Arbiter {
                     cpuPercent: worker.cpuPercent, report: worker.report)
             },
             recentExits: monitor.recentExits.map {
-                RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure)
+                RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure,
+                                 inflight: $0.inflight.isEmpty ? nil : $0.inflight.map(\.description))
             },
             reloads: monitor.reloads, exits: monitor.exitCounts)
     }

@@ -240,16 +240,25 @@ public final class Arbiter {
             let termination = Termination(waitStatus: status)
             if dashboard.reaped(pid: pid, termination) { continue }
             guard let entry = table.remove(pid: pid) else { continue }
-            workerExited(service: entry.service, id: entry.id, pid: pid, termination, now: now)
+            // Its scoreboard outlives it: what it was serving when it died.
+            let inflight = entry.scoreboard?.inflight() ?? []
+            workerExited(service: entry.service, id: entry.id, pid: pid, termination, inflight: inflight, now: now)
         }
     }
 
-    private func workerExited(service index: Int, id: Int, pid: Int32, _ termination: Termination, now: Double) {
+    private func workerExited(service index: Int, id: Int, pid: Int32, _ termination: Termination,
+                              inflight: [InflightRequest], now: Double) {
         let name = "\(monitors[index].name).\(id)"
         let wasErrored = monitors[index].state == .errored
         guard let exit = monitors[index].workerExited(id: id, termination: termination, now: now,
-                                                      timeoutSeconds: configuration.timeout) else { return }
+                                                      timeoutSeconds: configuration.timeout, inflight: inflight) else { return }
         logger.log(level: exit.isFailure ? .error : .info, "worker \(name) (pid \(pid)) \(exit.reason)")
+        if !inflight.isEmpty {
+            let shown = inflight.prefix(10).map(\.description).joined(separator: ", ")
+            let more = inflight.count > 10 ? " and \(inflight.count - 10) more" : ""
+            logger.log(level: exit.isFailure ? .error : .warning,
+                       "worker \(name) (pid \(pid)) had \(inflight.count) request(s) in flight: \(shown)\(more)")
+        }
         let monitor = monitors[index]
         if exit.isFailure, monitor.state == .running, monitor.policy.nextSpawnAt > now {
             let wait = String(format: "%.2f", monitor.policy.nextSpawnAt - now)
@@ -309,7 +318,7 @@ public final class Arbiter {
             let spawned = try spawner.spawn(service: name, id: id, listeners: listeners[index],
                                             settings: settings(forService: index))
             monitors[index].workerSpawned(id: id, pid: spawned.pid)
-            table.add(pid: spawned.pid, service: index, id: id)
+            table.add(pid: spawned.pid, service: index, id: id, scoreboard: spawned.scoreboard)
             attachPipes(of: spawned, name: "\(name).\(id)")
             let why = replacing.map { " to replace \(name).\($0)" } ?? ""
             logger.info("booting worker \(name).\(id) (pid \(spawned.pid))\(why)")

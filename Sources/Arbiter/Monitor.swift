@@ -152,7 +152,7 @@ public struct Monitor: Sendable {
 
     /// A worker process ended: classify it, forget it, and account for the policy.
     public mutating func workerExited(id: Int, termination: Termination, now: Double,
-                                      timeoutSeconds: Double) -> WorkerExit? {
+                                      timeoutSeconds: Double, inflight: [InflightRequest] = []) -> WorkerExit? {
         guard let worker = workers.removeValue(forKey: id) else { return nil }
         let exit = WorkerExit.classify(termination, intent: worker.intent, wasReady: worker.wasReady,
                                        timeoutSeconds: timeoutSeconds)
@@ -170,7 +170,7 @@ public struct Monitor: Sendable {
         let kind = exit.isBootFailure ? "boot-failure" : worker.intent?.rawValue ?? "crash"
         exitCounts[kind, default: 0] += 1
         recentExits.append(RecentExit(worker: "\(name).\(id)", pid: worker.pid ?? 0, reason: exit.reason,
-                                      at: now, isFailure: exit.isFailure))
+                                      at: now, isFailure: exit.isFailure, inflight: inflight))
         if recentExits.count > 20 { recentExits.removeFirst(recentExits.count - 20) }
         return exit
     }
@@ -243,4 +243,6 @@ public struct RecentExit: Codable, Sendable, Equatable {
     /// Monotonic seconds; the snapshot turns it into an age.
     public let at: Double
     public let isFailure: Bool
+    /// What it was serving when it ended, read from its scoreboard.
+    public var inflight: [InflightRequest] = []
 }

@@ -10,16 +10,20 @@ struct SpawnedWorker {
     let mailboxFD: Int32
     let stdoutFD: Int32
     let stderrFD: Int32
+    /// Where the worker writes the requests it serves; nil if it could not be made.
+    let scoreboard: ScoreboardMapping?
 }
 
 /// Spawns workers as processes of the same executable, with posix_spawn: not
 /// Foundation.Process, which closes the fds a worker must inherit.
 ///
 /// In the worker: fd 0 is /dev/null, 1 and 2 are pipes the arbiter reads, 3 is
-/// the mailbox, 4... are the listening sockets; everything else is closed.
+/// the mailbox, 4 the scoreboard, 5... are the listening sockets; everything else
+/// is closed.
 struct WorkerSpawner {
     static let mailboxFD: Int32 = 3
-    static let firstListenFD: Int32 = 4
+    static let scoreboardFD: Int32 = 4
+    static let firstListenFD: Int32 = 5
 
     let executable: String
     let arbiterPID: Int32
@@ -31,10 +35,15 @@ struct WorkerSpawner {
         guard pulse_pipe_cloexec(&err) == 0 else { closeAll(mailbox + out); throw SpawnError.system("pipe", errno) }
 
         let listenFDs = listeners.indices.map { Self.firstListenFD + Int32($0) }
-        let launch = WorkerLaunch(service: service, id: id, binds: listeners.map(\.bound), listenFDs: listenFDs,
+        // A worker without a scoreboard still serves; its post-mortem is just shorter.
+        let scoreboard = ScoreboardMapping.create()
+        defer { if let fd = scoreboard?.fd { close(fd) } }
+        var launch = WorkerLaunch(service: service, id: id, binds: listeners.map(\.bound), listenFDs: listenFDs,
                                   mailboxFD: Self.mailboxFD, arbiterPID: arbiterPID, settings: settings)
-        let sources = [out[1], err[1], mailbox[1]] + listeners.map(\.fd)
-        let targets: [Int32] = [1, 2, Self.mailboxFD] + listenFDs
+        let scoreboardSources = scoreboard.map { [$0.fd] } ?? []
+        if scoreboard != nil { launch.scoreboardFD = Self.scoreboardFD }
+        let sources = [out[1], err[1], mailbox[1]] + scoreboardSources + listeners.map(\.fd)
+        let targets: [Int32] = [1, 2, Self.mailboxFD] + (scoreboard == nil ? [] : [Self.scoreboardFD]) + listenFDs
         let firstClosed = Self.firstListenFD + Int32(listeners.count)
         // Copies above every target fd, so no dup2 in the child overwrites a source it still needs.
         let copies = sources.map { pulse_dup_cloexec_above($0, firstClosed) }
@@ -57,7 +66,7 @@ struct WorkerSpawner {
             closeAll([mailbox[0], out[0], err[0]])
             throw SpawnError.system("posix_spawn \(executable)", rc)
         }
-        return SpawnedWorker(pid: pid, mailboxFD: mailbox[0], stdoutFD: out[0], stderrFD: err[0])
+        return SpawnedWorker(pid: pid, mailboxFD: mailbox[0], stdoutFD: out[0], stderrFD: err[0], scoreboard: scoreboard?.0)
     }
 
     /// Spawns a process that shares the arbiter's terminal (stdin, stdout, stderr)

@@ -8,12 +8,13 @@ struct WorkerTable {
         let id: Int
         var mailbox: Channel?
         var cpuSample: (seconds: Double, at: Double)?
+        var scoreboard: ScoreboardMapping?
     }
 
     private var entries: [Int32: Entry] = [:]
 
-    mutating func add(pid: Int32, service: Int, id: Int) {
-        entries[pid] = Entry(service: service, id: id)
+    mutating func add(pid: Int32, service: Int, id: Int, scoreboard: ScoreboardMapping?) {
+        entries[pid] = Entry(service: service, id: id, scoreboard: scoreboard)
     }
 
     /// Forgets a reaped worker; closes its mailbox if it is still open.

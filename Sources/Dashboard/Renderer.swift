@@ -194,7 +194,10 @@ public struct Renderer: Sendable {
         var y = rect.y + 1 + min(workers.count, workerRows)
         for exit in exits.suffix(max(0, rect.y + rect.height - y)).reversed() {
             let mark = unicode ? "✗" : "x"
-            canvas.write(" \(mark) \(exit.worker) (pid \(exit.pid)) \(exit.reason), \(Format.duration(exit.ageS)) ago",
+            // The longest request it was serving: what a hung worker was stuck on.
+            let inflight = exit.inflight ?? []
+            let serving = inflight.first.map { ", serving \($0)" + (inflight.count > 1 ? " +\(inflight.count - 1)" : "") } ?? ""
+            canvas.write(" \(mark) \(exit.worker) (pid \(exit.pid)) \(exit.reason)\(serving), \(Format.duration(exit.ageS)) ago",
                          x: rect.x, y: y, style: exit.failure ? .bad : .dim, clip: rect)
             y += 1
         }

@@ -11,6 +11,9 @@ public struct WorkerLaunch: Codable, Sendable, Equatable {
     public var binds: [Bind]
     public var listenFDs: [Int32]
     public var mailboxFD: Int32
+    /// The scoreboard's shared memory, where the worker writes the requests it
+    /// serves for the arbiter to read (absent if the arbiter could not make one).
+    public var scoreboardFD: Int32?
     public var arbiterPID: Int32
     public var settings: WorkerSettings
 

@@ -168,8 +168,11 @@ public struct RecentExitStatus: Codable, Sendable {
     public var reason: String
     public var ageS: Double
     public var failure: Bool
+    /// The requests it was serving when it ended, longest first: `GET /cpu?ms=9000 (3.1s)`.
+    public var inflight: [String]?
 
-    public init(worker: String, pid: Int32, reason: String, ageS: Double, failure: Bool) {
+    public init(worker: String, pid: Int32, reason: String, ageS: Double, failure: Bool, inflight: [String]? = nil) {
+        self.inflight = inflight
         self.worker = worker
         self.pid = pid
         self.reason = reason

@@ -75,6 +75,16 @@ import Testing
         #expect(model.handle(.character("Q")) == [.control(.stop(now: true)), .exit])
     }
 
+    @Test func anExitedWorkerShowsWhatItWasServing() {
+        var status = Fixtures.three
+        status.services[0].recentExits = [
+            RecentExitStatus(worker: "web.4", pid: 104, reason: "killed after 30s without a heartbeat (timeout)", ageS: 3,
+                             failure: true, inflight: ["GET /report?year=2026 (31.2s)", "GET /hello (0.1s)"]),
+        ]
+        let text = Renderer(unicode: true).render(model(status), layout: layout, width: 150, height: 40).text
+        #expect(text.contains("web.4 (pid 104) killed after 30s without a heartbeat (timeout), serving GET /report?year=2026 (31.2s) +1, 3s ago"))
+    }
+
     @Test func detachingLeavesTheServerRunning() {
         var embedded = model(embedded: true)
         #expect(embedded.handle(.character("d")) == [.detach])

@@ -39,6 +39,7 @@ import Testing
         }
         let exit = try #require(after.services[0].recentExits.last)
         #expect(exit.failure && exit.reason.hasPrefix("killed by signal"))
+        #expect(exit.inflight?.first?.hasPrefix("GET /crash (") == true, "\(exit)")
         try await eventually(timeout: 5, "the crash report and the app's output in the log") {
             server.log.contains("[web.1] about to crash") && server.log.contains("deliberate crash")
         }
@@ -80,6 +81,10 @@ import Testing
         let exit = try #require(after.services[0].recentExits.last)
         #expect(exit.reason.hasPrefix("killed after 2s without a heartbeat (timeout)"))
         #expect(server.log.contains("sent no heartbeat"))
+        // The post-mortem, read from its scoreboard: the request it was stuck on.
+        let stuck = try #require(exit.inflight?.first, "no request in flight in \(exit)")
+        #expect(stuck.hasPrefix("GET /block?s=60 ("), "\(stuck)")
+        #expect(server.log.contains("worker web.1 (pid \(hung.pid)) had 1 request(s) in flight: GET /block?s=60 ("))
         _ = try await blocked
         let port2 = try server.port()
         let hello = try await onThread { try HTTPProbe.get(port: port2, "/hello") }

@@ -2,6 +2,7 @@
 #define PULSE_CSYSTEM_H
 
 #include <sys/types.h>
+#include "pulse_scoreboard.h"
 
 /// Spawns `path` with `argv`/`envp`. `fd_from[i]` becomes fd `fd_to[i]` in the child;
 /// every other fd >= `first_closed` is closed, stdin is /dev/null unless

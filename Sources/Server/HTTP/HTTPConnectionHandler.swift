@@ -38,6 +38,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Cancels the running request's task when its client goes away, so the work it
     /// started (a database query...) is cancelled rather than left running.
     var running: RequestToken?
+    /// The running request's slot in the worker's scoreboard; -1 for none.
+    var scoreboardSlot: Int32 = -1
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
@@ -68,6 +70,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private var settings: WorkerSettings { configuration.settings }
 
+    /// The request in the worker's scoreboard, while it runs.
+    func releaseScoreboardSlot() {
+        if scoreboardSlot >= 0 { observer.requestEnded(slot: scoreboardSlot) }
+        scoreboardSlot = -1
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         peerAddress = context.channel.remoteAddress?.ipAddress
         observer.connectionOpened(context.channel)
@@ -81,6 +89,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         running = nil
         streamingBody = nil
+        releaseScoreboardSlot()
         // Mid-switch, the books in front of the new protocol count the close.
         if !switching { observer.connectionClosed(context.channel) }
         context.fireChannelInactive()
@@ -223,6 +232,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         incoming.bodyStream = bodyStream
         let request = incoming
         observer.requestStarted()
+        scoreboardSlot = observer.requestBegan("\(head.method.rawValue) \(head.uri)")
         let started = NIODeadline.now()
         let router = configuration.router
         let logger = configuration.logger
@@ -301,6 +311,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         running = nil
         let action = machine.responseFinished(aborted: abort)
         observer.connection(channel, busy: false)
+        releaseScoreboardSlot()
         observer.requestFinished(status: status, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: bytes)
         switch action {
         case .none:

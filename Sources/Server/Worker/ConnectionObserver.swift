@@ -23,6 +23,15 @@ protocol ConnectionObserver: AnyObject {
     /// A hosted server's handler started or ended: a drain waits for those still
     /// running, even when their client has gone.
     func hostedHandler(running: Bool)
+    /// A request began (`GET /path`): written to the worker's scoreboard, where the
+    /// arbiter reads it even if the worker hangs. Returns the slot, or -1.
+    func requestBegan(_ line: String) -> Int32
+    func requestEnded(slot: Int32)
+}
+
+extension ConnectionObserver {
+    func requestBegan(_ line: String) -> Int32 { -1 }
+    func requestEnded(slot: Int32) {}
 }
 
 /// Where request handlers run: the execution pools. Called on the event loop.

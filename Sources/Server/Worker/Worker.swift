@@ -30,6 +30,8 @@ public final class Worker {
     /// Handlers of a hosted server now running (their requests may have lost their client).
     private var hostedHandlers = 0
     private var signalSources: [DispatchSourceSignal] = []
+    /// The shared page where requests in flight are written for the arbiter.
+    private let scoreboard: UnsafeMutableRawPointer?
     /// Created on first use: a worker serving another protocol needs no pools.
     private(set) lazy var scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
 
@@ -39,6 +41,7 @@ public final class Worker {
         self.loop = loop
         self.logger = logger
         self.context = WorkerContext(name: launch.name, settings: launch.settings, eventLoop: loop)
+        self.scoreboard = launch.scoreboardFD.flatMap { pulse_scoreboard_map($0) }
     }
 
     /// Runs the worker described by `launch` until it has drained; never returns.
@@ -303,6 +306,14 @@ extension Worker: ConnectionObserver {
     func bytesReceived(_ count: Int) { metrics.bytesReceived(count) }
     func bytesSent(_ count: Int) { metrics.bytesSent(count) }
     func requestStarted() { metrics.requestStarted() }
+
+    func requestBegan(_ line: String) -> Int32 {
+        guard let scoreboard else { return -1 }
+        var line = line
+        return line.withUTF8 { pulse_scoreboard_begin(scoreboard, $0.baseAddress, $0.count) }
+    }
+
+    func requestEnded(slot: Int32) { pulse_scoreboard_end(scoreboard, slot) }
 
     func requestFinished(status: Int, seconds: Double, bytesOut: Int) {
         metrics.requestFinished(status: status, seconds: seconds, bytesOut: bytesOut)
