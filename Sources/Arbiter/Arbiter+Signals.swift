@@ -74,6 +74,12 @@ extension Arbiter {
     /// Reopens the log file by its name, as nginx, gunicorn and puma do, so logrotate
     /// can move it away without `copytruncate`.
     func handleUSR1() {
+        // Workers write their access logs themselves.
+        for monitor in monitors {
+            for worker in monitor.orderedWorkers where worker.isLive {
+                if let pid = worker.pid { send(.reopenLogs, to: pid) }
+            }
+        }
         guard let path = sink.filePath else {
             logger.info("SIGUSR1: no --log-file to reopen")
             return

@@ -1,4 +1,5 @@
 import Foundation
+import Mailbox
 import Glibc
 import Logging
 import NIOConcurrencyHelpers
@@ -23,14 +24,7 @@ public struct LogLine: Sendable, Equatable {
         "\(LogLine.timestamp(time)) \(level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) [\(source)] \(text)"
     }
 
-    static func timestamp(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int(date.timeIntervalSince1970 * 1000) % 1000
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1,
-                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, millis)
-    }
+    static func timestamp(_ date: Date) -> String { LogTime.iso8601(date) }
 
     /// Reads a line a worker wrote. Its log handler writes `[level] text`; anything
     /// else (a print, a crash report) takes the level of the stream it came on.

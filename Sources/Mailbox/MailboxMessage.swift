@@ -14,4 +14,6 @@ public enum ArbiterMessage: Codable, Sendable, Equatable {
     case drain(graceSeconds: Double)
     /// Run new requests in this mode; requests in flight finish where they are.
     case mode(ExecutionMode)
+    /// Open the log files again by their names (the arbiter got SIGUSR1).
+    case reopenLogs
 }

@@ -62,6 +62,10 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var maxHeaderBytes: Int = 16 * 1024
     /// Peers whose `X-Forwarded-For` is believed: addresses, or `*` for any.
     public var forwardedAllowIPs: [String] = []
+    /// `--access-log`: an absolute path, or `-` for the merged log; nil logs none.
+    public var accessLog: String?
+    /// `--access-log-format`: `common`, `combined` or `json`.
+    public var accessLogFormat = "common"
     /// Largest WebSocket message, reassembled, in bytes (close 1009 beyond).
     public var maxWebSocketMessage: Int = 1 << 20
     /// Seconds between keep-alive pings on an idle WebSocket.

@@ -90,6 +90,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-file"), help: "Also append the merged log to this file.")
     var logFile: String?
 
+    @Option(name: .customLong("access-log"), help: ArgumentHelp("Log every answered request to this file, or to the merged log with '-'.", valueName: "path"))
+    var accessLog: String?
+
+    @Option(name: .customLong("access-log-format"), help: "common, combined or json.")
+    var accessLogFormat: String = "common"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -132,6 +138,14 @@ struct Serve: ParsableCommand {
         guard headerTimeout > 0 else { throw ValidationError("--header-timeout must be more than 0 seconds (got \(headerTimeout))") }
         for text in bind {
             do { _ = try Bind(parsing: text) } catch { throw ValidationError("--bind: \(error)") }
+        }
+        if !["common", "combined", "json"].contains(accessLogFormat) {
+            throw ValidationError("--access-log-format must be common, combined or json (got '\(accessLogFormat)')")
+        }
+        if let accessLog, accessLog != "-" {
+            let fd = open(absolutePath(accessLog), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ValidationError("--access-log: cannot open \(accessLog): \(String(cString: strerror(errno)))") }
+            close(fd)
         }
         if let metrics {
             do { _ = try Bind(parsing: metrics) } catch { throw ValidationError("--metrics: \(error)") }
@@ -181,6 +195,8 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.databasePool = dbPool
         configuration.workerSettings.dataStoreFile = absolutePath(dataStoreFile)
         configuration.workerSettings.dataStoreSaveRules = dataStoreSave
+        configuration.workerSettings.accessLog = accessLog.map { $0 == "-" ? "-" : absolutePath($0) }
+        configuration.workerSettings.accessLogFormat = accessLogFormat
         configuration.workerSettings.forwardedAllowIPs = forwardedAllowIPs.split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }

@@ -227,3 +227,56 @@ extension LifecycleTests {
         #expect(try server.request(.scale(.by(1), service: "web")).ok, "the owner still steers")
     }
 }
+
+extension LifecycleTests {
+    @Test(arguments: ["common", "combined", "json"])
+    func accessLinesGoToTheFileInEachFormat(format: String) async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/access.log"
+        let server = try PulseServer(arguments: ["-w", "1", "--access-log", path, "--access-log-format", format])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        _ = try HTTPProbe.exchange(port: port, "GET /hello?x=\"1\" HTTP/1.1\r\nHost: x\r\nUser-Agent: probe/1\r\nReferer: http://r/\r\nConnection: close\r\n\r\n")
+        #expect(try HTTPProbe.get(port: port, "/nothing-here").status == 404)
+        var lines: [String] = []
+        try await eventually(timeout: 10, "two access lines") {
+            lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return lines.count == 2
+        }
+        switch format {
+        case "json":
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+            #expect(first["path"] as? String == "/hello?x=\"1\"" && first["status"] as? Int == 200 && first["bytes"] as? Int == 13)
+            #expect(first["worker"] as? String == "web.1" && first["user_agent"] as? String == "probe/1" && first["remote"] as? String == "127.0.0.1")
+            #expect((first["duration_ms"] as? Double).map { $0 >= 0 } == true)
+            let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+            #expect(second["status"] as? Int == 404)
+        default:
+            #expect(lines[0].hasPrefix("127.0.0.1 - - ["), "\(lines[0])")
+            #expect(lines[0].contains(#""GET /hello?x=\"1\" HTTP/1.1" 200 13"#), "\(lines[0])")
+            #expect(lines[0].hasSuffix(#" "http://r/" "probe/1""#) == (format == "combined"), "\(lines[0])")
+            #expect(lines[1].contains(#""GET /nothing-here HTTP/1.1" 404 "#), "\(lines[1])")
+        }
+        // USR1: the workers reopen it by its name too.
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        server.signal(SIGUSR1)
+        try await eventually(timeout: 10, "a line in a new access log") {
+            _ = try? HTTPProbe.get(port: port, "/hello")
+            return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("/hello")
+        }
+    }
+
+    @Test func accessLinesGoToTheMergedLogWithADash() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--access-log", "-"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        #expect(try HTTPProbe.get(port: try server.port(), "/hello").status == 200)
+        try await eventually(timeout: 10, "the access line, tagged with its worker") {
+            server.log.contains("[web.1] 127.0.0.1 - - [") && server.log.contains("\"GET /hello HTTP/1.1\" 200 13")
+        }
+        let bad = try await runCommand("PulseTestApp", ["--access-log-format", "xml", "--no-dashboard"])
+        #expect(bad.status == 64 && bad.output.contains("--access-log-format must be common, combined or json"), "\(bad.output)")
+    }
+}

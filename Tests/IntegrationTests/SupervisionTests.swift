@@ -84,7 +84,9 @@ import Testing
         // The post-mortem, read from its scoreboard: the request it was stuck on.
         let stuck = try #require(exit.inflight?.first, "no request in flight in \(exit)")
         #expect(stuck.hasPrefix("GET /block?s=60 ("), "\(stuck)")
-        #expect(server.log.contains("worker web.1 (pid \(hung.pid)) had 1 request(s) in flight: GET /block?s=60 ("))
+        let postMortem = server.log.split(separator: "\n").filter { $0.contains("request(s) in flight") }
+        #expect(postMortem.contains { $0.contains("(pid \(hung.pid)) had 1 request(s) in flight: GET /block?s=60 (") },
+                "\(postMortem)")
         _ = try await blocked
         let port2 = try server.port()
         let hello = try await onThread { try HTTPProbe.get(port: port2, "/hello") }

@@ -40,6 +40,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     var running: RequestToken?
     /// The running request's slot in the worker's scoreboard; -1 for none.
     var scoreboardSlot: Int32 = -1
+    /// The running request as the access log will write it, when there is one.
+    var pendingAccess: AccessRecord?
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
@@ -233,6 +235,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let request = incoming
         observer.requestStarted()
         scoreboardSlot = observer.requestBegan("\(head.method.rawValue) \(head.uri)")
+        if observer.logsAccess {
+            pendingAccess = AccessRecord(remote: request.remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
+                                         version: "HTTP/\(head.version.major).\(head.version.minor)",
+                                         referer: head.headers.first(name: "referer"), userAgent: head.headers.first(name: "user-agent"))
+        }
         let started = NIODeadline.now()
         let router = configuration.router
         let logger = configuration.logger
@@ -312,7 +319,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let action = machine.responseFinished(aborted: abort)
         observer.connection(channel, busy: false)
         releaseScoreboardSlot()
-        observer.requestFinished(status: status, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: bytes)
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        if var record = pendingAccess {
+            pendingAccess = nil
+            (record.status, record.bytes, record.seconds) = (status, bytes, seconds)
+            observer.logAccess(record)
+        }
+        observer.requestFinished(status: status, seconds: seconds, bytesOut: bytes)
         switch action {
         case .none:
             return

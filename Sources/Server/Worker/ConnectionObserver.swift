@@ -27,11 +27,16 @@ protocol ConnectionObserver: AnyObject {
     /// arbiter reads it even if the worker hangs. Returns the slot, or -1.
     func requestBegan(_ line: String) -> Int32
     func requestEnded(slot: Int32)
+    /// Whether answered requests go to an access log (`--access-log`).
+    var logsAccess: Bool { get }
+    func logAccess(_ record: AccessRecord)
 }
 
 extension ConnectionObserver {
     func requestBegan(_ line: String) -> Int32 { -1 }
     func requestEnded(slot: Int32) {}
+    var logsAccess: Bool { false }
+    func logAccess(_ record: AccessRecord) {}
 }
 
 /// Where request handlers run: the execution pools. Called on the event loop.

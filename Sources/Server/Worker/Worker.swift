@@ -32,6 +32,7 @@ public final class Worker {
     private var signalSources: [DispatchSourceSignal] = []
     /// The shared page where requests in flight are written for the arbiter.
     private let scoreboard: UnsafeMutableRawPointer?
+    private let accessLog: AccessLog?
     /// Created on first use: a worker serving another protocol needs no pools.
     private(set) lazy var scheduler = RequestScheduler(settings: launch.settings, loop: loop, name: launch.name)
 
@@ -42,6 +43,7 @@ public final class Worker {
         self.logger = logger
         self.context = WorkerContext(name: launch.name, settings: launch.settings, eventLoop: loop)
         self.scoreboard = launch.scoreboardFD.flatMap { pulse_scoreboard_map($0) }
+        self.accessLog = AccessLog(destination: launch.settings.accessLog, format: launch.settings.accessLogFormat)
     }
 
     /// Runs the worker described by `launch` until it has drained; never returns.
@@ -222,6 +224,8 @@ public final class Worker {
             guard serving.schedulesRequests, mode != scheduler.mode else { return }
             logger.info("execution mode: \(scheduler.mode.rawValue) -> \(mode.rawValue)")
             scheduler.setMode(mode)
+        case .reopenLogs:
+            accessLog?.reopen()
         }
     }
 
@@ -314,6 +318,14 @@ extension Worker: ConnectionObserver {
     }
 
     func requestEnded(slot: Int32) { pulse_scoreboard_end(scoreboard, slot) }
+
+    var logsAccess: Bool { accessLog != nil }
+
+    func logAccess(_ record: AccessRecord) {
+        var record = record
+        record.worker = launch.name
+        accessLog?.write(record)
+    }
 
     func requestFinished(status: Int, seconds: Double, bytesOut: Int) {
         metrics.requestFinished(status: status, seconds: seconds, bytesOut: bytesOut)
