@@ -350,7 +350,10 @@ public final class Arbiter {
             for worker in monitors[index].orderedWorkers {
                 guard let pid = worker.pid, let stats = ProcessStats.read(pid: pid) else { continue }
                 let cpu = table.cpuPercent(pid: pid, cpuSeconds: stats.cpuSeconds, now: now)
-                monitors[index].workerResources(id: worker.id, rssBytes: stats.rssBytes, cpuPercent: cpu)
+                let limit = configuration.maxWorkerMemory
+                if monitors[index].workerResources(id: worker.id, rssBytes: stats.rssBytes, cpuPercent: cpu, memoryLimit: limit) {
+                    logger.warning("worker \(monitors[index].name).\(worker.id) (pid \(pid)) uses \(stats.rssBytes >> 20) MiB, over --max-worker-memory \(limit >> 20) MiB for \(worker.memorySamplesAllowed) s: replacing it, the new one ready first")
+                }
             }
         }
     }

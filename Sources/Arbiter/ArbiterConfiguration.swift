@@ -40,6 +40,8 @@ public struct ArbiterConfiguration: Sendable {
     public var killGrace: Double = 3
     public var maxRequests = 0
     public var maxRequestsJitter = 0
+    /// Bytes of resident memory beyond which a worker is replaced (0: never).
+    public var maxWorkerMemory = 0
     public var pidfile: String?
     /// Where `/metrics`, `/healthz` and `/readyz` are served; nil serves none.
     public var metricsBind: Bind?

@@ -44,7 +44,8 @@ public struct WorkerExit: Equatable, Sendable {
         case .operatorKill?:
             return WorkerExit(reason: "\(termination.description), sent by pulse ctl kill", isFailure: false, isBootFailure: false)
         case let intent? where intent.drains:
-            let what = intent == .recycle ? "recycled (max requests)" : "drained (\(intent.rawValue))"
+            let what = intent == .recycle ? "recycled (max requests)"
+                : intent == .memory ? "recycled (over --max-worker-memory)" : "drained (\(intent.rawValue))"
             switch termination {
             case .exited(code: 0):
                 return WorkerExit(reason: what, isFailure: false, isBootFailure: false)

@@ -134,9 +134,20 @@ public struct Monitor: Sendable {
         workers[id]?.heartbeat(report, at: now)
     }
 
-    public mutating func workerResources(id: Int, rssBytes: Int, cpuPercent: Double) {
-        workers[id]?.rssBytes = rssBytes
-        workers[id]?.cpuPercent = cpuPercent
+    /// A resource sample; returns true when it makes the worker due for replacement
+    /// for memory (`limit` bytes, 0 for none): over it for its allowed samples in a row.
+    @discardableResult
+    public mutating func workerResources(id: Int, rssBytes: Int, cpuPercent: Double, memoryLimit limit: Int = 0) -> Bool {
+        guard var worker = workers[id] else { return false }
+        worker.rssBytes = rssBytes
+        worker.cpuPercent = cpuPercent
+        worker.samplesOverMemory = limit > 0 && rssBytes > limit ? worker.samplesOverMemory + 1 : 0
+        workers[id] = worker
+        guard worker.samplesOverMemory == worker.memorySamplesAllowed, worker.isLive, worker.state == .ready,
+              !replacementQueue.contains(where: { $0.id == id }), replacement?.old != id else { return false }
+        // Replaced like a reload's worker: the new one ready first.
+        replacementQueue.insert((id, .memory), at: 0)
+        return true
     }
 
     /// The arbiter decided to end a worker without a drain (timeout, operator kill),

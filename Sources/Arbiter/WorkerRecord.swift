@@ -32,6 +32,11 @@ public struct WorkerRecord: Sendable {
     public internal(set) var rps: Double = 0
     public internal(set) var rssBytes: Int = 0
     public internal(set) var cpuPercent: Double = 0
+    /// Resource samples in a row above `--max-worker-memory`.
+    public internal(set) var samplesOverMemory = 0
+    /// How many such samples replace it: a few, plus a jitter of its own, so that
+    /// workers that grow alike are not all recycled at once.
+    public let memorySamplesAllowed = 3 + Int.random(in: 0...3)
     var lastRequestSample: (requests: Int, at: Double)?
 
     init(id: Int, spawnedAt: Double) {

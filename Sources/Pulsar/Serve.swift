@@ -33,6 +33,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-requests-jitter"), help: "Add up to this many requests, at random, to --max-requests per worker.")
     var maxRequestsJitter: Int = 0
 
+    @Option(name: .customLong("max-worker-memory"), help: ArgumentHelp("Replace a worker whose resident memory stays above this (K, M and G suffixes allowed), new one ready first.", valueName: "size"))
+    var maxWorkerMemory: String?
+
     @Option(name: .customLong("keep-alive"), help: "Seconds an idle keep-alive connection stays open.")
     var keepAlive: Double = 5
 
@@ -121,6 +124,9 @@ struct Serve: ParsableCommand {
             throw ValidationError("--mode must be thread or cooperative (got '\(mode)')")
         }
         guard maxQueue >= 0 else { throw ValidationError("--max-queue must not be negative (got \(maxQueue))") }
+        if let maxWorkerMemory, (parseByteCount(maxWorkerMemory) ?? 0) < 1 << 20 {
+            throw ValidationError("--max-worker-memory must be a size of at least 1M, such as 512M or 2G (got '\(maxWorkerMemory)')")
+        }
         guard parseByteCount(maxBody) != nil else {
             throw ValidationError("--max-body must be a byte count such as 1048576, 512K or 10M (got '\(maxBody)')")
         }
@@ -176,6 +182,7 @@ struct Serve: ParsableCommand {
         configuration.gracefulTimeout = gracefulTimeout
         configuration.maxRequests = maxRequests
         configuration.maxRequestsJitter = maxRequestsJitter
+        configuration.maxWorkerMemory = maxWorkerMemory.flatMap(parseByteCount) ?? 0
         configuration.pidfile = pidfile.map(absolutePath)
         configuration.metricsBind = try metrics.map { try Bind(parsing: $0) }
         configuration.controlPath = absolutePath(control ?? ControlDiscovery.socketPath(pid: getpid()))

@@ -19,6 +19,8 @@ public enum ExitIntent: String, Codable, Sendable, Equatable {
     case reload
     case restart
     case recycle
+    /// Over `--max-worker-memory` for several samples in a row.
+    case memory
     case shutdown
     case timeout
     case operatorKill = "operator-kill"
@@ -26,7 +28,7 @@ public enum ExitIntent: String, Codable, Sendable, Equatable {
     /// Intents that end with a graceful drain rather than a kill.
     public var drains: Bool {
         switch self {
-        case .scaleDown, .reload, .restart, .recycle, .shutdown: true
+        case .scaleDown, .reload, .restart, .recycle, .memory, .shutdown: true
         case .timeout, .operatorKill: false
         }
     }

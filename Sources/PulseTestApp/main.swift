@@ -63,6 +63,14 @@ router.get("/block") { request in
     _ = try await request.eventLoop.submit { sleep(seconds) }.get()
     return .text("unblocked\n")
 }
+/// Keeps `mb` more megabytes, every page touched, for the memory-recycling test.
+nonisolated(unsafe) var held: [[UInt8]] = []
+let heldLock = NSLock()
+router.get("/hold") { request in
+    let megabytes = min(max(Int(request.query("mb") ?? "") ?? 1, 0), 1024)
+    heldLock.withLock { held.append([UInt8](repeating: 1, count: megabytes << 20)) }
+    return .text("holding \(megabytes) MB more\n")
+}
 router.get("/exit") { request in
     exit(Int32(request.query("code") ?? "") ?? 4)
 }

@@ -39,6 +39,30 @@ import Testing
         #expect(monitor.restartsBySlot[1] == 1)
     }
 
+    @Test func aWorkerOverTheMemoryLimitForItsSamplesIsReplacedNewReadyFirst() throws {
+        var monitor = runningMonitor(2)
+        let allowed = try #require(monitor.workers[1]?.memorySamplesAllowed)
+        #expect((3...6).contains(allowed))
+        // Under the limit, or over it then back under: nothing.
+        func sample(_ id: Int, _ bytes: Int, limit: Int = 1000) -> Bool {
+            monitor.workerResources(id: id, rssBytes: bytes, cpuPercent: 0, memoryLimit: limit)
+        }
+        var due = [sample(1, 900)]
+        for _ in 1..<allowed { due.append(sample(1, 2000)) }
+        due.append(sample(1, 900))
+        #expect(!due.contains(true))
+        #expect(monitor.plan(now: 1).isEmpty)
+        // Over it for all its samples in a row: replaced once, like a reload's worker.
+        due = (1...allowed + 1).map { _ in sample(1, 2000) }
+        #expect(due == (1...allowed + 1).map { $0 == allowed })
+        #expect(monitor.plan(now: 2) == [.spawn(id: 3, replacing: 1)])
+        monitor.workerSpawned(id: 3, pid: 103)
+        #expect(monitor.workerReady(id: 3, now: 2.5) == [.drain(id: 1, intent: .memory)])
+        // No limit, no replacement.
+        due = (0..<10).map { _ in sample(2, 1 << 40, limit: 0) }
+        #expect(!due.contains(true))
+    }
+
     @Test func reloadReplacesOneAtATimeNewReadyFirst() {
         var monitor = runningMonitor(2)
         monitor.reload()

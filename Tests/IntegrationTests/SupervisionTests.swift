@@ -137,3 +137,26 @@ import Testing
         #expect(after.services[0].recentExits.last?.failure == false)
     }
 }
+
+extension SupervisionTests {
+    @Test func aWorkerThatOutgrowsMaxWorkerMemoryIsRecycledNewReadyFirst() async throws {
+        let server = try PulseServer(arguments: ["-w", "2", "--max-worker-memory", "96M"])
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(2).services[0].workers.map(\.pid)
+        let port = try server.port()
+        // One worker takes 150 MB more and keeps it.
+        #expect(try HTTPProbe.get(port: port, "/hold?mb=150").status == 200)
+        let after = try await server.waitFor("the big worker recycled", timeout: 30) { status in
+            status.services[0].recentExits.contains { $0.reason == "recycled (over --max-worker-memory)" }
+                && status.services[0].workers.filter { $0.state == .ready }.count == 2
+        }
+        let recycled = try #require(after.services[0].recentExits.first { $0.reason.hasPrefix("recycled") })
+        #expect(before.contains(recycled.pid) && !recycled.failure)
+        #expect(after.services[0].workers.allSatisfy { $0.rssBytes < 96 << 20 })
+        #expect(server.log.contains("over --max-worker-memory 96 MiB"))
+        // Never fewer than two ready: the replacement was ready before the drain.
+        #expect(!server.log.contains("failed"))
+        let bad = try await runCommand("PulseTestApp", ["--max-worker-memory", "lots", "--no-dashboard"])
+        #expect(bad.status == 64 && bad.output.contains("--max-worker-memory must be a size"), "\(bad.output)")
+    }
+}
