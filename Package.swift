@@ -116,6 +116,7 @@ let package = Package(
                 "Arbiter", "PulseControl", "PulsarRuntime", "Server", "Mailbox", "DashboardTerminal", "DataStore", "PulsarClients", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

@@ -66,6 +66,7 @@ extension Arbiter {
             beginShutdown(.graceful, why: "SIGHUP: the terminal hung up")
             return
         }
+        rereadConfiguration()
         logger.info("SIGHUP: rolling reload of every service")
         for index in monitors.indices where !monitors[index].auxiliary { monitors[index].reload() }
         reloadStarted()
@@ -120,5 +121,66 @@ extension Arbiter {
         guard null >= 0 else { return }
         for fd in Int32(0)...2 { dup2(null, fd) }
         if null > 2 { close(null) }
+    }
+}
+
+extension Arbiter {
+    /// SIGHUP reads `--config` and the `PULSE_*` variables again. What the rolling
+    /// reload can carry (worker counts, timeouts, limits, mode, every worker
+    /// setting) takes effect now and in the new workers; what needs a restart
+    /// (addresses, the control socket, the log file) is logged and left as it is.
+    /// A configuration that does not read keeps the running one.
+    func rereadConfiguration() {
+        guard let reread = configuration.reread else { return }
+        let fresh: ArbiterConfiguration
+        switch reread() {
+        case .success(let read): fresh = read
+        case .failure(let error):
+            logger.error("SIGHUP: the configuration does not read, keeping the running one: \(error)")
+            return
+        }
+        var changes: [String] = []
+        for service in fresh.services {
+            guard let index = monitors.firstIndex(where: { $0.name == service.name }) else { continue }
+            let old = configuration.services[index]
+            if service.workers != old.workers, !service.auxiliary {
+                changes.append(scale(serviceIndex: index, to: service.workers))
+            }
+            if service.binds != old.binds, !old.portMayMove || service.binds.count != old.binds.count {
+                logger.warning("SIGHUP: service \(service.name) would listen at \(service.binds.map(\.description).joined(separator: " ")); addresses change with a restart, it stays at \(monitors[index].binds.map(\.description).joined(separator: " "))")
+            }
+        }
+        if fresh.workerSettings.mode != configuration.workerSettings.mode {
+            for index in monitors.indices where !monitors[index].auxiliary { monitors[index].mode = fresh.workerSettings.mode }
+            changes.append("execution mode \(fresh.workerSettings.mode.rawValue)")
+        }
+        for (name, before, after) in [("--timeout", configuration.timeout, fresh.timeout),
+                                      ("--graceful-timeout", configuration.gracefulTimeout, fresh.gracefulTimeout)] where before != after {
+            changes.append("\(name) \(formatSeconds(after))")
+        }
+        for (name, before, after) in [("--max-requests", configuration.maxRequests, fresh.maxRequests),
+                                      ("--max-worker-memory", configuration.maxWorkerMemory, fresh.maxWorkerMemory)] where before != after {
+            changes.append("\(name) \(after)")
+        }
+        if fresh.workerSettings != configuration.workerSettings, changes.isEmpty { changes.append("worker settings") }
+        for (name, before, after) in [("--control", configuration.controlPath, fresh.controlPath),
+                                      ("--log-file", configuration.logFile ?? "", fresh.logFile ?? ""),
+                                      ("--metrics", configuration.metricsBind?.description ?? "", fresh.metricsBind?.description ?? "")]
+            where before != after && !(name == "--control" && fresh.controlPath.hasSuffix("/pulse-\(getpid()).sock")) {
+            logger.warning("SIGHUP: \(name) changes with a restart only; keeping \(before.isEmpty ? "none" : before)")
+        }
+        configuration.timeout = fresh.timeout
+        configuration.gracefulTimeout = fresh.gracefulTimeout
+        configuration.maxRequests = fresh.maxRequests
+        configuration.maxRequestsJitter = fresh.maxRequestsJitter
+        configuration.maxWorkerMemory = fresh.maxWorkerMemory
+        configuration.workerSettings = fresh.workerSettings
+        for index in configuration.services.indices {
+            if let service = fresh.services.first(where: { $0.name == configuration.services[index].name }) {
+                configuration.services[index].workers = service.workers
+            }
+        }
+        let summary = changes.isEmpty ? ", nothing changed" : ": " + changes.joined(separator: "; ")
+        logger.info("SIGHUP: configuration read again\(summary)")
     }
 }

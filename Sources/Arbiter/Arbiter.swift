@@ -19,7 +19,8 @@ import PulseControl
 /// (`Arbiter+Signals`), control commands (`Arbiter+Commands`), the status
 /// (`Arbiter+Status`), worker pipes (`WorkerPipes`), the dashboard (`DashboardChild`).
 public final class Arbiter {
-    public let configuration: ArbiterConfiguration
+    /// As started, with what a SIGHUP re-read changed since.
+    public internal(set) var configuration: ArbiterConfiguration
     let loop: EventLoop
     let sink: LogSink
     let logger: Logger

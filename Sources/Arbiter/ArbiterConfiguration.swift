@@ -56,6 +56,9 @@ public struct ArbiterConfiguration: Sendable {
     /// The service that runs the embedded data store, and the database apps use:
     /// workers are told its real address (the port may have been 0).
     public var embeddedDataStore: (service: String, database: Int)?
+    /// Reads the configuration again (SIGHUP): the command line with the config file
+    /// and environment as they are now. Nil when there is nothing to re-read.
+    public var reread: (@Sendable () -> Result<ArbiterConfiguration, any Error>)?
     /// Arguments for the dashboard process the arbiter runs on its terminal; nil runs headless.
     public var dashboardArguments: [String]?
 

@@ -15,6 +15,9 @@ struct Serve: ParsableCommand {
             HUP reloads the workers one by one (a hang-up of the terminal shuts down); TTIN and TTOU add and remove a worker; USR1 reopens --log-file.
             """)
 
+    @Option(help: ArgumentHelp("Read flags from this YAML file (keys are the long flags: `workers: 4`); PULSE_* variables too (PULSE_WORKERS=4). The command line wins, then the environment. SIGHUP reads them again.", valueName: "path"))
+    var config: String?
+
     @Option(name: [.short, .long], help: ArgumentHelp("Address to listen on: HOST:PORT, :PORT or unix:PATH. Repeatable.", valueName: "address"))
     var bind: [String] = []
 
@@ -164,6 +167,62 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        let commandLine = Self.commandLineArguments()
+        let layered = try Self.layered(commandLine: commandLine, configPath: config)
+        var configuration = try layered.makeConfiguration()
+        let configPath = layered.config
+        configuration.reread = {
+            do {
+                return .success(try Self.layered(commandLine: commandLine, configPath: configPath).makeConfiguration())
+            } catch {
+                return .failure(ConfigLayers.Failure(description: Self.message(for: error)))
+            }
+        }
+        if layered.wantsDashboard {
+            let path = layered.layout.contains("/") ? absolutePath(layered.layout) : layered.layout
+            configuration.dashboardArguments = ["top", "--embedded", "--control", configuration.controlPath, "--layout", path]
+        }
+        let sink: LogSink
+        do {
+            sink = try LogSink(toStderr: true, filePath: configuration.logFile, minimumLevel: configuration.logLevel)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let code = Arbiter.run(configuration, sink: sink)
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// The arguments `pulse` was given for this command (`serve` itself dropped).
+    static func commandLineArguments() -> [String] {
+        var arguments = withGreenletDefault(Array(CommandLine.arguments.dropFirst()))
+        if arguments.first == "serve" { arguments.removeFirst() }
+        return arguments
+    }
+
+    /// The command line with the environment's and the config file's settings for
+    /// whatever it does not set; each of those checked alone, so that an error names
+    /// where the value came from.
+    static func layered(commandLine: [String], configPath: String?) throws -> Serve {
+        let variables = ProcessInfo.processInfo.environment
+        let path = configPath ?? variables["PULSE_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            let layers = ConfigLayers.arguments(commandLine: commandLine, environment: try ConfigLayers.environment(variables),
+                                                file: try path.map { try ConfigLayers.file(absolutePath($0)) } ?? [])
+            for layer in layers {
+                do { _ = try Serve.parse(layer.arguments) } catch {
+                    throw ValidationError("\(layer.origin): \(Serve.message(for: error))")
+                }
+            }
+            var merged = try Serve.parse(layers.flatMap(\.arguments) + commandLine)
+            merged.config = path
+            return merged
+        } catch let failure as ConfigLayers.Failure {
+            throw ValidationError(failure.description)
+        }
+    }
+
+    /// Everything but the dashboard and the log sink, from this command line.
+    func makeConfiguration() throws -> ArbiterConfiguration {
         let cliBinds = try bind.isEmpty ? [Bind.default] : bind.map { try Bind(parsing: $0) }
         let services = ServiceRegistry.services.withLockedValue { $0 }
         var configuration = ArbiterConfiguration(services: services.map {
@@ -208,19 +267,7 @@ struct Serve: ParsableCommand {
             $0.trimmingCharacters(in: .whitespaces)
         }
 
-        if wantsDashboard {
-            let path = layout.contains("/") ? absolutePath(layout) : layout
-            configuration.dashboardArguments = ["top", "--embedded", "--control", configuration.controlPath, "--layout", path]
-        }
-
-        let sink: LogSink
-        do {
-            sink = try LogSink(toStderr: true, filePath: configuration.logFile, minimumLevel: configuration.logLevel)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let code = Arbiter.run(configuration, sink: sink)
-        if code != 0 { throw ExitCode(code) }
+        return configuration
     }
 }
 
