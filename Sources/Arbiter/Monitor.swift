@@ -35,6 +35,9 @@ public struct Monitor: Sendable {
     public private(set) var exitCounts: [String: Int] = [:]
     /// Rolling reloads and restarts asked for since start.
     public private(set) var reloads = 0
+    /// The old worker being replaced now, and since when (across failed boots of
+    /// its replacement): how long the reload has been stuck on it.
+    public private(set) var replacingSince: (old: Int, at: Double)?
 
     public init(name: String, binds: [Bind], target: Int, mode: ExecutionMode = .thread,
                 policy: RestartPolicy = RestartPolicy()) {
@@ -57,6 +60,7 @@ public struct Monitor: Sendable {
     public mutating func plan(now: Double) -> [MonitorAction] {
         guard state == .running else { return [] }
         if workers.values.contains(where: { $0.state == .ready }) { policy.noteHealthy(at: now) }
+        if replacementQueue.isEmpty, replacement == nil { replacingSince = nil }
         let maySpawn = policy.maySpawn(at: now)
 
         var actions: [MonitorAction] = []
@@ -69,6 +73,7 @@ public struct Monitor: Sendable {
                 let id = freeSlot()
                 workers[id] = WorkerRecord(id: id, spawnedAt: now)
                 replacement = (old: old.id, new: id)
+                if replacingSince?.old != old.id { replacingSince = (old.id, now) }
                 actions.append(.spawn(id: id, replacing: old.id))
                 break
             }
@@ -124,6 +129,7 @@ public struct Monitor: Sendable {
         guard workers[id]?.becameReady(at: now) == true else { return [] }
         guard let pair = replacement, pair.new == id else { return [] }
         replacement = nil
+        replacingSince = nil
         let intent = replacementQueue.first { $0.id == pair.old }?.intent ?? .reload
         replacementQueue.removeAll { $0.id == pair.old }
         guard workers[pair.old]?.isLive == true, workers[pair.old]?.leave(intent: intent, killAt: nil) == true else { return [] }

@@ -163,10 +163,14 @@ private struct Exposition {
 
 /// What `/readyz` checks: the arbiter runs, and every service runs (not errored,
 /// not stopping) with at least its target of ready workers. A rolling reload stays
-/// ready: an old worker and its replacement count once, and one of them serves.
+/// ready (an old worker and its replacement count once, and one of them serves)
+/// unless one replacement has taken longer than `replacementBudget` seconds: its new
+/// worker keeps failing to boot, and the deploy behind it should not go on.
 public enum Readiness {
+    public static let replacementBudget = 60.0
+
     /// Why the arbiter is not ready; empty when it is.
-    public static func reasons(_ status: StatusSnapshot) -> [String] {
+    public static func reasons(_ status: StatusSnapshot, replacementBudget: Double = replacementBudget) -> [String] {
         var reasons: [String] = []
         if status.arbiter.state != "running" { reasons.append("the arbiter is shutting down") }
         for service in status.services {
@@ -177,6 +181,9 @@ public enum Readiness {
                 let ready = service.workers.filter { $0.state == .ready }.count
                 if ready < service.targetWorkers {
                     reasons.append("service \(service.name) has \(ready) of \(service.targetWorkers) workers ready")
+                }
+                if let waited = service.replacingForS, waited > replacementBudget {
+                    reasons.append("service \(service.name): a rolling reload has waited \(Int(waited)) s for one replacement to be ready (budget \(Int(replacementBudget)) s)")
                 }
             }
         }

@@ -60,6 +60,9 @@ public struct ServiceStatus: Codable, Sendable {
     public var recentExits: [RecentExitStatus]
     /// Rolling reloads and restarts since the arbiter started.
     public var reloads: Int?
+    /// Seconds the worker being replaced now has waited for its replacement to be
+    /// ready (failed boots included); absent when nothing is being replaced.
+    public var replacingForS: Double?
     /// Worker exits since the arbiter started, by kind (`crash`, `boot-failure`,
     /// `timeout`, `reload`, `scale-down`...).
     public var exits: [String: Int]?
@@ -67,7 +70,8 @@ public struct ServiceStatus: Codable, Sendable {
     public init(name: String, binds: [String], urls: [String], targetWorkers: Int, mode: ExecutionMode,
                 auxiliary: Bool, liveWorkers: Int, state: ServiceState, consecutiveFailures: Int,
                 nextSpawnInS: Double?, workers: [WorkerStatus], recentExits: [RecentExitStatus],
-                reloads: Int? = nil, exits: [String: Int]? = nil) {
+                reloads: Int? = nil, exits: [String: Int]? = nil, replacingForS: Double? = nil) {
+        self.replacingForS = replacingForS
         self.reloads = reloads
         self.exits = exits
         self.name = name

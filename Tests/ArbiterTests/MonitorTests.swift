@@ -63,6 +63,22 @@ import Testing
         #expect(!due.contains(true))
     }
 
+    @Test func aReplacementThatKeepsFailingIsTimedFromItsFirstAttempt() throws {
+        var monitor = runningMonitor(1)
+        monitor.reload()
+        #expect(monitor.plan(now: 10) == [.spawn(id: 2, replacing: 1)])
+        #expect(monitor.replacingSince?.old == 1 && monitor.replacingSince?.at == 10)
+        monitor.workerSpawned(id: 2, pid: 102)
+        _ = monitor.workerExited(id: 2, termination: .exited(code: 3), now: 11, timeoutSeconds: 30)
+        // The next attempt, after the back-off, keeps the first attempt's time.
+        let retry = monitor.plan(now: 40)
+        #expect(retry.contains(.spawn(id: 2, replacing: 1)))
+        #expect(monitor.replacingSince?.at == 10)
+        monitor.workerSpawned(id: 2, pid: 103)
+        #expect(monitor.workerReady(id: 2, now: 41) == [.drain(id: 1, intent: .reload)])
+        #expect(monitor.replacingSince == nil)
+    }
+
     @Test func reloadReplacesOneAtATimeNewReadyFirst() {
         var monitor = runningMonitor(2)
         monitor.reload()

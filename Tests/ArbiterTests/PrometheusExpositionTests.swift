@@ -71,6 +71,13 @@ import Testing
                 == ["service web is errored: its workers fail to boot"])
         #expect(Readiness.reasons(snapshot([service("web", target: 1, workers: [worker("web.1")])], state: "stopping"))
                 == ["the arbiter is shutting down"])
+        // A reload stuck on one replacement past the budget.
+        var stuck = reloading
+        stuck.replacingForS = 61
+        #expect(Readiness.reasons(snapshot([stuck]))
+                == ["service web: a rolling reload has waited 61 s for one replacement to be ready (budget 60 s)"])
+        stuck.replacingForS = 59
+        #expect(Readiness.reasons(snapshot([stuck])).isEmpty)
     }
 
     @Test func aBindServesTheAddressesThatReachIt() throws {
