@@ -19,8 +19,8 @@ final class HostedRequestTracker: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPResponsePart
 
     let host: HostingWorker
-    /// When each request not yet answered arrived: more than one when pipelined.
-    private var started = CircularBuffer<NIODeadline>(initialCapacity: 2)
+    /// The requests not yet answered: more than one when pipelined.
+    private var started = CircularBuffer<HostedRequest>(initialCapacity: 2)
     private var status = 0
     private var bytesOut = 0
     private var draining = false
@@ -36,9 +36,9 @@ final class HostedRequestTracker: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = Self.unwrapInboundIn(data) {
-            started.append(.now())
-            host.requestStarted(on: context.channel)
+        if case .head(let request) = Self.unwrapInboundIn(data) {
+            started.append(host.requestStarted(on: context.channel, method: request.method.rawValue, target: request.path ?? "/",
+                                               referer: request.headerFields[.referer], userAgent: request.headerFields[.userAgent]))
         }
         context.fireChannelRead(data)
     }
@@ -79,8 +79,7 @@ final class HostedRequestTracker: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func finishRequest(context: ChannelHandlerContext, status: Int) {
         guard let first = started.popFirst() else { return }
-        let seconds = Double((NIODeadline.now() - first).nanoseconds) / 1e9
-        host.requestFinished(on: context.channel, status: status, seconds: seconds, bytesOut: bytesOut, idle: started.isEmpty)
+        host.requestFinished(first, on: context.channel, status: status, bytesOut: bytesOut, idle: started.isEmpty)
     }
 
     private func beginDraining(context: ChannelHandlerContext) {

@@ -140,6 +140,40 @@ import Testing
         #expect(green.seconds >= 2.5 && green.seconds < 5.0, "one wave of 2.5 s took \(green.seconds) s")
     }
 
+    /// The access log and the post-mortem cover the frameworks' requests too.
+    @Test(arguments: examples)
+    func accessLinesAndPostMortemsCoverTheFrameworksRequests(_ example: Example) async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/access.log"
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--access-log", path, "--access-log-format", "json"])
+        defer { server.shutdown() }
+        let worker = try await server.waitForReady(1).services[0].workers[0]
+        let port = try server.port()
+        _ = try HTTPProbe.exchange(port: port, "GET /hello HTTP/1.1\r\nHost: x\r\nUser-Agent: probe/2\r\nConnection: close\r\n\r\n")
+        #expect(try HTTPProbe.get(port: port, "/missing").status == 404)
+        var lines: [[String: Any]] = []
+        try await eventually(timeout: 10, "two access lines") {
+            lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            return lines.count == 2
+        }
+        #expect(lines[0]["path"] as? String == "/hello" && lines[0]["status"] as? Int == 200 && lines[0]["bytes"] as? Int == 13)
+        #expect(lines[0]["user_agent"] as? String == "probe/2" && lines[0]["worker"] as? String == "web.1")
+        #expect(lines[1]["path"] as? String == "/missing" && lines[1]["status"] as? Int == 404)
+
+        // Killed in the middle of a request: the scoreboard names it.
+        async let blocked = onThread { try? HTTPProbe.get(port: port, "/block?ms=5000") }
+        try await server.waitFor("the request running") { ($0.services[0].workers.first?.inflight ?? 0) == 1 }
+        kill(worker.pid, SIGKILL)
+        let after = try await server.waitFor("the exit with its post-mortem") { status in
+            status.services[0].recentExits.contains { $0.pid == worker.pid }
+        }
+        let exit = try #require(after.services[0].recentExits.first { $0.pid == worker.pid })
+        #expect(exit.inflight?.first?.hasPrefix("GET /block?ms=5000 (") == true, "\(exit)")
+        _ = try await blocked
+    }
+
     @Test(arguments: examples)
     func aDrainClosesWebSocketsWith1001AtTheDeadline(_ example: Example) async throws {
         let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--graceful-timeout", "1"])

@@ -88,16 +88,38 @@ public struct HostingWorker: Sendable {
     /// The worker is draining: responses should close their connections.
     public var isDraining: Bool { observer.value.isDraining }
 
-    /// A request's head arrived on `channel` (it is busy until its response ends).
-    public func requestStarted(on channel: Channel) {
+    /// A request's head arrived on `channel` (it is busy until its response ends):
+    /// into the books, the scoreboard, and the access log's pending line.
+    public func requestStarted(on channel: Channel, method: String, target: String, referer: String?,
+                               userAgent: String?) -> HostedRequest {
         observer.value.connection(channel, busy: true)
         observer.value.requestStarted()
+        let slot = observer.value.requestBegan("\(method) \(target)")
+        let access = observer.value.logsAccess
+            ? AccessRecord(remote: channel.remoteAddress?.ipAddress ?? "-", method: method, target: target, version: "HTTP/1.1",
+                           referer: referer, userAgent: userAgent)
+            : nil
+        return HostedRequest(started: .now(), slot: slot, access: access)
     }
 
     /// A request's response ended: counted by status class, its latency recorded.
     /// `idle`: no other request (pipelined behind it) is waiting on the connection.
-    public func requestFinished(on channel: Channel, status: Int, seconds: Double, bytesOut: Int, idle: Bool = true) {
+    public func requestFinished(_ request: HostedRequest, on channel: Channel, status: Int, bytesOut: Int, idle: Bool = true) {
+        let seconds = Double((NIODeadline.now() - request.started).nanoseconds) / 1e9
+        observer.value.requestEnded(slot: request.slot)
+        if var record = request.access {
+            (record.status, record.bytes, record.seconds) = (status, bytesOut, seconds)
+            observer.value.logAccess(record)
+        }
         if idle { observer.value.connection(channel, busy: false) }
         observer.value.requestFinished(status: status, seconds: seconds, bytesOut: bytesOut)
     }
+}
+
+/// A request a hosted server is answering, as pulse keeps its books: when it began,
+/// its scoreboard slot, its access-log line so far.
+public struct HostedRequest: Sendable {
+    let started: NIODeadline
+    let slot: Int32
+    let access: AccessRecord?
 }
