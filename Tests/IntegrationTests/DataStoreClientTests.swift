@@ -191,7 +191,10 @@ import Testing
         }
         #expect(error.isUnavailable)
         #expect(await feed.next() == .connected)
-        #expect(try await client.publish("news", "three") == 1)
+        // At least the feed: an attempt the feed gave up on while no store answered may
+        // still count until the new store reads its close, as it would with Redis.
+        let delivered = try await client.publish("news", "three")
+        #expect(delivered >= 1, "delivered to \(delivered)")
         #expect(await feed.next() == .message(DataStoreMessage(channel: "news", message: "three")))
     }
 }
