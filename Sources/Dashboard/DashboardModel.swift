@@ -20,7 +20,7 @@ public struct DashboardModel: Sendable {
     /// What the driver must do for a key.
     public enum Effect: Equatable, Sendable {
         case control(ControlCommand)
-        case setLoad(Bool)
+        case setLoad(LoadLevel)
         case nextLayout
         /// Leave the dashboard (the server keeps running unless a stop was sent).
         case exit
@@ -46,7 +46,21 @@ public struct DashboardModel: Sendable {
     public private(set) var filter = LogFilter()
     public private(set) var paused = false
     public private(set) var overlay: Overlay?
-    public private(set) var loadRunning = false
+    /// The built-in load `g` cycles through.
+    public enum LoadLevel: String, Sendable, Equatable {
+        case off, light, saturating
+
+        var next: LoadLevel {
+            switch self {
+            case .off: .light
+            case .light: .saturating
+            case .saturating: .off
+            }
+        }
+    }
+
+    public private(set) var loadLevel = LoadLevel.off
+    public var loadRunning: Bool { loadLevel != .off }
     public private(set) var flash: String?
     public var layoutName = "default"
     /// Embedded in the arbiter: quitting stops the server. Attached with `pulse top`: it does not.
@@ -87,7 +101,14 @@ public struct DashboardModel: Sendable {
         if logScroll > 0 { logScroll += fresh.filter(filter.matches).count }   // keep the view still
     }
 
-    public mutating func setLoadRunning(_ running: Bool) { loadRunning = running }
+    public mutating func setLoadLevel(_ level: LoadLevel) { loadLevel = level }
+
+    /// Under the saturating load in thread mode, with requests waiting for a thread:
+    /// the moment to show what the other mode does.
+    public var shouldHintModeSwitch: Bool {
+        guard loadLevel == .saturating, let service = selectedService, service.mode == .thread else { return false }
+        return service.workers.contains { ($0.queue ?? 0) > 0 }
+    }
     public mutating func say(_ text: String?) { flash = text }
 
     // MARK: - Derived
@@ -203,7 +224,7 @@ public struct DashboardModel: Sendable {
             overlay = .help
             return []
         case .toggleLoad:
-            return [.setLoad(!loadRunning)]
+            return [.setLoad(loadLevel.next)]
         case .quit:
             overlay = .confirmQuit
             return []

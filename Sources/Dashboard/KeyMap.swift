@@ -39,7 +39,7 @@ public struct KeyMap: Sendable {
         Binding(keys: [.character("f")], label: "f", action: .followLogs, help: "follow the log tail"),
         Binding(keys: [.character("p")], label: "p", action: .pauseDisplay, help: "pause / resume the display"),
         Binding(keys: [.character("L")], label: "L", action: .cycleLayout, help: "next layout"),
-        Binding(keys: [.character("g")], label: "g", action: .toggleLoad, help: "start / stop a light built-in load"),
+        Binding(keys: [.character("g")], label: "g", action: .toggleLoad, help: "built-in load: off, light, saturating (fills the thread pools)"),
         Binding(keys: [.character("?"), .character("h")], label: "?", action: .help, help: "this help"),
         Binding(keys: [.character("d")], label: "d", action: .detach, help: "detach: leave the server running headless (pulse top attaches again)"),
         Binding(keys: [.character("q"), .controlC], label: "q", action: .quit, help: "quit (asks first)"),

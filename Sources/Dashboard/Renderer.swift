@@ -66,7 +66,11 @@ public struct Renderer: Sendable {
                          x: x, y: rect.y, style: .title, clip: rect)
         if status.arbiter.state != "running" { x = canvas.write("  \(status.arbiter.state.uppercased())", x: x, y: rect.y, style: .title, clip: rect) }
         if model.paused { x = canvas.write("  PAUSED", x: x, y: rect.y, style: .title, clip: rect) }
-        if model.loadRunning { canvas.write("  LOAD ON", x: x, y: rect.y, style: .title, clip: rect) }
+        if model.loadRunning {
+            let label = model.shouldHintModeSwitch ? "  LOAD \(model.loadLevel.rawValue.uppercased()): requests queue for threads, press t"
+                : "  LOAD \(model.loadLevel.rawValue.uppercased())"
+            canvas.write(label, x: x, y: rect.y, style: .title, clip: rect)
+        }
         for (index, service) in status.services.enumerated() {
             let y = rect.y + 1 + index
             guard y < rect.y + rect.height else { break }

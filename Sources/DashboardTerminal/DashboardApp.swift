@@ -149,8 +149,8 @@ final class DashboardSession {
             let stopping = if case .stop = request { true } else { false }
             if response == nil, !stopping { model.say("the arbiter did not answer") }
             lastPoll = 0   // show the result at once
-        case .setLoad(let on):
-            setLoad(on)
+        case .setLoad(let level):
+            setLoad(level)
         case .nextLayout:
             nextLayout()
         case .exit:
@@ -162,16 +162,29 @@ final class DashboardSession {
         return true
     }
 
-    private func setLoad(_ on: Bool) {
-        if on, let target = loadTarget(model) {
-            load.start(host: target.host, port: target.port)
-            model.setLoadRunning(true)
-            model.say("load on: \(target.host):\(target.port)")
-        } else {
-            load.stop()
-            model.setLoadRunning(false)
-            model.say(on ? "no TCP address to load" : "load off")
+    private func setLoad(_ level: DashboardModel.LoadLevel) {
+        load.stop()
+        guard level != .off else {
+            model.setLoadLevel(.off)
+            model.say("load off")
+            return
         }
+        guard let target = loadTarget(model) else {
+            model.setLoadLevel(.off)
+            model.say("no TCP address to load")
+            return
+        }
+        let plan = LoadGenerator.Plan(level == .light ? .light : .saturating(threadSlots: threadSlots(model)))
+        load.start(host: target.host, port: target.port, plan: plan)
+        model.setLoadLevel(level)
+        model.say("load \(level.rawValue): \(plan.label) on \(target.host):\(target.port)")
+    }
+
+    /// The selected service's threads across its workers: what the saturating load
+    /// must exceed for requests to queue in thread mode.
+    private func threadSlots(_ model: DashboardModel) -> Int {
+        let slots = model.selectedService?.workers.reduce(0) { $0 + ($1.threads?.size ?? 0) } ?? 0
+        return slots > 0 ? slots : 20
     }
 
     private func nextLayout() {

@@ -70,7 +70,7 @@ import Testing
         #expect(model.handle(.character("y")) == [.control(.kill(worker: "web.1"))])
         _ = model.handle(.character("k"))
         #expect(model.handle(.character("n")).isEmpty)
-        #expect(model.handle(.character("g")) == [.setLoad(true)])
+        #expect(model.handle(.character("g")) == [.setLoad(.light)])
         #expect(model.handle(.character("L")) == [.nextLayout])
         #expect(model.handle(.character("Q")) == [.control(.stop(now: true)), .exit])
     }
@@ -83,6 +83,26 @@ import Testing
         ]
         let text = Renderer(unicode: true).render(model(status), layout: layout, width: 150, height: 40).text
         #expect(text.contains("web.4 (pid 104) killed after 30s without a heartbeat (timeout), serving GET /report?year=2026 (31.2s) +1, 3s ago"))
+    }
+
+    @Test func gCyclesTheLoadAndASaturatedThreadPoolHintsAtT() {
+        var model = model()
+        #expect(model.handle(.character("g")) == [.setLoad(.light)])
+        model.setLoadLevel(.light)
+        #expect(model.handle(.character("g")) == [.setLoad(.saturating)])
+        model.setLoadLevel(.saturating)
+        #expect(model.handle(.character("g")) == [.setLoad(.off)])
+        // Saturating, thread mode, a queue: the header says what to press.
+        var queued = Fixtures.three
+        queued.services[0].workers[0].report.queue = 12
+        model.update(status: queued, now: 101)
+        #expect(model.shouldHintModeSwitch)
+        let text = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40).text
+        #expect(text.contains("LOAD SATURATING: requests queue for threads, press t"))
+        // In cooperative mode, or with no queue, no hint.
+        queued.services[0].mode = .cooperative
+        model.update(status: queued, now: 102)
+        #expect(!model.shouldHintModeSwitch)
     }
 
     @Test func detachingLeavesTheServerRunning() {

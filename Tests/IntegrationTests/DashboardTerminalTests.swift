@@ -78,6 +78,33 @@ import Testing
         try await session.waitFor("the arbiter's last words on the restored terminal") { $0.contains("arbiter exiting with code 0") }
     }
 
+    /// The saturating load fills the thread pools and queues requests; `t` drains the
+    /// queue into the cooperative slots: what the modes are about, on screen.
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func theSaturatingLoadFillsTheThreadsAndTDrainsTheQueue() async throws {
+        let (session, control, directory) = try startDashboard(extra: "--thread-workers 4")
+        defer { cleanUp(session, control, directory) }
+        try await eventually(timeout: 20, "2 ready workers") {
+            (try? status(control))?.services[0].workers.filter { $0.state == .ready && $0.threads != nil }.count == 2
+        }
+        try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
+        session.send("g")
+        try await session.waitFor("the light load") { $0.contains("LOAD LIGHT") }
+        session.send("g")
+        try await eventually(timeout: 15, "every thread busy and requests queued") {
+            let workers = try status(control).services[0].workers
+            return workers.allSatisfy { $0.threads?.busy == 4 } && workers.contains { ($0.queue ?? 0) > 0 }
+        }
+        try await session.waitFor("the hint to press t") { $0.contains("requests queue for threads, press t") }
+        session.send("t")
+        try await eventually(timeout: 10, "the queue drained into the cooperative slots") {
+            let workers = try status(control).services[0].workers
+            return workers.allSatisfy { $0.mode == "cooperative" && $0.queue == 0 } && workers.contains { ($0.green?.busy ?? 0) > 0 }
+        }
+        session.send("g")
+        try await session.waitFor("the load off") { !$0.contains("LOAD SATURATING") }
+    }
+
     /// Closing the terminal (here: the tmux server goes, and with it the pty) is a
     /// graceful shutdown; after `d` it is not, and the server runs on headless.
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"), arguments: [false, true])
