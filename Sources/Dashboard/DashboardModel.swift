@@ -113,13 +113,15 @@ public struct DashboardModel: Sendable {
 
     // MARK: - Derived
 
-    /// Workers of every service in the current sort order.
+    /// Workers of every service in the current sort order, those of auxiliary
+    /// services (the data store) after the others.
     public var sortedWorkers: [WorkerStatus] {
-        let workers = status?.services.flatMap(\.workers) ?? []
+        let workers = status?.services.flatMap { service in service.workers.map { (service.auxiliary, $0) } } ?? []
         return workers.enumerated().sorted { a, b in
-            let (ka, kb) = (sort.sortKey(a.element), sort.sortKey(b.element))
+            if a.element.0 != b.element.0 { return !a.element.0 }
+            let (ka, kb) = (sort.sortKey(a.element.1), sort.sortKey(b.element.1))
             return ka != kb ? ka < kb : a.offset < b.offset
-        }.map(\.element)
+        }.map(\.element.1)
     }
 
     public var selectedWorker: WorkerStatus? {

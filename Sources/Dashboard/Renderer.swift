@@ -89,7 +89,8 @@ public struct Renderer: Sendable {
     }
 
     private func drawTotals(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
-        let workers = model.status?.services.flatMap(\.workers) ?? []
+        // The app's workers: the data store's process is not one of them.
+        let workers = model.status?.services.filter { !$0.auxiliary }.flatMap(\.workers) ?? []
         let rps = model.rpsHistory.last ?? 0
         let weighted = workers.reduce(0.0) { $0 + $1.rps }
         let p50 = weighted > 0 ? workers.reduce(0.0) { $0 + ($1.latencyMs?.p50 ?? 0) * $1.rps } / weighted
