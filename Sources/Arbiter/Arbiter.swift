@@ -150,50 +150,6 @@ public final class Arbiter {
         return code
     }
 
-    /// Binds every service's addresses, or takes the sockets systemd `passed` for it;
-    /// or logs why not and returns nil.
-    private static func bindAll(_ configuration: ArbiterConfiguration, passed: [Int: [Int32]],
-                                logger: Logger) -> [[ListeningSocket]]? {
-        var listeners: [[ListeningSocket]] = []
-        for (index, service) in configuration.services.enumerated() {
-            var sockets: [ListeningSocket] = []
-            if let fds = passed[index] {
-                for fd in fds {
-                    do {
-                        sockets.append(try ListeningSocket.adopt(fd: fd))
-                    } catch {
-                        logger.critical("socket activation: fd \(fd) for service \(service.name): \(error)")
-                        (listeners.joined() + sockets).forEach { $0.close() }
-                        return nil
-                    }
-                }
-                logger.info("service \(service.name): listening on \(fds.count) socket(s) passed by systemd instead of its addresses")
-                listeners.append(sockets)
-                continue
-            }
-            for (position, bind) in service.binds.enumerated() {
-                do {
-                    sockets.append(try ListeningSocket.bind(bind))
-                } catch where service.portMayMove && position == 0 {
-                    guard case .tcp(let host, let port) = bind, port != 0,
-                          let moved = try? ListeningSocket.bind(.tcp(host: host, port: 0)) else {
-                        logger.critical("\(error) (--bind)")
-                        (listeners.joined() + sockets).forEach { $0.close() }
-                        return nil
-                    }
-                    logger.notice("service \(service.name): \(bind) is taken (\(error.reason)); listening at \(moved.bound) instead")
-                    sockets.append(moved)
-                } catch {
-                    logger.critical("\(error) (--bind)")
-                    (listeners.joined() + sockets).forEach { $0.close() }
-                    return nil
-                }
-            }
-            listeners.append(sockets)
-        }
-        return listeners
-    }
-
     private func start() {
         logger.info("pulse \(pulsarVersion) arbiter started (pid \(getpid())), control socket \(configuration.controlPath)")
         if let bind = configuration.metricsBind {
@@ -357,66 +313,6 @@ public final class Arbiter {
                 }
             }
         }
-    }
-
-    /// `--metrics`: the exposition and the health checks, from the status.
-    func answerMetrics(method: String, path: String) -> MetricsServer.Answer {
-        switch path {
-        case "/metrics":
-            return .init(status: 200, contentType: PrometheusExposition.contentType, body: PrometheusExposition.render(snapshot()))
-        case "/healthz":
-            return .init(status: 200, contentType: "application/json", body: "{\"alive\":true}\n")
-        case "/readyz":
-            let reasons = Readiness.reasons(snapshot())
-            let json = (try? ControlCodec.encode(ReadyAnswer(ready: reasons.isEmpty, reasons: reasons))) ?? []
-            return .init(status: reasons.isEmpty ? 200 : 503, contentType: "application/json", body: String(decoding: json, as: UTF8.self))
-        default:
-            return .init(status: 404, contentType: "text/plain", body: "not found: try /metrics, /healthz or /readyz\n")
-        }
-    }
-
-    private struct ReadyAnswer: Encodable {
-        let ready: Bool
-        let reasons: [String]
-    }
-
-    // MARK: - systemd
-
-    /// Every service has its target of ready workers and nothing left to replace.
-    private var allServicesReady: Bool {
-        monitors.allSatisfy { monitor in
-            monitor.state == .running && monitor.replacement == nil && monitor.replacementQueue.isEmpty
-                && monitor.workers.values.filter { $0.state == .ready }.count >= monitor.target
-        }
-    }
-
-    private func notifySystemd(now: Double) {
-        guard systemd.isActive else { return }
-        systemd.watchdog(now: now)
-        switch systemdState {
-        case .starting where allServicesReady, .reloading where allServicesReady:
-            systemdState = .ready
-            systemd.ready(status: statusLine())
-        default:
-            break
-        }
-    }
-
-    /// A rolling reload or restart began: systemd shows `reloading` until it ends.
-    func reloadStarted() {
-        guard systemd.isActive, systemdState == .ready else { return }
-        systemdState = .reloading
-        systemd.reloading()
-    }
-
-    /// `web: 2/2 ready, 125 req/s; ds: 1/1 ready`
-    func statusLine() -> String {
-        monitors.map { monitor in
-            let ready = monitor.workers.values.filter { $0.state == .ready }.count
-            let rps = monitor.workers.values.reduce(0) { $0 + $1.rps }
-            let state = monitor.state == .running ? "" : " (\(monitor.state.rawValue))"
-            return "\(monitor.name): \(ready)/\(monitor.target) ready" + (monitor.auxiliary ? "" : String(format: ", %.0f req/s", rps)) + state
-        }.joined(separator: "; ")
     }
 
     // MARK: - Shutdown
