@@ -21,8 +21,11 @@ extension Arbiter {
             guard !indices.isEmpty else { return unknownService(service) }
             for index in indices { setMode(mode, serviceIndex: index, origin: origin) }
             return ControlResponse(ok: true, message: "\(names(indices)): \(mode.rawValue) mode", status: snapshot())
-        case .kill(let worker):
-            return killWorker(named: worker, origin: origin)
+        case .kill(let worker, let signal):
+            return signalWorker(named: worker, signal, origin: origin)
+        case .inspect(let name):
+            guard let (_, _, pid) = worker(named: name) else { return unknownWorker(name) }
+            return ControlResponse(ok: true, inflight: table[pid]?.scoreboard?.inflight() ?? [])
         case .stop(now: true):
             beginShutdown(.immediate, why: "\(origin): stop now")
             return ControlResponse(ok: true, message: "stopping at once")
@@ -104,17 +107,31 @@ extension Arbiter {
         }
     }
 
-    private func killWorker(named name: String, origin: String) -> ControlResponse {
+    /// A live worker by name (`web.2`) or pid: its service, slot and pid.
+    private func worker(named name: String) -> (service: Int, id: Int, pid: Int32)? {
         for index in monitors.indices {
-            let service = monitors[index].name
-            for worker in monitors[index].orderedWorkers where "\(service).\(worker.id)" == name || worker.pid.map(String.init) == name {
-                guard let pid = worker.pid else { break }
-                logger.warning("\(origin): kill: SIGKILL to worker \(service).\(worker.id) (pid \(pid))")
-                Glibc.kill(pid, SIGKILL)
-                monitors[index].markKilled(id: worker.id, intent: .operatorKill, killAt: nil)
-                return ControlResponse(ok: true, message: "killed \(service).\(worker.id) (pid \(pid))")
+            for worker in monitors[index].orderedWorkers
+            where "\(monitors[index].name).\(worker.id)" == name || worker.pid.map(String.init) == name {
+                guard let pid = worker.pid else { return nil }
+                return (index, worker.id, pid)
             }
         }
-        return .refused("no worker named '\(name)': use a name from `pulse ctl status`, such as web.1")
+        return nil
+    }
+
+    private func unknownWorker(_ name: String) -> ControlResponse {
+        .refused("no worker named '\(name)': use a name from `pulse ctl status`, such as web.1")
+    }
+
+    /// TERM drains the worker (killed if it outlives the graceful timeout), QUIT
+    /// ends it at once, KILL has the kernel end it. Its slot is filled again.
+    private func signalWorker(named name: String, _ signal: WorkerSignal, origin: String) -> ControlResponse {
+        guard let (index, id, pid) = worker(named: name) else { return unknownWorker(name) }
+        let worker = "\(monitors[index].name).\(id)"
+        logger.warning("\(origin): kill: SIG\(signal.rawValue) to worker \(worker) (pid \(pid))")
+        Glibc.kill(pid, signal.number)
+        let deadline: Double? = signal == .kill ? nil : Self.now() + configuration.gracefulTimeout + configuration.killGrace
+        monitors[index].markKilled(id: id, intent: .operatorKill, killAt: deadline)
+        return ControlResponse(ok: true, message: "sent SIG\(signal.rawValue) to \(worker) (pid \(pid))")
     }
 }

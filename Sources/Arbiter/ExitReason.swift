@@ -42,7 +42,7 @@ public struct WorkerExit: Equatable, Sendable {
             return WorkerExit(reason: "killed after \(formatSeconds(timeoutSeconds)) without a heartbeat (timeout), \(termination.description)",
                               isFailure: true, isBootFailure: false)
         case .operatorKill?:
-            return WorkerExit(reason: "\(termination.description), sent by pulse ctl kill", isFailure: false, isBootFailure: false)
+            return WorkerExit(reason: "\(termination.description), asked by the operator (kill)", isFailure: false, isBootFailure: false)
         case let intent? where intent.drains:
             let what = intent == .recycle ? "recycled (max requests)"
                 : intent == .memory ? "recycled (over --max-worker-memory)" : "drained (\(intent.rawValue))"

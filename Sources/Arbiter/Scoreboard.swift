@@ -1,5 +1,6 @@
 import CPulseSystem
 import Glibc
+import PulseControl
 
 /// The arbiter's view of a worker's scoreboard (Sources/CPulseSystem/Scoreboard.c):
 /// the requests it is serving, readable even while it is hung, so that a worker
@@ -37,12 +38,4 @@ final class ScoreboardMapping {
         }
         return requests.sorted { $0.seconds > $1.seconds }
     }
-}
-
-/// A request a worker was serving: `GET /report?year=2026`, and for how long.
-public struct InflightRequest: Codable, Sendable, Equatable {
-    public let request: String
-    public let seconds: Double
-
-    public var description: String { "\(request) (\(String(format: "%.1f", seconds))s)" }
 }

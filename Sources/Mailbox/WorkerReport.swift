@@ -43,7 +43,10 @@ public struct DataStoreFigures: Codable, Sendable, Equatable {
     public var keys: Int
     public var channels: Int
     public var subscribers: Int
-    public init(keys: Int, channels: Int, subscribers: Int) {
+    /// Connections open to the store now.
+    public var clients: Int?
+    public init(keys: Int, channels: Int, subscribers: Int, clients: Int? = nil) {
+        self.clients = clients
         self.keys = keys
         self.channels = channels
         self.subscribers = subscribers

@@ -15,7 +15,10 @@ struct Ctl: ParsableCommand {
                                         switch how handlers run (every service when none is named)
               reload [SERVICE]          replace every worker, one at a time, new one ready first
               restart [SERVICE]         clear an errored state and replace every worker
-              kill WORKER               SIGKILL one worker (a name such as web.2, or a pid)
+              kill WORKER [TERM|QUIT|KILL]
+                                        signal one worker (a name such as web.2, or a pid):
+                                        TERM drains it, QUIT ends it at once, KILL (the default) too, by the kernel
+              inspect WORKER            the requests one worker is serving now, longest first
               stop                      drain every worker and exit
             """)
 
@@ -32,10 +35,10 @@ struct Ctl: ParsableCommand {
     var words: [String] = []
 
     func validate() throws {
-        guard let name = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill or stop") }
-        let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "stop"]
+        guard let name = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill, inspect or stop") }
+        let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "inspect", "stop"]
         guard known.contains(name) else { throw ValidationError("unknown command '\(name)': use \(known.joined(separator: ", "))") }
-        let examples = ["kill": "kill web.1", "scale": "scale +1", "workers": "workers 4", "mode": "mode cooperative"]
+        let examples = ["kill": "kill web.1", "inspect": "inspect web.1", "scale": "scale +1", "workers": "workers 4", "mode": "mode cooperative"]
         if let example = examples[name], words.count < 2 {
             throw ValidationError("\(name) needs an argument, as in `pulse ctl \(example)`")
         }
@@ -43,13 +46,15 @@ struct Ctl: ParsableCommand {
 
     func run() throws {
         let name = words[0]
-        let takesArgument = ["scale", "workers", "kill", "mode"].contains(name)
+        let takesArgument = ["scale", "workers", "kill", "inspect", "mode"].contains(name)
         let serviceIndex = takesArgument ? 2 : 1
-        let service = ["kill", "stop"].contains(name) || words.count <= serviceIndex ? nil : words[serviceIndex]
+        let namesAWorker = ["kill", "inspect"].contains(name)
+        let service = namesAWorker || name == "stop" || words.count <= serviceIndex ? nil : words[serviceIndex]
+        let signal = name == "kill" && words.count > 2 ? words[2] : nil
         // Parsed by the code the arbiter uses: a bad argument is refused in its words, as it would be.
         let request: ControlCommand
         do {
-            request = try ControlCommand(command: name, argument: takesArgument ? words[1] : nil, service: service)
+            request = try ControlCommand(command: name, argument: takesArgument ? words[1] : nil, service: service, signal: signal)
         } catch {
             FileHandle.standardError.write(Data("pulse ctl: \(error)\n".utf8))
             throw ExitCode(1)
@@ -75,6 +80,8 @@ struct Ctl: ParsableCommand {
             } else {
                 print(StatusTable.render(status), terminator: "")
             }
+        } else if let inflight = response.inflight {
+            print(inflight.isEmpty ? "\(words[1]) serves no request now" : inflight.map(\.description).joined(separator: "\n"))
         } else if let message = response.message {
             print(message)
         }

@@ -52,7 +52,8 @@ struct DataStoreService: ConnectionServing {
     func fill(_ report: inout WorkerReport) {
         guard let store = holder.store else { return }
         report.requests = store.commandsProcessed
-        report.dataStore = DataStoreFigures(keys: store.keyCount, channels: store.channelCount, subscribers: store.subscriberCount)
+        report.dataStore = DataStoreFigures(keys: store.keyCount, channels: store.channelCount, subscribers: store.subscriberCount,
+                                            clients: store.connections)
     }
 }
 

@@ -16,8 +16,10 @@ public enum ControlCommand: Sendable, Equatable {
     case mode(ExecutionMode, service: String?)
     case reload(service: String?)
     case restart(service: String?)
-    /// SIGKILL one worker, named as in the status (`web.2`) or by its pid.
-    case kill(worker: String)
+    /// Signals one worker, named as in the status (`web.2`) or by its pid.
+    case kill(worker: String, signal: WorkerSignal = .kill)
+    /// What one worker is serving now, read from its scoreboard.
+    case inspect(worker: String)
     case stop(now: Bool)
 
     public enum ScaleChange: Sendable, Equatable {
@@ -26,9 +28,35 @@ public enum ControlCommand: Sendable, Equatable {
     }
 }
 
+/// The signals an operator may send one worker, as htop's kill menu offers them.
+public enum WorkerSignal: String, Sendable, Equatable, CaseIterable {
+    /// Graceful: the worker stops accepting, finishes what it serves, and exits.
+    case term = "TERM"
+    /// At once, with no drain; the process still exits by itself.
+    case quit = "QUIT"
+    /// The kernel ends it: nothing it was serving is answered.
+    case kill = "KILL"
+
+    public var number: Int32 {
+        switch self {
+        case .term: 15
+        case .quit: 3
+        case .kill: 9
+        }
+    }
+
+    /// `TERM`, `term`, `SIGTERM` or `15`.
+    public init?(parsing text: String) {
+        let upper = text.uppercased()
+        let name = upper.hasPrefix("SIG") ? String(upper.dropFirst(3)) : upper
+        guard let signal = Self(rawValue: name) ?? Self.allCases.first(where: { String($0.number) == text }) else { return nil }
+        self = signal
+    }
+}
+
 extension ControlCommand {
     /// Parses the wire form. The error's text is what the operator reads.
-    public init(command: String, argument: String? = nil, service: String? = nil) throws(ControlCommandError) {
+    public init(command: String, argument: String? = nil, service: String? = nil, signal: String? = nil) throws(ControlCommandError) {
         switch command {
         case "status":
             self = .status
@@ -49,11 +77,23 @@ extension ControlCommand {
             guard let argument, !argument.isEmpty else {
                 throw ControlCommandError("kill needs a worker, as in `kill web.1`")
             }
-            self = .kill(worker: argument)
+            var chosen = WorkerSignal.kill
+            if let signal {
+                guard let parsed = WorkerSignal(parsing: signal) else {
+                    throw ControlCommandError("kill sends TERM, QUIT or KILL, not '\(signal)'")
+                }
+                chosen = parsed
+            }
+            self = .kill(worker: argument, signal: chosen)
+        case "inspect":
+            guard let argument, !argument.isEmpty else {
+                throw ControlCommandError("inspect needs a worker, as in `inspect web.1`")
+            }
+            self = .inspect(worker: argument)
         case "stop":
             self = .stop(now: argument == "now")
         default:
-            throw ControlCommandError("unknown command '\(command)': use status, scale, workers, mode, reload, restart, kill or stop")
+            throw ControlCommandError("unknown command '\(command)': use status, scale, workers, mode, reload, restart, kill, inspect or stop")
         }
     }
 
@@ -69,7 +109,7 @@ extension ControlCommand {
         return .to(number)
     }
 
-    /// The wire form's three fields.
+    /// The wire form's fields; `signal` only for `kill`.
     public var wireFields: (command: String, argument: String?, service: String?) {
         switch self {
         case .status: ("status", nil, nil)
@@ -79,20 +119,22 @@ extension ControlCommand {
         case .mode(let mode, let service): ("mode", mode.rawValue, service)
         case .reload(let service): ("reload", nil, service)
         case .restart(let service): ("restart", nil, service)
-        case .kill(let worker): ("kill", worker, nil)
+        case .kill(let worker, _): ("kill", worker, nil)
+        case .inspect(let worker): ("inspect", worker, nil)
         case .stop(let now): ("stop", now ? "now" : nil, nil)
         }
     }
 }
 
 extension ControlCommand: Codable {
-    private enum CodingKeys: String, CodingKey { case command, argument, service }
+    private enum CodingKeys: String, CodingKey { case command, argument, service, signal }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(command: try container.decode(String.self, forKey: .command),
                       argument: try container.decodeIfPresent(String.self, forKey: .argument),
-                      service: try container.decodeIfPresent(String.self, forKey: .service))
+                      service: try container.decodeIfPresent(String.self, forKey: .service),
+                      signal: try container.decodeIfPresent(String.self, forKey: .signal))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -101,6 +143,8 @@ extension ControlCommand: Codable {
         try container.encode(fields.command, forKey: .command)
         try container.encodeIfPresent(fields.argument, forKey: .argument)
         try container.encodeIfPresent(fields.service, forKey: .service)
+        // KILL is what a `kill` without a signal meant before the menu: older arbiters understand it.
+        if case .kill(_, let signal) = self, signal != .kill { try container.encode(signal.rawValue, forKey: .signal) }
     }
 }
 

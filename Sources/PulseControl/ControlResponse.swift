@@ -1,3 +1,5 @@
+import Foundation
+
 /// The arbiter's answer to a `ControlCommand`: one JSON object per line.
 public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
@@ -5,8 +7,12 @@ public struct ControlResponse: Codable, Sendable {
     public var status: StatusSnapshot?
     /// For `logs`: the lines after the sequence number asked for.
     public var logs: [LogEntry]?
+    /// For `inspect`: the requests the worker is serving, longest running first.
+    public var inflight: [InflightRequest]?
 
-    public init(ok: Bool, message: String? = nil, status: StatusSnapshot? = nil, logs: [LogEntry]? = nil) {
+    public init(ok: Bool, message: String? = nil, status: StatusSnapshot? = nil, logs: [LogEntry]? = nil,
+                inflight: [InflightRequest]? = nil) {
+        self.inflight = inflight
         self.ok = ok
         self.message = message
         self.status = status
@@ -33,4 +39,17 @@ public struct LogEntry: Codable, Sendable, Equatable {
         self.level = level
         self.text = text
     }
+}
+
+/// A request a worker is (or was) serving: `GET /report?year=2026`, and for how long.
+public struct InflightRequest: Codable, Sendable, Equatable {
+    public let request: String
+    public let seconds: Double
+
+    public init(request: String, seconds: Double) {
+        self.request = request
+        self.seconds = seconds
+    }
+
+    public var description: String { "\(request) (\(String(format: "%.1f", seconds))s)" }
 }

@@ -53,12 +53,12 @@ import Testing
         let before = try await server.waitForReady(1).services[0].workers[0]
         let result = try await runCommand("pulse", ["ctl", "--control", server.control, "kill", "web.1"])
         #expect(result.status == 0)
-        #expect(result.output.contains("killed web.1 (pid \(before.pid))"))
+        #expect(result.output.contains("sent SIGKILL to web.1 (pid \(before.pid))"))
         let after = try await server.waitFor("web.1 replaced") { status in
             status.services[0].workers.count == 1 && status.services[0].workers[0].state == .ready
                 && status.services[0].workers[0].pid != before.pid
         }
-        #expect(after.services[0].recentExits.last?.reason.contains("pulse ctl kill") == true)
+        #expect(after.services[0].recentExits.last?.reason.contains("asked by the operator (kill)") == true)
         let unknown = try await runCommand("pulse", ["ctl", "--control", server.control, "kill", "web.9"])
         #expect(unknown.status == 1 && unknown.output.contains("no worker named 'web.9'"))
     }

@@ -22,6 +22,10 @@ import Testing
         #expect(try decode(#"{"command": "stop", "argument": "now"}"#).get() == .stop(now: true))
         #expect(try decode(#"{"command": "stop"}"#).get() == .stop(now: false))
         #expect(try decode(#"{"command": "restart", "service": "web"}"#).get() == .restart(service: "web"))
+        #expect(try decode(#"{"command": "kill", "argument": "web.2", "signal": "TERM"}"#).get() == .kill(worker: "web.2", signal: .term))
+        #expect(try decode(#"{"command": "kill", "argument": "web.2", "signal": "sigquit"}"#).get() == .kill(worker: "web.2", signal: .quit))
+        #expect(try decode(#"{"command": "kill", "argument": "7", "signal": "9"}"#).get() == .kill(worker: "7", signal: .kill))
+        #expect(try decode(#"{"command": "inspect", "argument": "web.1"}"#).get() == .inspect(worker: "web.1"))
     }
 
     @Test func everyCommandSurvivesTheRoundTrip() throws {
@@ -29,6 +33,7 @@ import Testing
             .status, .logs(after: 7), .scale(.by(-2), service: "web"), .scale(.by(3), service: nil),
             .scale(.to(5), service: "api"), .mode(.thread, service: "web"), .reload(service: nil),
             .restart(service: "web"), .kill(worker: "web.1"), .stop(now: true), .stop(now: false),
+            .kill(worker: "web.2", signal: .term), .kill(worker: "web.3", signal: .quit), .inspect(worker: "web.1"),
         ]
         for command in commands {
             let line = try ControlCodec.encode(command)
@@ -49,6 +54,8 @@ import Testing
             (#"{"command": "scale"}"#, "scale needs a number"),
             (#"{"command": "workers", "argument": "0"}"#, "workers must be at least 1"),
             (#"{"command": "kill"}"#, "kill needs a worker"),
+            (#"{"command": "kill", "argument": "web.1", "signal": "HUP"}"#, "kill sends TERM, QUIT or KILL, not 'HUP'"),
+            (#"{"command": "inspect"}"#, "inspect needs a worker"),
             (#"{"command": "dance"}"#, "unknown command 'dance'"),
             (#"{"verb": "status"}"#, "malformed request"),
             ("not json", "malformed request"),
