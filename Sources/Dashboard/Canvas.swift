@@ -3,6 +3,8 @@
 public enum Style: UInt8, Sendable, CaseIterable {
     case normal, dim, title, heading, selected, good, warning, bad, accent, barFilled, barEmpty
     case trace, debug, info, notice, logWarning, logError, critical
+    /// A search match in the logs.
+    case match
 }
 
 /// A rectangle of the screen, in cells.

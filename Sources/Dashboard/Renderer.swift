@@ -27,6 +27,7 @@ public struct Renderer: Sendable {
             case .footer: drawFooter(&canvas, rect, model)
             }
         }
+        if model.inspecting != nil { drawInspector(&canvas, over: Self.mainArea(layout.frames(width: width, height: height)), model) }
         if model.overlay == .help { drawHelp(&canvas) }
         return canvas
     }
@@ -57,7 +58,7 @@ public struct Renderer: Sendable {
 
     private func drawHeader(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
         canvas.paint(Rect(x: rect.x, y: rect.y, width: rect.width, height: 1), style: .title)
-        guard let status = model.status else {
+        guard let status = model.shown else {
             canvas.write(" pulse  connecting to the arbiter…", x: rect.x, y: rect.y, style: .title, clip: rect)
             return
         }
@@ -66,32 +67,71 @@ public struct Renderer: Sendable {
                          x: x, y: rect.y, style: .title, clip: rect)
         if status.arbiter.state != "running" { x = canvas.write("  \(status.arbiter.state.uppercased())", x: x, y: rect.y, style: .title, clip: rect) }
         if model.paused { x = canvas.write("  PAUSED", x: x, y: rect.y, style: .title, clip: rect) }
+        if let sample = model.cursorSample {
+            let ago = Format.duration((model.history.samples.last?.time ?? sample.time) - sample.time)
+            x = canvas.write("  AT \(Self.clock(sample.time)), \(ago) ago (End: now)", x: x, y: rect.y, style: .title, clip: rect)
+        }
         if model.loadRunning {
             let label = model.shouldHintModeSwitch ? "  LOAD \(model.loadLevel.rawValue.uppercased()): requests queue for threads, press t"
                 : "  LOAD \(model.loadLevel.rawValue.uppercased())"
             canvas.write(label, x: x, y: rect.y, style: .title, clip: rect)
         }
-        for (index, service) in status.services.enumerated() {
+        // The services as the operator thinks of them: the app's first, then the
+        // data store with its address and keyspace, then the database's pools.
+        let services = status.services.filter { !$0.auxiliary } + status.services.filter(\.auxiliary)
+        let database = Self.database(of: services.filter { !$0.auxiliary })
+        let rows = rect.height - 1
+        for (index, service) in services.prefix(max(0, rows)).enumerated() {
             let y = rect.y + 1 + index
-            guard y < rect.y + rect.height else { break }
-            var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
-            if !service.auxiliary { x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect) }
-            x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
-            let stateStyle: Style = service.state == .running ? .good : service.state == .errored ? .bad : .warning
-            x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: stateStyle, clip: rect)
-            if !service.dataStoreUnreachable.isEmpty { x = canvas.write("  DATA STORE DOWN", x: x, y: y, style: .bad, clip: rect) }
-            x = canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
-            if let store = service.workers.first?.dataStore {
-                canvas.write("  data store: \(store.keys) keys, \(store.channels) channels, \(store.subscribers) subscribers",
-                             x: x, y: y, style: .accent, clip: rect)
+            let end = service.auxiliary ? drawStore(&canvas, service, y: y, clip: rect) : drawApp(&canvas, service, y: y, clip: rect)
+            // No line left for the database: it goes on the app's line.
+            if index == 0, let database, services.count >= rows {
+                canvas.write("  database \(database)", x: end, y: y, style: .accent, clip: rect)
             }
         }
+        if let database, services.count < rows {
+            let y = rect.y + 1 + services.count
+            let x = canvas.write(" database", x: rect.x, y: y, style: .heading, clip: rect)
+            canvas.write("  \(database)", x: x, y: y, style: .accent, clip: rect)
+        }
+    }
+
+    private func drawApp(_ canvas: inout Canvas, _ service: ServiceStatus, y: Int, clip rect: Rect) -> Int {
+        var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
+        x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect)
+        x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
+        x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: Self.style(of: service.state), clip: rect)
+        if !service.dataStoreUnreachable.isEmpty { x = canvas.write("  DATA STORE DOWN", x: x, y: y, style: .bad, clip: rect) }
+        return canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
+    }
+
+    private func drawStore(_ canvas: inout Canvas, _ service: ServiceStatus, y: Int, clip rect: Rect) -> Int {
+        var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
+        x = canvas.write("  data store  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
+        if let worker = service.workers.first, let store = worker.dataStore {
+            x = canvas.write("  \(store.keys) keys  \(store.clients ?? worker.connections) clients  \(store.channels) channels  \(store.subscribers) subscribers",
+                             x: x, y: y, style: .accent, clip: rect)
+        }
+        let state = service.liveWorkers == 0 ? "down" : service.state.rawValue
+        return canvas.write("  \(state)", x: x, y: y, style: service.liveWorkers == 0 ? .bad : Self.style(of: service.state), clip: rect)
+    }
+
+    static func style(of state: ServiceState) -> Style {
+        state == .running ? .good : state == .errored ? .bad : .warning
+    }
+
+    /// The app's PostgreSQL pools added up: `pool 3/20 in use, 0 waiting`.
+    static func database(of services: [ServiceStatus]) -> String? {
+        let pools = services.flatMap(\.workers).compactMap(\.database)
+        guard !pools.isEmpty else { return nil }
+        let (inUse, size, waiting) = pools.reduce((0, 0, 0)) { ($0.0 + $1.inUse, $0.1 + $1.size, $0.2 + $1.waiting) }
+        return "pool \(inUse)/\(size) in use, \(waiting) waiting"
     }
 
     private func drawTotals(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
         // The app's workers: the data store's process is not one of them.
-        let workers = model.status?.services.filter { !$0.auxiliary }.flatMap(\.workers) ?? []
-        let rps = model.rpsHistory.last ?? 0
+        let workers = model.shown?.services.filter { !$0.auxiliary }.flatMap(\.workers) ?? []
+        let rps = model.cursorSample?.rps ?? model.history.samples.last?.rps ?? 0
         let weighted = workers.reduce(0.0) { $0 + $1.rps }
         let p50 = weighted > 0 ? workers.reduce(0.0) { $0 + ($1.latencyMs?.p50 ?? 0) * $1.rps } / weighted
             : workers.compactMap { $0.latencyMs?.p50 }.max() ?? 0
@@ -111,11 +151,7 @@ public struct Renderer: Sendable {
         canvas.write(Format.rate(model.errorRates.serverErrors), x: x, y: y, style: model.errorRates.serverErrors > 0 ? .bad : .normal, clip: rect)
 
         y += 1
-        if y < rect.y + rect.height {
-            let label = " req/s, last \(model.rpsHistory.count)s "
-            let x = canvas.write(label, x: rect.x, y: y, style: .dim, clip: rect)
-            canvas.write(sparkline(model.rpsHistory, width: rect.x + rect.width - x - 1), x: x, y: y, style: .accent, clip: rect)
-        }
+        if y < rect.y + rect.height { drawTimeline(&canvas, rect, model) }
         y += 1
         if y < rect.y + rect.height {
             let threads = workers.compactMap(\.threads).reduce((0, 0)) { ($0.0 + $1.busy, $0.1 + $1.size) }
@@ -143,8 +179,10 @@ public struct Renderer: Sendable {
         }
     }
 
-    private func drawBar(_ canvas: inout Canvas, x: Int, y: Int, width: Int, busy: Int, size: Int, clip: Rect) -> Int {
-        let filled = size > 0 ? min(width, Int((Double(busy) / Double(size) * Double(width)).rounded(.up))) : 0
+    func drawBar(_ canvas: inout Canvas, x: Int, y: Int, width wanted: Int, busy: Int, size: Int, clip: Rect) -> Int {
+        let width = max(0, wanted)
+        let share = size > 0 ? min(1, max(0, Double(busy) / Double(size))) : 0
+        let filled = Int((share * Double(width)).rounded(.up))
         let style: Style = size > 0 && busy >= size ? .bad : .barFilled
         var next = canvas.write(String(repeating: unicode ? "█" : "#", count: filled), x: x, y: y, style: style, clip: clip)
         next = canvas.write(String(repeating: unicode ? "░" : ".", count: width - filled), x: next, y: y, style: .barEmpty, clip: clip)
@@ -158,93 +196,10 @@ public struct Renderer: Sendable {
         let shown = values.suffix(width)
         let top = max(shown.max() ?? 0, 1)
         let line = shown.map { value -> Character in
-            value <= 0 ? (unicode ? " " : " ") : levels[min(levels.count - 1, Int(value / top * Double(levels.count - 1)))]
+            guard value > 0, value.isFinite, top.isFinite else { return " " }
+            return levels[min(levels.count - 1, Int(value / top * Double(levels.count - 1)))]
         }
         return String(repeating: " ", count: width - shown.count) + String(line)
-    }
-
-    private func drawWorkers(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel, columns: [WorkerColumn]) {
-        var x = rect.x + 1
-        for column in columns {
-            let title = column == model.sort ? column.title + (unicode ? "▾" : "v") : column.title
-            canvas.write(Cells.fit(title, column.width, right: column.alignRight), x: x, y: rect.y, style: .heading, clip: rect)
-            x += column.width + 1
-        }
-        let workers = model.sortedWorkers
-        let exits = model.status?.services.flatMap(\.recentExits).filter { $0.ageS < 60 } ?? []
-        let rows = rect.height - 1
-        let workerRows = max(0, rows - min(exits.count, max(0, rows - workers.count)))
-        let first = model.workerScroll(rows: workerRows)
-        for (offset, worker) in workers.dropFirst(first).prefix(workerRows).enumerated() {
-            let y = rect.y + 1 + offset
-            let isSelected = first + offset == model.selected
-            let base: Style = isSelected ? (model.focus == .workers ? .selected : .accent) : worker.state == .draining ? .warning : .normal
-            if isSelected { canvas.paint(Rect(x: rect.x, y: y, width: rect.width, height: 1), style: base) }
-            var x = rect.x + 1
-            for column in columns {
-                var style = base
-                if !isSelected {
-                    if column == .state { style = worker.state == .ready ? .good : .warning }
-                    if column == .restarts, worker.restarts > 0 { style = .warning }
-                }
-                canvas.write(Cells.fit(column.value(worker), column.width, right: column.alignRight), x: x, y: y, style: style, clip: rect)
-                x += column.width + 1
-            }
-        }
-        if workers.count > workerRows {
-            canvas.write(" \(first + 1)-\(min(workers.count, first + workerRows)) of \(workers.count) ", x: rect.x + rect.width - 14,
-                         y: rect.y, style: .dim, clip: rect)
-        }
-        // Workers that just ended, with their reason, under the live ones.
-        var y = rect.y + 1 + min(workers.count, workerRows)
-        for exit in exits.suffix(max(0, rect.y + rect.height - y)).reversed() {
-            let mark = unicode ? "✗" : "x"
-            // The longest request it was serving: what a hung worker was stuck on.
-            let inflight = exit.inflight ?? []
-            let serving = inflight.first.map { ", serving \($0)" + (inflight.count > 1 ? " +\(inflight.count - 1)" : "") } ?? ""
-            canvas.write(" \(mark) \(exit.worker) (pid \(exit.pid)) \(exit.reason)\(serving), \(Format.duration(exit.ageS)) ago",
-                         x: rect.x, y: y, style: exit.failure ? .bad : .dim, clip: rect)
-            y += 1
-        }
-    }
-
-    private func drawLogs(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
-        let lines = model.visibleLogs
-        let rows = rect.height - 1
-        let end = max(0, lines.count - model.logScroll)
-        let start = max(0, end - rows)
-        var title = " logs"
-        if !model.filter.isEmpty { title += "  filter: \(model.filter.text)" }
-        title += model.logScroll == 0 ? "  following" : "  scrolled back \(model.logScroll) lines (f follows)"
-        canvas.paint(Rect(x: rect.x, y: rect.y, width: rect.width, height: 1), style: model.focus == .logs ? .selected : .heading)
-        canvas.write(title, x: rect.x, y: rect.y, style: model.focus == .logs ? .selected : .heading, clip: rect)
-        for (offset, entry) in lines[start..<end].enumerated() {
-            let y = rect.y + 1 + offset
-            var x = canvas.write(" \(Self.clock(entry.time)) ", x: rect.x, y: y, style: .dim, clip: rect)
-            x = canvas.write(Cells.fit(entry.source, 8) + " ", x: x, y: y, style: .accent, clip: rect)
-            let style = Self.style(ofLevel: entry.level)
-            x = canvas.write(Cells.fit(entry.level, 7) + " ", x: x, y: y, style: style, clip: rect)
-            canvas.write(entry.text, x: x, y: y, style: style == .info ? .normal : style, clip: rect)
-        }
-    }
-
-    static func style(ofLevel level: String) -> Style {
-        switch level {
-        case "trace": .trace
-        case "debug": .debug
-        case "notice": .notice
-        case "warning": .logWarning
-        case "error": .logError
-        case "critical": .critical
-        default: .info
-        }
-    }
-
-    static func clock(_ time: Double) -> String {
-        var seconds = time_t(time)
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     private func drawFooter(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
@@ -252,8 +207,9 @@ public struct Renderer: Sendable {
         canvas.paint(Rect(x: rect.x, y: y, width: rect.width, height: 1), style: .title)
         let prompt: String?
         switch model.overlay {
-        case .filterInput(let text)?: prompt = " filter logs (words, @worker, >=level), Enter applies, Esc cancels: \(text)_"
-        case .confirmKill(let worker, let pid)?: prompt = " kill \(worker) (pid \(pid)) with SIGKILL? y/n"
+        case .filterInput(let text)?: prompt = " filter logs (words, @worker, >=level, status>=500, path=/db), Enter applies, Esc cancels: \(text)_"
+        case .searchInput(let text)?: prompt = " search the logs, Enter finds (n older, N newer), empty clears: \(text)_"
+        case .killMenu(let worker, let pid)?: prompt = " signal \(worker) (pid \(pid)):  t TERM (drain)   q QUIT (at once)   k KILL   any other key cancels"
         case .confirmQuit?: prompt = model.embedded ? " stop the server (graceful drain)? y/n" : " leave the dashboard (the server keeps running)? y/n"
         default: prompt = nil
         }
@@ -261,8 +217,9 @@ public struct Renderer: Sendable {
             canvas.write(prompt, x: rect.x, y: y, style: .title, clip: rect)
             return
         }
-        let hints = " +/- scale  t mode  r reload  k kill  ↑↓ select  Tab focus  s sort  / filter  f follow  p pause  L layout  g load  ? help  q quit"
-        let x = canvas.write(unicode ? hints : hints.replacingOccurrences(of: "↑↓", with: "up/down"), x: rect.x, y: y, style: .title, clip: rect)
+        let hints = model.inspecting != nil ? " Esc or Enter closes the inside view  ↑↓ other worker  k signal  ? help"
+            : " +/- scale  t mode  r reload  k kill  Enter inspect  ↑↓ select  Tab focus  / search  \\ filter  ←→ time  g load  ? help  q quit"
+        let x = canvas.write(unicode ? hints : hints.replacingOccurrences(of: "↑↓", with: "up/down").replacingOccurrences(of: "←→", with: "left/right"), x: rect.x, y: y, style: .title, clip: rect)
         if let flash = model.flash {
             let start = max(x + 2, rect.x + rect.width - flash.count - 1)
             canvas.write(" \(flash) ", x: start - 1, y: y, style: .accent, clip: rect)

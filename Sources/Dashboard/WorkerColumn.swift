@@ -3,6 +3,11 @@ import PulseControl
 /// A column of the workers table: its heading, width and how a worker fills it.
 public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
     case id, pid, state, mode, rps, requests, p99, threads, green, queue, ws, db, lag, rss, cpu, uptime, restarts
+    /// Sparklines of the worker's history (the renderer draws them).
+    case rpsTrend = "rps_trend", p99Trend = "p99_trend"
+
+    /// Whether the renderer draws the column from the history rather than the status.
+    var isTrend: Bool { self == .rpsTrend || self == .p99Trend }
 
     var title: String {
         switch self {
@@ -12,6 +17,8 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         case .p99: "P99"
         case .cpu: "CPU%"
         case .lag: "LAG"
+        case .rpsTrend: "RPS TREND"
+        case .p99Trend: "P99 TREND"
         default: rawValue.uppercased()
         }
     }
@@ -28,10 +35,11 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         case .queue, .ws, .cpu, .lag: 6
         case .uptime: 7
         case .restarts: 8
+        case .rpsTrend, .p99Trend: 10
         }
     }
 
-    var alignRight: Bool { ![.id, .state, .mode].contains(self) }
+    var alignRight: Bool { ![.id, .state, .mode, .rpsTrend, .p99Trend].contains(self) }
 
     func value(_ worker: WorkerStatus) -> String {
         switch self {
@@ -52,6 +60,7 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         case .cpu: String(format: "%.1f", worker.cpuPercent)
         case .uptime: Format.duration(worker.uptimeS)
         case .restarts: String(worker.restarts)
+        case .rpsTrend, .p99Trend: ""
         }
     }
 

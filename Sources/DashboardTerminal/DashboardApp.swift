@@ -3,6 +3,7 @@ import Dashboard
 import Dispatch
 import Foundation
 import Glibc
+import Mailbox
 import NIOConcurrencyHelpers
 
 /// Runs the dashboard on the terminal against an arbiter's control socket: polls
@@ -135,7 +136,14 @@ final class DashboardSession {
         dirty = true
         let rows = Renderer.rows(of: layout, width: size.0, height: size.1)
         var stay = true
-        for effect in model.handle(key, workerRows: rows.workers, logRows: rows.logs) {
+        let effects: [DashboardModel.Effect]
+        if case .mouse(let event) = key {
+            let hit = renderer.hit(x: event.x, y: event.y, model: model, layout: layout, width: size.0, height: size.1)
+            effects = model.handle(mouse: event, at: hit)
+        } else {
+            effects = model.handle(key, workerRows: rows.workers, logRows: rows.logs)
+        }
+        for effect in effects {
             stay = perform(effect) && stay
         }
         return stay
@@ -153,6 +161,10 @@ final class DashboardSession {
             setLoad(level)
         case .nextLayout:
             nextLayout()
+        case .refresh:
+            lastPoll = 0
+        case .writeLog(let lines):
+            model.say(Self.write(lines))
         case .exit:
             return false
         case .detach:
@@ -204,6 +216,25 @@ final class DashboardSession {
         model.update(status: status, now: now)
         let logs = try client.send(.logs(after: model.lastLogSequence)).logs ?? []
         model.append(logs: logs)
+        if let worker = model.inspecting, let inflight = try client.send(.inspect(worker: worker)).inflight {
+            model.setInflight(inflight, of: worker)
+        }
+    }
+
+    /// Writes the log as shown to `pulse-log-<time>.txt` in the working directory
+    /// (the temporary directory when that is not writable); says where, or why not.
+    static func write(_ lines: [String]) -> String {
+        let stamp = LogTime.iso8601(Date()).replacingOccurrences(of: ":", with: "").prefix(17)
+        let name = "pulse-log-\(stamp).txt"
+        let text = Data(lines.map { $0 + "\n" }.joined().utf8)
+        let temporary = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        for folder in [FileManager.default.currentDirectoryPath, temporary] {
+            let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
+            if FileManager.default.createFile(atPath: path, contents: text) {
+                return "wrote \(lines.count) lines to \(path)"
+            }
+        }
+        return "could not write \(name) in the working directory or \(temporary)"
     }
 
     /// The first TCP address of the selected service.

@@ -19,6 +19,7 @@ final class Terminal {
         curs_set(0)
         set_escdelay(25)
         timeout(100)
+        pulse_mouse_enable()
         let colors = wanted && has_colors()
         if colors {
             start_color()
@@ -43,6 +44,16 @@ final class Terminal {
         case ERR, KEY_RESIZE: return nil
         case KEY_UP: return .up
         case KEY_DOWN: return .down
+        case KEY_LEFT: return .left
+        case KEY_RIGHT: return .right
+        case KEY_MOUSE:
+            var x: Int32 = 0, y: Int32 = 0
+            switch pulse_mouse_read(&x, &y) {
+            case 1: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .left))
+            case 4: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .wheelUp))
+            case 5: return .mouse(MouseEvent(x: Int(x), y: Int(y), button: .wheelDown))
+            default: return nil
+            }
         case KEY_PPAGE: return .pageUp
         case KEY_NPAGE: return .pageDown
         case KEY_HOME: return .home
@@ -87,7 +98,8 @@ final class Terminal {
     private static func attributes(colors: Bool) -> [Style: Int32] {
         let bold = Int32(pulse_attr_bold()), dim = Int32(pulse_attr_dim()), reverse = Int32(pulse_attr_reverse())
         var result: [Style: Int32] = [.heading: bold, .dim: dim, .title: reverse, .selected: reverse, .bad: bold,
-                                      .critical: bold | reverse, .logError: bold, .trace: dim, .debug: dim, .barEmpty: dim]
+                                      .critical: bold | reverse, .logError: bold, .trace: dim, .debug: dim, .barEmpty: dim,
+                                      .match: reverse | bold]
         guard colors else { return result }
         let palette: [(Style, Int16, Int16, Int32)] = [
             (.title, Int16(COLOR_BLACK), Int16(COLOR_CYAN), 0),
@@ -101,6 +113,7 @@ final class Terminal {
             (.logWarning, Int16(COLOR_YELLOW), -1, 0),
             (.logError, Int16(COLOR_RED), -1, 0),
             (.critical, Int16(COLOR_WHITE), Int16(COLOR_RED), bold),
+            (.match, Int16(COLOR_BLACK), Int16(COLOR_YELLOW), bold),
         ]
         for (index, (style, foreground, background, extra)) in palette.enumerated() {
             let pair = Int16(index + 1)

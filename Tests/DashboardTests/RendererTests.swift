@@ -22,8 +22,8 @@ import Testing
         #expect(text.contains("p99 12ms"))
         #expect(text.contains("threads ") && text.contains(" 6/30"))
         for pid in ["101", "102", "103"] { #expect(text.contains(pid)) }
-        let row = canvas.line(7)
-        #expect(row.hasPrefix(" web.1") && row.contains("thread") && row.contains("10.0") && row.contains("1/10"))
+        let row = canvas.line(8)
+        #expect(row.hasPrefix(" web.1") && row.contains("101") && row.contains("10.0") && row.contains("1/10"))
         #expect(text.contains("GET /boom failed"))
         #expect(canvas.line(39).hasPrefix(" +/- scale  t mode"))
     }
@@ -53,8 +53,8 @@ import Testing
         _ = model.handle(.down)
         #expect(model.selectedWorker?.pid == 101)
         let canvas = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40)
-        #expect(canvas.cells[9].first?.style == .selected)
-        #expect(canvas.line(6).contains("RPS▾"))
+        #expect(canvas.cells[10].first?.style == .selected)
+        #expect(canvas.line(7).contains("RPS▾"))
         // Only two rows for three workers: the selection stays visible.
         #expect(model.workerScroll(rows: 2) == 1)
     }
@@ -66,10 +66,14 @@ import Testing
         #expect(model.handle(.character("t")) == [.control(.mode(.cooperative, service: "web"))])
         #expect(model.handle(.character("r")) == [.control(.reload(service: "web"))])
         #expect(model.handle(.character("k")).isEmpty)
-        #expect(model.overlay == .confirmKill(worker: "web.1", pid: 101))
-        #expect(model.handle(.character("y")) == [.control(.kill(worker: "web.1"))])
+        #expect(model.overlay == .killMenu(worker: "web.1", pid: 101))
+        #expect(model.handle(.character("t")) == [.control(.kill(worker: "web.1", signal: .term))])
         _ = model.handle(.character("k"))
-        #expect(model.handle(.character("n")).isEmpty)
+        #expect(model.handle(.character("q")) == [.control(.kill(worker: "web.1", signal: .quit))])
+        _ = model.handle(.character("k"))
+        #expect(model.handle(.character("k")) == [.control(.kill(worker: "web.1", signal: .kill))])
+        _ = model.handle(.character("k"))
+        #expect(model.handle(.character("x")).isEmpty && model.overlay == nil)
         #expect(model.handle(.character("g")) == [.setLoad(.light)])
         #expect(model.handle(.character("L")) == [.nextLayout])
         #expect(model.handle(.character("Q")) == [.control(.stop(now: true)), .exit])
@@ -146,9 +150,9 @@ import Testing
 
     @Test func logsFilterScrollAndFollow() {
         var model = model()
-        for key in [Key.character("/")] + "@web.2".map(Key.character) + [.enter] { _ = model.handle(key) }
+        for key in [Key.character("\\")] + "@web.2".map(Key.character) + [.enter] { _ = model.handle(key) }
         #expect(model.visibleLogs.map(\.text) == ["GET /boom failed"])
-        for key in [Key.character("/"), .backspace, .backspace, .backspace, .backspace, .backspace, .backspace]
+        for key in [Key.character("\\"), .backspace, .backspace, .backspace, .backspace, .backspace, .backspace]
             + ">=warning".map(Key.character) + [.enter] { _ = model.handle(key) }
         #expect(model.visibleLogs.map(\.source) == ["web.2", "web.1"])
         _ = model.handle(.tab)

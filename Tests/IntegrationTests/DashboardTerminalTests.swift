@@ -20,16 +20,10 @@ import Testing
         return (session, control, directory)
     }
 
-    func status(_ control: String) throws -> StatusSnapshot {
-        try #require(try ControlClient(path: control).send(.status).status)
-    }
+    func status(_ control: String) throws -> StatusSnapshot { try controlStatus(control) }
 
     func cleanUp(_ session: TmuxSession, _ control: String, _ directory: String) {
-        let pids = ((try? status(control))?.services.flatMap(\.workers).map(\.pid) ?? [])
-            + [(try? status(control))?.arbiter.pid].compactMap { $0 }
-        session.shutdown()
-        for pid in pids where isRunning(pid) { kill(pid, SIGKILL) }
-        try? FileManager.default.removeItem(atPath: directory)
+        cleanUpDashboard(session, control, directory)
     }
 
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))

@@ -29,6 +29,19 @@ final class TmuxSession: @unchecked Sendable {
         (try? Self.tmux(socketName, ["capture-pane", "-p", "-t", target]).output) ?? ""
     }
 
+    /// The screen with its colours and attributes as escape sequences.
+    func captureStyled() -> String {
+        (try? Self.tmux(socketName, ["capture-pane", "-p", "-e", "-t", target]).output) ?? ""
+    }
+
+    /// A left click at a cell (0-based), as a terminal in SGR mouse mode (1006) reports it.
+    func click(x: Int, y: Int) {
+        for final in ["M", "m"] {   // press, release
+            let bytes = Array("\u{1b}[<0;\(x + 1);\(y + 1)\(final)".utf8).map { String(format: "%02x", $0) }
+            _ = try? Self.tmux(socketName, ["send-keys", "-t", target, "-H"] + bytes)
+        }
+    }
+
     func send(_ keys: String...) {
         _ = try? Self.tmux(socketName, ["send-keys", "-t", target] + keys)
     }

@@ -1,0 +1,102 @@
+import PulseControl
+import Foundation
+import Glibc
+import Testing
+
+/// The dashboard's views on a real terminal (tmux) against the real binary: a
+/// worker's inside view, log search, the mouse and the kill menu.
+@Suite(.blockingAllowed) struct DashboardViewsTerminalTests {
+    let pulse = PulseServer.binaries + "/pulse"
+
+    /// `pulse` with its dashboard in tmux, run from its own directory (where `W` writes).
+    func start(workers: Int = 2, height: Int = 45) throws -> (TmuxSession, control: String, directory: String) {
+        let directory = PulseServer.temporaryDirectory()
+        let control = directory + "/control.sock"
+        let command = "sh -c 'cd \(directory) && exec \(pulse) -w \(workers) -b 127.0.0.1:0 --control \(control) --data-store pulsar://127.0.0.1:0/0'"
+        return (try TmuxSession(width: 160, height: height, command: command), control, directory)
+    }
+
+
+    func ready(_ control: String, _ count: Int) async throws -> StatusSnapshot {
+        try await eventually(timeout: 20, "\(count) ready workers") {
+            (try? controlStatus(control))?.services[0].workers.filter { $0.state == .ready }.count == count
+        }
+        return try controlStatus(control)
+    }
+
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func enterOnAWorkerShowsTheRequestItServes() async throws {
+        let (session, control, directory) = try start()
+        defer { cleanUpDashboard(session, control, directory) }
+        let port = Int(try await ready(control, 2).services[0].binds[0].split(separator: ":").last ?? "") ?? 0
+        try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
+        let slow = Task.detached { try? HTTPProbe.get(port: port, "/sleep?ms=8000", timeout: 20) }
+        defer { slow.cancel() }
+        // Which worker took it: `pulse ctl inspect` reads the scoreboards.
+        var serving = ""
+        try await eventually(timeout: 10, "a worker serving /sleep") {
+            for name in ["web.1", "web.2"] {
+                let inflight = try ControlClient(path: control).send(.inspect(worker: name)).inflight ?? []
+                if inflight.contains(where: { $0.request.contains("/sleep?ms=8000") }) { serving = name }
+            }
+            return !serving.isEmpty
+        }
+        let ctl = try await runCommand("pulse", ["ctl", "--control", control, "inspect", serving])
+        #expect(ctl.status == 0 && ctl.output.contains("GET /sleep?ms=8000 ("))
+        if serving == "web.2" { session.send("Down") }
+        session.send("Enter")
+        try await session.waitFor("the inside view of \(serving) with the request") { screen in
+            screen.contains(" \(serving)  pid ") && screen.contains("in flight now: 1") && screen.contains("GET /sleep?ms=8000")
+        }
+        session.send("Escape")
+        try await session.waitFor("the table again") { !$0.contains("in flight now") && $0.contains("RPS TREND") }
+    }
+
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func searchHighlightsMatchesNMovesAndWWritesTheLog() async throws {
+        let (session, control, directory) = try start()
+        defer { cleanUpDashboard(session, control, directory) }
+        _ = try await ready(control, 2)
+        try await session.waitFor("the three workers' ready lines in the log") { $0.components(separatedBy: ") ready in ").count > 3 }
+        session.send("/")
+        session.send("-l", "ready")
+        session.send("Enter")
+        let first = try await session.waitFor("the first match") { $0.contains("match 1 of") && $0.contains("for 'ready'") }
+        #expect(first.contains("search: ready"))
+        // Highlighted: an attribute starts exactly where the word does.
+        let styled = session.captureStyled()
+        #expect(styled.range(of: "\u{1b}\\[[0-9;]*mready", options: .regularExpression) != nil, "no highlighted match:\n\(styled)")
+        session.send("n")
+        try await session.waitFor("the next match") { $0.contains("match 2 of") }
+        session.send("W")
+        let screen = try await session.waitFor("where the log was written") { $0.contains("wrote ") && $0.contains(" lines to ") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("pulse-log-") }
+        #expect(files.count == 1, "\(screen)")
+        let text = try String(contentsOfFile: directory + "/" + (files.first ?? ""), encoding: .utf8)
+        #expect(text.contains("arbiter") && text.contains(" ready"))
+    }
+
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func aClickSelectsAWorkerAndTheKillMenuSendsTERM() async throws {
+        let (session, control, directory) = try start()
+        defer { cleanUpDashboard(session, control, directory) }
+        let before = try await ready(control, 2).services[0].workers
+        let screen = try await session.waitFor("both workers") { $0.contains(" web.2 ") && $0.contains("2/2 workers") }
+        let row = try #require(screen.components(separatedBy: "\n").firstIndex { $0.hasPrefix(" web.2 ") })
+        session.click(x: 3, y: row)
+        session.send("Enter")
+        try await session.waitFor("the inside view of web.2, selected by the click") { $0.contains(" web.2  pid ") }
+        session.send("Escape")
+        session.send("k")
+        try await session.waitFor("the signal menu") { $0.contains("signal web.2") && $0.contains("t TERM (drain)") }
+        session.send("t")
+        let old = try #require(before.first { $0.name == "web.2" }).pid
+        try await eventually(timeout: 20, "web.2 drained and replaced") {
+            let workers = try controlStatus(control).services[0].workers
+            return !isRunning(old) && workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
+        }
+        let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
+        #expect(logs.contains { $0.text.contains("dashboard: kill: SIGTERM to worker web.2") })
+        #expect(logs.contains { $0.text.contains("exited with code 0, asked by the operator (kill)") })
+    }
+}
