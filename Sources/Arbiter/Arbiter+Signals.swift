@@ -143,7 +143,7 @@ extension Arbiter {
         for service in fresh.services {
             guard let index = monitors.firstIndex(where: { $0.name == service.name }) else { continue }
             let old = configuration.services[index]
-            if service.workers != old.workers, !service.auxiliary {
+            if service.workers != old.workers, service.workers != monitors[index].target, !service.auxiliary {
                 changes.append(scale(serviceIndex: index, to: service.workers))
             }
             if service.binds != old.binds, !old.portMayMove || service.binds.count != old.binds.count {

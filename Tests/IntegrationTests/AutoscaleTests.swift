@@ -1,6 +1,7 @@
 import Arbiter
 import PulseControl
 import Foundation
+import Glibc
 import Testing
 
 /// Autoscaling with the real arbiter: a saturating load adds a worker, its end
@@ -77,6 +78,29 @@ import Testing
         #expect(!tooMany.ok && tooMany.message?.contains("at most \(Monitor.maximumTarget) workers") == true)
         let store = try server.request(.autoscale(AutoscaleBounds(min: 1, max: 2), service: "ds"))
         #expect(!store.ok && store.message?.contains("not scaled") == true)
+    }
+
+    @Test func theConfigFileSetsItAndSIGHUPChangesIt() async throws {
+        let directory = PulseServer.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/pulse.yaml"
+        try "workers: 5\nautoscale: 1:2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let server = try PulseServer(arguments: ["--config", path])
+        defer { server.shutdown() }
+        // Five asked for, two at most: the start is moved into the bounds.
+        let started = try await server.waitForReady(2)
+        #expect(started.services[0].autoscale == AutoscaleStatus(min: 1, max: 2))
+
+        try "workers: 5\nautoscale: 3:4\n".write(toFile: path, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        try await server.waitFor("the new bounds") { $0.services[0].autoscale?.min == 3 && $0.services[0].targetWorkers == 4 }
+        #expect(server.log.contains("SIGHUP: configuration read again: service web: autoscale 3-4, 3 workers (was 2, moved into the bounds); service web: 4 workers (was 3)"),
+                "\(server.log.suffix(1500))")
+
+        try "workers: 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        try await server.waitFor("autoscaling off") { $0.services[0].autoscale == nil && $0.services[0].targetWorkers == 2 }
+        #expect(server.log.contains("service web: autoscale off, 4 workers; service web: 2 workers (was 4)"), "\(server.log.suffix(1500))")
     }
 
     @Test func aBadAutoscaleFlagIsRefusedByName() async throws {
