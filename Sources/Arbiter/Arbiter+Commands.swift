@@ -21,6 +21,8 @@ extension Arbiter {
             guard !indices.isEmpty else { return unknownService(service) }
             for index in indices { setMode(mode, serviceIndex: index, origin: origin) }
             return ControlResponse(ok: true, message: "\(names(indices)): \(mode.rawValue) mode", status: snapshot())
+        case .autoscale(let bounds, let service):
+            return withService(service) { index in setAutoscale(bounds, serviceIndex: index, origin: origin) }
         case .kill(let worker, let signal):
             return signalWorker(named: worker, signal, origin: origin)
         case .inspect(let name):
@@ -45,7 +47,7 @@ extension Arbiter {
         indices.map { monitors[$0].name }.joined(separator: ", ")
     }
 
-    private func withService(_ name: String?, _ body: (Int) -> ControlResponse) -> ControlResponse {
+    func withService(_ name: String?, _ body: (Int) -> ControlResponse) -> ControlResponse {
         if let name {
             guard let index = monitors.firstIndex(where: { $0.name == name }) else { return unknownService(name) }
             return body(index)
@@ -80,7 +82,11 @@ extension Arbiter {
         let before = monitors[index].target
         monitors[index].setTarget(count)
         let after = monitors[index].target
-        let limit = count < 1 ? " (never below 1)" : count > Monitor.maximumTarget ? " (at most \(Monitor.maximumTarget))" : ""
+        let limit = if let bounds = monitors[index].autoscaler?.bounds, !bounds.contains(count) {
+            " (autoscale keeps it within \(bounds.min)-\(bounds.max))"
+        } else {
+            count < 1 ? " (never below 1)" : count > Monitor.maximumTarget ? " (at most \(Monitor.maximumTarget))" : ""
+        }
         return "service \(monitors[index].name): \(after) workers (was \(before))\(limit)"
     }
 

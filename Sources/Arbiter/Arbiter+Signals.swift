@@ -126,7 +126,7 @@ extension Arbiter {
 
 extension Arbiter {
     /// SIGHUP reads `--config` and the `PULSE_*` variables again. What the rolling
-    /// reload can carry (worker counts, timeouts, limits, mode, every worker
+    /// reload can carry (worker counts, autoscaling, timeouts, limits, mode, every worker
     /// setting) takes effect now and in the new workers; what needs a restart
     /// (addresses, the control socket, the log file) is logged and left as it is.
     /// A configuration that does not read keeps the running one.
@@ -139,11 +139,11 @@ extension Arbiter {
             logger.error("SIGHUP: the configuration does not read, keeping the running one: \(error)")
             return
         }
-        var changes: [String] = []
+        var changes = rereadAutoscale(fresh)
         for service in fresh.services {
             guard let index = monitors.firstIndex(where: { $0.name == service.name }) else { continue }
             let old = configuration.services[index]
-            if service.workers != old.workers, !service.auxiliary {
+            if service.workers != old.workers, service.workers != monitors[index].target, !service.auxiliary {
                 changes.append(scale(serviceIndex: index, to: service.workers))
             }
             if service.binds != old.binds, !old.portMayMove || service.binds.count != old.binds.count {

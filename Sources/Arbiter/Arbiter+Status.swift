@@ -39,6 +39,7 @@ extension Arbiter {
                 RecentExitStatus(worker: $0.worker, pid: $0.pid, reason: $0.reason, ageS: now - $0.at, failure: $0.isFailure,
                                  inflight: $0.inflight.isEmpty ? nil : $0.inflight.map(\.description))
             },
-            reloads: monitor.reloads, exits: monitor.exitCounts, replacingForS: monitor.replacingSince.map { now - $0.at })
+            reloads: monitor.reloads, exits: monitor.exitCounts, replacingForS: monitor.replacingSince.map { now - $0.at },
+            autoscale: autoscaleStatus(of: index, now: now))
     }
 }

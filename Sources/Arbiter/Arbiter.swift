@@ -57,6 +57,7 @@ public final class Arbiter {
             var monitor = Monitor(name: service.name, binds: sockets.map(\.bound), target: service.workers,
                                   mode: configuration.workerSettings.mode, policy: configuration.restartPolicy)
             monitor.auxiliary = service.auxiliary
+            if !service.auxiliary { monitor.setAutoscale(service.autoscale) }
             return monitor
         }
         self.spawner = WorkerSpawner(executable: configuration.executable, arbiterPID: getpid())
@@ -175,6 +176,7 @@ public final class Arbiter {
         manageWorkers(now: now)
         if now - lastResourceSample >= 1 {
             sampleResources(now: now)
+            autoscale(now: now)
             lastResourceSample = now
             if systemd.isActive { systemd.status(statusLine()) }
         }

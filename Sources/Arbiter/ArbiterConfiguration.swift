@@ -20,8 +20,11 @@ public struct ArbiterConfiguration: Sendable {
         /// When its first address's port is taken, listen on one the OS picks
         /// instead (the data store's default port, so a second `pulse` starts).
         public var portMayMove: Bool
+        /// Bounds within which the arbiter adds and removes workers by load; nil keeps `workers`.
+        public var autoscale: AutoscaleBounds?
         public init(name: String, binds: [Bind], workers: Int, auxiliary: Bool = false,
-                    scheme: String = "http", portMayMove: Bool = false) {
+                    scheme: String = "http", portMayMove: Bool = false, autoscale: AutoscaleBounds? = nil) {
+            self.autoscale = autoscale
             self.name = name
             self.binds = binds
             self.workers = workers

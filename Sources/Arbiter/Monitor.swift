@@ -38,6 +38,8 @@ public struct Monitor: Sendable {
     /// The old worker being replaced now, and since when (across failed boots of
     /// its replacement): how long the reload has been stuck on it.
     public private(set) var replacingSince: (old: Int, at: Double)?
+    /// Set while the service's worker count follows its load (`Monitor+Autoscale`).
+    public internal(set) var autoscaler: Autoscaler?
 
     public init(name: String, binds: [Bind], target: Int, mode: ExecutionMode = .thread,
                 policy: RestartPolicy = RestartPolicy()) {
@@ -215,7 +217,10 @@ public struct Monitor: Sendable {
     /// not fork the machine to death.
     public static let maximumTarget = 1024
 
-    public mutating func setTarget(_ count: Int) { target = min(max(1, count), Self.maximumTarget) }
+    /// Within the autoscaler's bounds while it runs.
+    public mutating func setTarget(_ count: Int) {
+        target = min(max(1, autoscaler?.bounds.clamp(count) ?? count), Self.maximumTarget)
+    }
 
     /// Replaces every live worker, one at a time, new one ready first.
     public mutating func reload(intent: ExitIntent = .reload) {

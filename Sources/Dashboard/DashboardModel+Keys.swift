@@ -24,6 +24,17 @@ extension DashboardModel {
                 model.startSearch(text, logRows: logRows)
                 return []
             }
+        case .autoscaleInput(let service, let text)?:
+            return edit(text, key) { model, text in
+                model.overlay = .autoscaleInput(service: service, text: text)
+            } apply: { model, text in
+                guard let bounds = AutoscaleBounds(parsing: text.trimmingCharacters(in: .whitespaces)) else {
+                    model.flash = "autoscale needs MIN:MAX with 1 <= MIN <= MAX, as in 1:4"
+                    return []
+                }
+                model.flash = "autoscale \(service) \(bounds)"
+                return [.control(.autoscale(bounds, service: service))]
+            }
         case .killMenu(let worker, let pid)?:
             overlay = nil
             let choices: [Character: WorkerSignal] = ["t": .term, "T": .term, "q": .quit, "Q": .quit, "k": .kill, "K": .kill, "9": .kill]
@@ -81,6 +92,14 @@ extension DashboardModel {
             return [.control(.reload(service: service))]
         case .killWorker:
             if let worker = selectedWorker { overlay = .killMenu(worker: worker.name, pid: worker.pid) }
+            return []
+        case .autoscale:
+            guard let current = selectedService, !current.auxiliary else { return [] }
+            if current.autoscale != nil {
+                flash = "autoscale \(current.name) off"
+                return [.control(.autoscale(nil, service: current.name))]
+            }
+            overlay = .autoscaleInput(service: current.name, text: "1:\(max(4, current.targetWorkers * 2))")
             return []
         case .inspect:
             guard focus == .workers, let worker = selectedWorker else { return [] }

@@ -17,6 +17,8 @@ public struct DashboardModel: Sendable {
         case confirmQuit
         case filterInput(String)
         case searchInput(String)
+        /// Bounds for autoscaling the service, `MIN:MAX`.
+        case autoscaleInput(service: String, text: String)
     }
 
     /// What the driver must do for a key.

@@ -32,7 +32,7 @@ public enum Hit: Equatable, Sendable {
 
 /// What a key asks for.
 public enum Action: String, Sendable, CaseIterable {
-    case scaleUp, scaleDown, toggleMode, reload, killWorker, inspect
+    case scaleUp, scaleDown, autoscale, toggleMode, reload, killWorker, inspect
     case selectUp, selectDown, pageUp, pageDown, focusNext, cycleSort
     case filterLogs, searchLogs, nextMatch, previousMatch, toggleAccessLines, toggleWrap, writeLog, followLogs
     case timeBack, timeForward, timeNow
@@ -53,6 +53,7 @@ public struct KeyMap: Sendable {
     public static let standard = KeyMap(bindings: [
         Binding(keys: [.character("+"), .character("=")], label: "+", action: .scaleUp, help: "add a worker to the selected service"),
         Binding(keys: [.character("-"), .character("_")], label: "-", action: .scaleDown, help: "remove a worker (drained, never below 1)"),
+        Binding(keys: [.character("A")], label: "A", action: .autoscale, help: "autoscale the selected service between MIN:MAX workers (A again: off)"),
         Binding(keys: [.character("t")], label: "t", action: .toggleMode, help: "toggle thread / cooperative mode"),
         Binding(keys: [.character("r")], label: "r", action: .reload, help: "rolling reload of the selected service"),
         Binding(keys: [.character("k")], label: "k", action: .killWorker, help: "signal the selected worker: TERM, QUIT or KILL"),

@@ -101,6 +101,13 @@ public struct Renderer: Sendable {
         x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect)
         x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
         x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: Self.style(of: service.state), clip: rect)
+        if let autoscale = service.autoscale {
+            x = canvas.write("  autoscale \(autoscale.min)-\(autoscale.max)", x: x, y: y, style: .accent, clip: rect)
+            // The latest decision and its reason, while it is fresh.
+            if let decision = autoscale.lastDecision, (autoscale.lastDecisionAgeS ?? .infinity) < 60 {
+                x = canvas.write(" (\(decision), \(Format.duration(autoscale.lastDecisionAgeS ?? 0)) ago)", x: x, y: y, style: .accent, clip: rect)
+            }
+        }
         if !service.dataStoreUnreachable.isEmpty { x = canvas.write("  DATA STORE DOWN", x: x, y: y, style: .bad, clip: rect) }
         return canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
     }
@@ -208,6 +215,7 @@ public struct Renderer: Sendable {
         let prompt: String?
         switch model.overlay {
         case .filterInput(let text)?: prompt = " filter logs (words, @worker, >=level, status>=500, path=/db), Enter applies, Esc cancels: \(text)_"
+        case .autoscaleInput(let service, let text)?: prompt = " autoscale \(service) between MIN:MAX workers, Enter applies, Esc cancels: \(text)_"
         case .searchInput(let text)?: prompt = " search the logs, Enter finds (n older, N newer), empty clears: \(text)_"
         case .killMenu(let worker, let pid)?: prompt = " signal \(worker) (pid \(pid)):  t TERM (drain)   q QUIT (at once)   k KILL   any other key cancels"
         case .confirmQuit?: prompt = model.embedded ? " stop the server (graceful drain)? y/n" : " leave the dashboard (the server keeps running)? y/n"
@@ -218,10 +226,11 @@ public struct Renderer: Sendable {
             return
         }
         let hints = model.inspecting != nil ? " Esc or Enter closes the inside view  ↑↓ other worker  k signal  ? help"
-            : " +/- scale  t mode  r reload  k kill  Enter inspect  ↑↓ select  Tab focus  / search  \\ filter  ←→ time  g load  ? help  q quit"
+            : " +/- scale  A autoscale  t mode  r reload  k kill  Enter inspect  ↑↓ select  Tab focus  / search  \\ filter  ←→ time  g load  ? help  q quit"
         let x = canvas.write(unicode ? hints : hints.replacingOccurrences(of: "↑↓", with: "up/down").replacingOccurrences(of: "←→", with: "left/right"), x: rect.x, y: y, style: .title, clip: rect)
         if let flash = model.flash {
-            let start = max(x + 2, rect.x + rect.width - flash.count - 1)
+            // Over the hints if need be: what just happened matters more than the key list.
+            let start = max(rect.x + 1, min(x + 2, rect.x + rect.width - flash.count - 1))
             canvas.write(" \(flash) ", x: start - 1, y: y, style: .accent, clip: rect)
         }
     }

@@ -16,7 +16,7 @@ struct ConfigLayers {
 
     /// Every flag of `pulse serve` that a file or the environment may set.
     static let keys: [String: Kind] = [
-        "bind": .list, "workers": .option, "timeout": .option, "graceful-timeout": .option, "max-requests": .option,
+        "bind": .list, "workers": .option, "autoscale": .option, "timeout": .option, "graceful-timeout": .option, "max-requests": .option,
         "max-requests-jitter": .option, "max-worker-memory": .option, "keep-alive": .option, "thread-workers": .option,
         "greenlet": .option, "mode": .option, "max-queue": .option, "max-body": .option, "header-timeout": .option,
         "websocket-ping": .option, "data-store": .option, "ds-password": .option, "ds-file": .option, "ds-save": .list,
@@ -45,7 +45,7 @@ struct ConfigLayers {
             throw Failure(description: "--config: cannot read \(path): \(error.localizedDescription)")
         }
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+        do { loaded = try Yams.load(yaml: text, resolver) } catch {
             throw Failure(description: "\(path): not valid YAML: \(error)")
         }
         guard let loaded else { return [] }
@@ -75,6 +75,11 @@ struct ConfigLayers {
         }
         return settings
     }
+
+    /// YAML 1.1 reads `1:4` as a number in base 60 (64); here it stays the text
+    /// the flag takes (`autoscale: 1:4`). The other integer forms read as before.
+    private static let resolver = (try? Resolver.default.replacing(
+        .int, with: #"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"#)) ?? .default
 
     private static func scalar(_ value: Any, origin: String) throws(Failure) -> String {
         switch value {

@@ -15,6 +15,8 @@ struct Ctl: ParsableCommand {
                                         switch how handlers run (every service when none is named)
               reload [SERVICE]          replace every worker, one at a time, new one ready first
               restart [SERVICE]         clear an errored state and replace every worker
+              autoscale MIN:MAX|off [SERVICE]
+                                        add and remove workers by load within MIN..MAX, or stop doing so
               kill WORKER [TERM|QUIT|KILL]
                                         signal one worker (a name such as web.2, or a pid):
                                         TERM drains it, QUIT ends it at once, KILL (the default) too, by the kernel
@@ -28,6 +30,9 @@ struct Ctl: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Steer the arbiter that listens at this address, when several run.", valueName: "address"))
     var bind: String?
 
+    @Option(name: .customLong("service"), help: "The service the command is for; the same as naming it after the command.")
+    var serviceName: String?
+
     @Flag(help: "Print the status as JSON.")
     var json = false
 
@@ -35,10 +40,13 @@ struct Ctl: ParsableCommand {
     var words: [String] = []
 
     func validate() throws {
-        guard let name = words.first else { throw ValidationError("name a command: status, scale, workers, reload, restart, kill, inspect or stop") }
-        let known = ["status", "scale", "workers", "mode", "reload", "restart", "kill", "inspect", "stop"]
+        guard let name = words.first else {
+            throw ValidationError("name a command: status, scale, workers, mode, reload, restart, autoscale, kill, inspect or stop")
+        }
+        let known = ["status", "scale", "workers", "mode", "reload", "restart", "autoscale", "kill", "inspect", "stop"]
         guard known.contains(name) else { throw ValidationError("unknown command '\(name)': use \(known.joined(separator: ", "))") }
-        let examples = ["kill": "kill web.1", "inspect": "inspect web.1", "scale": "scale +1", "workers": "workers 4", "mode": "mode cooperative"]
+        let examples = ["kill": "kill web.1", "inspect": "inspect web.1", "scale": "scale +1", "workers": "workers 4",
+                        "mode": "mode cooperative", "autoscale": "autoscale 1:4"]
         if let example = examples[name], words.count < 2 {
             throw ValidationError("\(name) needs an argument, as in `pulse ctl \(example)`")
         }
@@ -46,10 +54,10 @@ struct Ctl: ParsableCommand {
 
     func run() throws {
         let name = words[0]
-        let takesArgument = ["scale", "workers", "kill", "inspect", "mode"].contains(name)
+        let takesArgument = ["scale", "workers", "kill", "inspect", "mode", "autoscale"].contains(name)
         let serviceIndex = takesArgument ? 2 : 1
         let namesAWorker = ["kill", "inspect"].contains(name)
-        let service = namesAWorker || name == "stop" || words.count <= serviceIndex ? nil : words[serviceIndex]
+        let service = namesAWorker || name == "stop" || words.count <= serviceIndex ? serviceName : words[serviceIndex]
         let signal = name == "kill" && words.count > 2 ? words[2] : nil
         // Parsed by the code the arbiter uses: a bad argument is refused in its words, as it would be.
         let request: ControlCommand

@@ -24,6 +24,9 @@ struct Serve: ParsableCommand {
     @Option(name: [.short, .long], help: "Worker processes per service.")
     var workers: Int = 2
 
+    @Option(help: ArgumentHelp("Add and remove workers by load, between MIN and MAX: one more when the pool stays busy or requests queue, one fewer (drained) when it stays idle.", valueName: "min:max"))
+    var autoscale: String?
+
     @Option(help: "Seconds without a heartbeat before a worker is killed and replaced; 0 disables.")
     var timeout: Double = 30
 
@@ -113,6 +116,9 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+        if let autoscale, autoscaleBounds == nil {
+            throw ValidationError("--autoscale must be MIN:MAX with 1 <= MIN <= MAX <= \(Monitor.maximumTarget), as in 1:4 (got '\(autoscale)')")
+        }
         guard timeout >= 0 else { throw ValidationError("--timeout must be 0 (disabled) or more seconds (got \(timeout))") }
         guard gracefulTimeout >= 0 else { throw ValidationError("--graceful-timeout must not be negative (got \(gracefulTimeout))") }
         guard maxRequests >= 0 else { throw ValidationError("--max-requests must not be negative (got \(maxRequests))") }
@@ -225,8 +231,11 @@ struct Serve: ParsableCommand {
     func makeConfiguration() throws -> ArbiterConfiguration {
         let cliBinds = try bind.isEmpty ? [Bind.default] : bind.map { try Bind(parsing: $0) }
         let services = ServiceRegistry.services.withLockedValue { $0 }
+        let bounds = autoscaleBounds
         var configuration = ArbiterConfiguration(services: services.map {
-            ArbiterConfiguration.Service(name: $0.name, binds: $0.binds ?? cliBinds, workers: $0.workers ?? workers)
+            let count = $0.workers ?? workers
+            return ArbiterConfiguration.Service(name: $0.name, binds: $0.binds ?? cliBinds,
+                                                workers: bounds?.clamp(count) ?? count, autoscale: bounds)
         })
         let store = dataStore.flatMap(DataStoreURL.init) ?? .default
         if store.kind == .embedded {
@@ -297,6 +306,11 @@ func withGreenletDefault(_ arguments: [String]) -> [String] {
 }
 
 extension Serve {
+    /// `--autoscale`, when it is given and reads: nil for a bad value too, which `validate` refuses.
+    var autoscaleBounds: AutoscaleBounds? {
+        autoscale.flatMap(AutoscaleBounds.init(parsing:)).flatMap { $0.max <= Monitor.maximumTarget ? $0 : nil }
+    }
+
     /// The dashboard runs when asked for (the default) and a person can see it:
     /// stdin and stdout are a terminal, and TERM is not dumb.
     var wantsDashboard: Bool {

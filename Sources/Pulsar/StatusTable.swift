@@ -7,7 +7,11 @@ enum StatusTable {
     static func render(_ status: StatusSnapshot) -> String {
         var out = "arbiter pid \(status.arbiter.pid)  pulse \(status.arbiter.version)  \(status.arbiter.state)  up \(Format.duration(status.arbiter.uptimeS))\n"
         for service in status.services {
-            out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.mode.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers  \(service.binds.joined(separator: " "))\n"
+            let autoscale = service.autoscale.map { "  autoscale \($0.min)-\($0.max)" } ?? ""
+            out += "\nservice \(service.name)  \(service.state.rawValue)  \(service.mode.rawValue)  \(service.liveWorkers)/\(service.targetWorkers) workers\(autoscale)  \(service.binds.joined(separator: " "))\n"
+            if let decision = service.autoscale?.lastDecision, let age = service.autoscale?.lastDecisionAgeS {
+                out += "  autoscaled \(Format.duration(age)) ago: \(decision)\n"
+            }
             let header = ["WORKER", "PID", "STATE", "MODE", "UPTIME", "REQUESTS", "RPS", "INFLIGHT", "P99", "THREADS", "GREEN",
                           "QUEUE", "WS", "HEARTBEAT", "RESTARTS", "RSS", "CPU%"]
             let rows = service.workers.map(row)

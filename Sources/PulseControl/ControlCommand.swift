@@ -16,6 +16,9 @@ public enum ControlCommand: Sendable, Equatable {
     case mode(ExecutionMode, service: String?)
     case reload(service: String?)
     case restart(service: String?)
+    /// Lets the arbiter add and remove a service's workers within bounds as its
+    /// load goes; nil turns that off (the count stays where it is).
+    case autoscale(AutoscaleBounds?, service: String?)
     /// Signals one worker, named as in the status (`web.2`) or by its pid.
     case kill(worker: String, signal: WorkerSignal = .kill)
     /// What one worker is serving now, read from its scoreboard.
@@ -73,6 +76,8 @@ extension ControlCommand {
             self = .reload(service: service)
         case "restart":
             self = .restart(service: service)
+        case "autoscale":
+            self = .autoscale(try Self.autoscaleBounds(argument), service: service)
         case "kill":
             guard let argument, !argument.isEmpty else {
                 throw ControlCommandError("kill needs a worker, as in `kill web.1`")
@@ -93,7 +98,7 @@ extension ControlCommand {
         case "stop":
             self = .stop(now: argument == "now")
         default:
-            throw ControlCommandError("unknown command '\(command)': use status, scale, workers, mode, reload, restart, kill, inspect or stop")
+            throw ControlCommandError("unknown command '\(command)': use status, scale, workers, mode, reload, restart, autoscale, kill, inspect or stop")
         }
     }
 
@@ -109,6 +114,14 @@ extension ControlCommand {
         return .to(number)
     }
 
+    private static func autoscaleBounds(_ argument: String?) throws(ControlCommandError) -> AutoscaleBounds? {
+        if argument == "off" { return nil }
+        guard let bounds = argument.flatMap(AutoscaleBounds.init(parsing:)) else {
+            throw ControlCommandError("autoscale needs MIN:MAX with 1 <= MIN <= MAX, as in `autoscale 1:4`, or off (got '\(argument ?? "")')")
+        }
+        return bounds
+    }
+
     /// The wire form's fields; `signal` only for `kill`.
     public var wireFields: (command: String, argument: String?, service: String?) {
         switch self {
@@ -119,6 +132,7 @@ extension ControlCommand {
         case .mode(let mode, let service): ("mode", mode.rawValue, service)
         case .reload(let service): ("reload", nil, service)
         case .restart(let service): ("restart", nil, service)
+        case .autoscale(let bounds, let service): ("autoscale", bounds?.description ?? "off", service)
         case .kill(let worker, _): ("kill", worker, nil)
         case .inspect(let worker): ("inspect", worker, nil)
         case .stop(let now): ("stop", now ? "now" : nil, nil)

@@ -66,11 +66,15 @@ public struct ServiceStatus: Codable, Sendable {
     /// Worker exits since the arbiter started, by kind (`crash`, `boot-failure`,
     /// `timeout`, `reload`, `scale-down`...).
     public var exits: [String: Int]?
+    /// Present while the arbiter scales the service by its load.
+    public var autoscale: AutoscaleStatus?
 
     public init(name: String, binds: [String], urls: [String], targetWorkers: Int, mode: ExecutionMode,
                 auxiliary: Bool, liveWorkers: Int, state: ServiceState, consecutiveFailures: Int,
                 nextSpawnInS: Double?, workers: [WorkerStatus], recentExits: [RecentExitStatus],
-                reloads: Int? = nil, exits: [String: Int]? = nil, replacingForS: Double? = nil) {
+                reloads: Int? = nil, exits: [String: Int]? = nil, replacingForS: Double? = nil,
+                autoscale: AutoscaleStatus? = nil) {
+        self.autoscale = autoscale
         self.replacingForS = replacingForS
         self.reloads = reloads
         self.exits = exits
@@ -86,6 +90,23 @@ public struct ServiceStatus: Codable, Sendable {
         self.nextSpawnInS = nextSpawnInS
         self.workers = workers
         self.recentExits = recentExits
+    }
+}
+
+/// A service's autoscaling: its bounds and the last change it made, such as
+/// `2 -> 3 workers: pool 20/20 busy, queue 35, for 3 s`.
+public struct AutoscaleStatus: Codable, Sendable, Equatable {
+    public var min: Int
+    public var max: Int
+    public var lastDecision: String?
+    /// Seconds since `lastDecision`.
+    public var lastDecisionAgeS: Double?
+
+    public init(min: Int, max: Int, lastDecision: String? = nil, lastDecisionAgeS: Double? = nil) {
+        self.min = min
+        self.max = max
+        self.lastDecision = lastDecision
+        self.lastDecisionAgeS = lastDecisionAgeS
     }
 }
 

@@ -295,4 +295,26 @@ import Testing
         let text = renderer.render(model, layout: tall, width: 150, height: 12)
         #expect(text.line(3) == " database  pool 6/30 in use, 3 waiting")
     }
+
+    // MARK: - Autoscaling
+
+    @Test func capitalATurnsAutoscalingOnWithBoundsAndOffAgain() {
+        var model = model()
+        #expect(model.handle(.character("A")).isEmpty)
+        #expect(model.overlay == .autoscaleInput(service: "web", text: "1:6"), "twice the workers, at least 4")
+        for _ in 0..<3 { _ = model.handle(.backspace) }
+        for key in "2:5".map(Key.character) { _ = model.handle(key) }
+        #expect(model.handle(.enter) == [.control(.autoscale(AutoscaleBounds(min: 2, max: 5), service: "web"))])
+        _ = model.handle(.character("A"))
+        for _ in 0..<3 { _ = model.handle(.backspace) }
+        for key in "5:2".map(Key.character) { _ = model.handle(key) }
+        #expect(model.handle(.enter).isEmpty, "bad bounds are refused here, in the operator's words")
+        #expect(model.flash?.hasPrefix("autoscale needs MIN:MAX") == true)
+        var status = Fixtures.three
+        status.services[0].autoscale = AutoscaleStatus(min: 2, max: 5, lastDecision: "3 -> 4 workers: pool 30/30 busy, queue 7, for 3 s",
+                                                       lastDecisionAgeS: 2)
+        model.update(status: status, now: 101)
+        #expect(draw(model).line(1).contains("autoscale 2-5 (3 -> 4 workers: pool 30/30 busy, queue 7, for 3 s, 2s ago)"))
+        #expect(model.handle(.character("A")) == [.control(.autoscale(nil, service: "web"))])
+    }
 }

@@ -25,7 +25,7 @@ import Testing
         let row = canvas.line(8)
         #expect(row.hasPrefix(" web.1") && row.contains("101") && row.contains("10.0") && row.contains("1/10"))
         #expect(text.contains("GET /boom failed"))
-        #expect(canvas.line(39).hasPrefix(" +/- scale  t mode"))
+        #expect(canvas.line(39).hasPrefix(" +/- scale  A autoscale  t mode"))
     }
 
     @Test func nothingIsDrawnOutsideTheCanvas() {

@@ -9,10 +9,10 @@ import Testing
     let pulse = PulseServer.binaries + "/pulse"
 
     /// `pulse` with its dashboard in tmux, run from its own directory (where `W` writes).
-    func start(workers: Int = 2, height: Int = 45) throws -> (TmuxSession, control: String, directory: String) {
+    func start(workers: Int = 2, height: Int = 45, extra: String = "") throws -> (TmuxSession, control: String, directory: String) {
         let directory = PulseServer.temporaryDirectory()
         let control = directory + "/control.sock"
-        let command = "sh -c 'cd \(directory) && exec \(pulse) -w \(workers) -b 127.0.0.1:0 --control \(control) --data-store pulsar://127.0.0.1:0/0'"
+        let command = "sh -c 'cd \(directory) && exec \(pulse) -w \(workers) -b 127.0.0.1:0 --control \(control) --data-store pulsar://127.0.0.1:0/0 \(extra)'"
         return (try TmuxSession(width: 160, height: height, command: command), control, directory)
     }
 
@@ -98,5 +98,37 @@ import Testing
         let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
         #expect(logs.contains { $0.text.contains("dashboard: kill: SIGTERM to worker web.2") })
         #expect(logs.contains { $0.text.contains("exited with code 0, asked by the operator (kill)") })
+    }
+
+    /// `A` with bounds, then the saturating load: a worker is added, and removed
+    /// (drained) once the load stops; the header says why.
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func autoscalingFromTheDashboardFollowsTheLoad() async throws {
+        let (session, control, directory) = try start(workers: 1, extra: "--thread-workers 4")
+        defer { cleanUpDashboard(session, control, directory) }
+        _ = try await ready(control, 1)
+        try await session.waitFor("the dashboard") { $0.contains("1/1 workers") }
+        session.send("A")
+        try await session.waitFor("the bounds prompt") { $0.contains("autoscale web between MIN:MAX workers") }
+        session.send("BSpace", "BSpace", "BSpace")
+        session.send("-l", "1:2")
+        session.send("Enter")
+        try await eventually(timeout: 10, "autoscale 1-2 in the status") { try controlStatus(control).services[0].autoscale?.max == 2 }
+        session.send("g")
+        session.send("g")
+        try await eventually(timeout: 30, "a second worker under the saturating load") {
+            let service = try controlStatus(control).services[0]
+            return service.targetWorkers == 2 && service.workers.filter { $0.state == .ready }.count == 2
+        }
+        try await session.waitFor("the decision in the header") { $0.contains("autoscale 1-2 (1 -> 2 workers: pool") }
+        session.send("g")
+        try await session.waitFor("the load off") { !$0.contains("LOAD SATURATING") }
+        try await eventually(timeout: 40, "back to one worker once the load stopped") {
+            let service = try controlStatus(control).services[0]
+            return service.targetWorkers == 1 && service.workers.count == 1
+        }
+        let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
+        #expect(logs.contains { $0.text.hasPrefix("autoscale web: 1 -> 2 workers: pool") })
+        #expect(logs.contains { $0.text.hasPrefix("autoscale web: 2 -> 1 workers: pool") })
     }
 }

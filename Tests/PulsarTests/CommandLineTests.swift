@@ -17,4 +17,17 @@ import Testing
         #expect(parseByteCount("-1") == nil)
         #expect(parseByteCount("lots") == nil)
     }
+
+    @Test func autoscaleTakesBoundsAndRefusesBadOnesByName() throws {
+        #expect(try Serve.parse(["--autoscale", "1:4"]).autoscaleBounds?.description == "1:4")
+        #expect(try Serve.parse([]).autoscaleBounds == nil)
+        for bad in ["3:1", "0:2", "1:1025", "one:two", "4"] {
+            do {
+                _ = try Serve.parse(["--autoscale", bad])
+                Issue.record("--autoscale \(bad) was accepted")
+            } catch {
+                #expect(Serve.message(for: error).contains("--autoscale must be MIN:MAX"), "\(bad): \(Serve.message(for: error))")
+            }
+        }
+    }
 }

@@ -58,4 +58,12 @@ import Testing
                 == [["--timeout", "9"], ["--no-dashboard"]])
         #expect(ConfigLayers.arguments(commandLine: ["-b", ":9"], environment: [], file: file).count == 3)
     }
+
+    /// YAML 1.1 would read `1:4` as a base-60 number; the file must give the flag its text.
+    @Test func autoscaleBoundsReadFromAFileAsWritten() throws {
+        let path = try write("autoscale: 1:4")
+        defer { unlink(path) }
+        #expect(try ConfigLayers.file(path).first?.values == ["1:4"])
+        #expect(try ConfigLayers.environment(["PULSE_AUTOSCALE": "2:5"]).first?.values == ["2:5"])
+    }
 }

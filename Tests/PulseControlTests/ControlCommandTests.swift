@@ -26,6 +26,16 @@ import Testing
         #expect(try decode(#"{"command": "kill", "argument": "web.2", "signal": "sigquit"}"#).get() == .kill(worker: "web.2", signal: .quit))
         #expect(try decode(#"{"command": "kill", "argument": "7", "signal": "9"}"#).get() == .kill(worker: "7", signal: .kill))
         #expect(try decode(#"{"command": "inspect", "argument": "web.1"}"#).get() == .inspect(worker: "web.1"))
+        #expect(try decode(#"{"command": "autoscale", "argument": "1:4", "service": "web"}"#).get()
+                == .autoscale(AutoscaleBounds(min: 1, max: 4), service: "web"))
+        #expect(try decode(#"{"command": "autoscale", "argument": "off"}"#).get() == .autoscale(nil, service: nil))
+    }
+
+    @Test func autoscaleWritesItsBoundsAsTheOperatorDoes() throws {
+        let line = try ControlCodec.encode(ControlCommand.autoscale(AutoscaleBounds(min: 2, max: 6), service: "web"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: String])
+        #expect(object == ["command": "autoscale", "argument": "2:6", "service": "web"])
+        #expect(ControlCommand.autoscale(nil, service: nil).wireFields.argument == "off")
     }
 
     @Test func everyCommandSurvivesTheRoundTrip() throws {
@@ -34,6 +44,7 @@ import Testing
             .scale(.to(5), service: "api"), .mode(.thread, service: "web"), .reload(service: nil),
             .restart(service: "web"), .kill(worker: "web.1"), .stop(now: true), .stop(now: false),
             .kill(worker: "web.2", signal: .term), .kill(worker: "web.3", signal: .quit), .inspect(worker: "web.1"),
+            .autoscale(AutoscaleBounds(min: 1, max: 4), service: "web"), .autoscale(nil, service: nil),
         ]
         for command in commands {
             let line = try ControlCodec.encode(command)
@@ -56,6 +67,10 @@ import Testing
             (#"{"command": "kill"}"#, "kill needs a worker"),
             (#"{"command": "kill", "argument": "web.1", "signal": "HUP"}"#, "kill sends TERM, QUIT or KILL, not 'HUP'"),
             (#"{"command": "inspect"}"#, "inspect needs a worker"),
+            (#"{"command": "autoscale", "argument": "3:1"}"#, "autoscale needs MIN:MAX"),
+            (#"{"command": "autoscale", "argument": "0:2"}"#, "autoscale needs MIN:MAX"),
+            (#"{"command": "autoscale", "argument": "many"}"#, "autoscale needs MIN:MAX"),
+            (#"{"command": "autoscale"}"#, "autoscale needs MIN:MAX"),
             (#"{"command": "dance"}"#, "unknown command 'dance'"),
             (#"{"verb": "status"}"#, "malformed request"),
             ("not json", "malformed request"),
@@ -68,6 +83,25 @@ import Testing
             }
             #expect(error.description.contains(words), "\(json): \(error)")
         }
+    }
+}
+
+/// A service's autoscaling in the status, as scripts read it.
+@Suite struct AutoscaleStatusTests {
+    @Test func itsFieldsAreSnakeCaseAndAbsentWhenOff() throws {
+        var service = ServiceStatus(name: "web", binds: [], urls: [], targetWorkers: 3, mode: .thread, auxiliary: false,
+                                    liveWorkers: 3, state: .running, consecutiveFailures: 0, nextSpawnInS: nil,
+                                    workers: [], recentExits: [])
+        let off = try #require(try JSONSerialization.jsonObject(with: Data(ControlCodec.encode(service))) as? [String: Any])
+        #expect(off["autoscale"] == nil)
+        service.autoscale = AutoscaleStatus(min: 1, max: 4, lastDecision: "2 -> 3 workers: pool 20/20 busy, queue 35, for 3 s",
+                                            lastDecisionAgeS: 1.5)
+        let on = try #require(try JSONSerialization.jsonObject(with: Data(ControlCodec.encode(service))) as? [String: Any])
+        let autoscale = try #require(on["autoscale"] as? [String: Any])
+        #expect(autoscale["min"] as? Int == 1 && autoscale["max"] as? Int == 4)
+        #expect(autoscale["last_decision"] as? String == "2 -> 3 workers: pool 20/20 busy, queue 35, for 3 s")
+        #expect(autoscale["last_decision_age_s"] as? Double == 1.5)
+        #expect(try ControlCodec.decode(ServiceStatus.self, from: ControlCodec.encode(service)).autoscale == service.autoscale)
     }
 }
 
