@@ -76,6 +76,8 @@ public struct DashboardModel: Sendable {
     /// The worker whose inside view is open, and what it serves (polled while open).
     public internal(set) var inspecting: String?
     public internal(set) var inspectedInflight: [InflightRequest] = []
+    /// The arbiters shown, when `pulse top` watches several (empty for one).
+    public internal(set) var sections: [ArbiterSection] = []
     /// The sample the time cursor is on (an index into `history.samples`); nil is now.
     public internal(set) var cursor: Int?
 
@@ -120,6 +122,11 @@ public struct DashboardModel: Sendable {
         if logScroll > 0 { logScroll += fresh.filter(isVisible).count }   // keep the view still
     }
 
+    /// The arbiters behind a merged status (`ArbiterSet`), for the header.
+    public mutating func setSections(_ sections: [ArbiterSection]) {
+        self.sections = sections.count > 1 ? sections : []
+    }
+
     /// What the worker whose inside view is open is serving now.
     public mutating func setInflight(_ requests: [InflightRequest], of worker: String) {
         guard worker == inspecting else { return }
@@ -151,14 +158,19 @@ public struct DashboardModel: Sendable {
     }
 
     /// Workers of every service in the current sort order, those of auxiliary
-    /// services (the data store) after the others.
+    /// services (the data store) after the others; with several arbiters, each
+    /// arbiter's workers together, in the arbiters' order.
     public var sortedWorkers: [WorkerStatus] {
-        let workers = shown?.services.flatMap { service in service.workers.map { (service.auxiliary, $0) } } ?? []
+        let workers = shown?.services.flatMap { service in
+            let section = sections.isEmpty ? 0 : ArbiterSet.split(service.name)?.index ?? 0
+            return service.workers.map { (section, service.auxiliary, $0) }
+        } ?? []
         return workers.enumerated().sorted { a, b in
-            if a.element.0 != b.element.0 { return !a.element.0 }
-            let (ka, kb) = (sort.sortKey(a.element.1), sort.sortKey(b.element.1))
+            if a.element.0 != b.element.0 { return a.element.0 < b.element.0 }
+            if a.element.1 != b.element.1 { return !a.element.1 }
+            let (ka, kb) = (sort.sortKey(a.element.2), sort.sortKey(b.element.2))
             return ka != kb ? ka < kb : a.offset < b.offset
-        }.map(\.element.1)
+        }.map(\.element.2)
     }
 
     public var selectedWorker: WorkerStatus? {

@@ -63,8 +63,10 @@ public struct Renderer: Sendable {
             return
         }
         var x = canvas.write(" pulse \(status.arbiter.version)", x: rect.x, y: rect.y, style: .title, clip: rect)
-        x = canvas.write("  up \(Format.duration(status.arbiter.uptimeS))  pid \(status.arbiter.pid)  layout \(model.layoutName)",
-                         x: x, y: rect.y, style: .title, clip: rect)
+        x = model.sections.isEmpty
+            ? canvas.write("  up \(Format.duration(status.arbiter.uptimeS))  pid \(status.arbiter.pid)  layout \(model.layoutName)",
+                           x: x, y: rect.y, style: .title, clip: rect)
+            : canvas.write("  \(model.sections.count) arbiters  layout \(model.layoutName)", x: x, y: rect.y, style: .title, clip: rect)
         if status.arbiter.state != "running" { x = canvas.write("  \(status.arbiter.state.uppercased())", x: x, y: rect.y, style: .title, clip: rect) }
         if model.paused { x = canvas.write("  PAUSED", x: x, y: rect.y, style: .title, clip: rect) }
         if let sample = model.cursorSample {
@@ -76,6 +78,10 @@ public struct Renderer: Sendable {
                 : "  LOAD \(model.loadLevel.rawValue.uppercased())"
             canvas.write(label, x: x, y: rect.y, style: .title, clip: rect)
         }
+        if !model.sections.isEmpty {
+            drawSections(&canvas, rect, model, status)
+            return
+        }
         // The services as the operator thinks of them: the app's first, then the
         // data store with its address and keyspace, then the database's pools.
         let services = status.services.filter { !$0.auxiliary } + status.services.filter(\.auxiliary)
@@ -83,7 +89,8 @@ public struct Renderer: Sendable {
         let rows = rect.height - 1
         for (index, service) in services.prefix(max(0, rows)).enumerated() {
             let y = rect.y + 1 + index
-            let end = service.auxiliary ? drawStore(&canvas, service, y: y, clip: rect) : drawApp(&canvas, service, y: y, clip: rect)
+            let end = service.auxiliary ? drawStore(&canvas, service, x: rect.x, y: y, clip: rect)
+                : drawApp(&canvas, service, x: rect.x, y: y, clip: rect)
             // No line left for the database: it goes on the app's line.
             if index == 0, let database, services.count >= rows {
                 canvas.write("  database \(database)", x: end, y: y, style: .accent, clip: rect)
@@ -96,8 +103,26 @@ public struct Renderer: Sendable {
         }
     }
 
-    private func drawApp(_ canvas: inout Canvas, _ service: ServiceStatus, y: Int, clip rect: Rect) -> Int {
-        var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
+    /// `pulse top` watching several arbiters: a line each, its services on it.
+    private func drawSections(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel, _ status: StatusSnapshot) {
+        for (index, section) in model.sections.enumerated() {
+            let y = rect.y + 1 + index
+            guard y < rect.y + rect.height else { break }
+            guard let arbiter = section.arbiter else {
+                canvas.write(" \(index + 1)  not answering on \(section.control)", x: rect.x, y: y, style: .bad, clip: rect)
+                continue
+            }
+            var x = canvas.write(" \(index + 1)  pid \(arbiter.pid)  up \(Format.duration(arbiter.uptimeS))", x: rect.x, y: y, style: .heading, clip: rect)
+            if arbiter.state != "running" { x = canvas.write("  \(arbiter.state.uppercased())", x: x, y: y, style: .warning, clip: rect) }
+            for service in status.services where ArbiterSet.split(service.name)?.index == index {
+                x = canvas.write("  |", x: x, y: y, style: .dim, clip: rect)
+                x = service.auxiliary ? drawStore(&canvas, service, x: x, y: y, clip: rect) : drawApp(&canvas, service, x: x, y: y, clip: rect)
+            }
+        }
+    }
+
+    private func drawApp(_ canvas: inout Canvas, _ service: ServiceStatus, x start: Int, y: Int, clip rect: Rect) -> Int {
+        var x = canvas.write(" \(service.name)", x: start, y: y, style: .heading, clip: rect)
         x = canvas.write("  \(service.mode.rawValue)", x: x, y: y, style: .accent, clip: rect)
         x = canvas.write("  \(service.liveWorkers)/\(service.targetWorkers) workers", x: x, y: y, clip: rect)
         x = canvas.write("  \(service.state.rawValue)", x: x, y: y, style: Self.style(of: service.state), clip: rect)
@@ -112,8 +137,8 @@ public struct Renderer: Sendable {
         return canvas.write("  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
     }
 
-    private func drawStore(_ canvas: inout Canvas, _ service: ServiceStatus, y: Int, clip rect: Rect) -> Int {
-        var x = canvas.write(" \(service.name)", x: rect.x, y: y, style: .heading, clip: rect)
+    private func drawStore(_ canvas: inout Canvas, _ service: ServiceStatus, x start: Int, y: Int, clip rect: Rect) -> Int {
+        var x = canvas.write(" \(service.name)", x: start, y: y, style: .heading, clip: rect)
         x = canvas.write("  data store  \(service.binds.joined(separator: " "))", x: x, y: y, style: .dim, clip: rect)
         if let worker = service.workers.first, let store = worker.dataStore {
             x = canvas.write("  \(store.keys) keys  \(store.clients ?? worker.connections) clients  \(store.channels) channels  \(store.subscribers) subscribers",

@@ -6,19 +6,20 @@ import Glibc
 import Mailbox
 import NIOConcurrencyHelpers
 
-/// Runs the dashboard on the terminal against an arbiter's control socket: polls
+/// Runs the dashboard on the terminal against arbiters' control sockets: polls
 /// the status and the log tail, draws, and turns keys into the same control
-/// commands `pulse ctl` sends. Embedded in `pulse` or attached with `pulse top`.
+/// commands `pulse ctl` sends. Embedded in `pulse` or attached with `pulse top`
+/// (to several arbiters at once, merged by `ArbiterSet`).
 public struct DashboardApp {
-    public var controlPath: String
+    public var controlPaths: [String]
     public var embedded: Bool
     public var layout: String
     public var library: LayoutLibrary
     /// Seconds between status polls.
     public var refresh: Double = 1
 
-    public init(controlPath: String, embedded: Bool, layout: String, library: LayoutLibrary) {
-        self.controlPath = controlPath
+    public init(controlPaths: [String], embedded: Bool, layout: String, library: LayoutLibrary) {
+        self.controlPaths = controlPaths
         self.embedded = embedded
         self.layout = layout
         self.library = library
@@ -33,9 +34,13 @@ public struct DashboardApp {
             FileHandle.standardError.write(Data("pulse top: \(error) (--layout)\n".utf8))
             return 2
         }
-        guard let client = connect() else {
-            FileHandle.standardError.write(Data("pulse top: no arbiter answers on \(controlPath) (--control)\n".utf8))
-            return 2
+        var clients: [ControlClient] = []
+        for path in controlPaths {
+            guard let client = connect(path) else {
+                FileHandle.standardError.write(Data("pulse top: no arbiter answers on \(path) (--control)\n".utf8))
+                return 2
+            }
+            clients.append(client)
         }
         let stop = NIOLockedValueBox(false)
         let sources = [SIGTERM, SIGHUP].map { signalNumber in
@@ -47,7 +52,7 @@ public struct DashboardApp {
         }
         defer { sources.forEach { $0.cancel() } }
 
-        let session = DashboardSession(app: self, client: client, layout: layout)
+        let session = DashboardSession(app: self, clients: clients, layout: layout)
         defer { session.close() }
         while !stop.withLockedValue({ $0 }) {
             guard session.pollIfDue(now: Date().timeIntervalSince1970) else { break }
@@ -59,13 +64,13 @@ public struct DashboardApp {
     }
 
     /// The arbiter may still be starting (the embedded dashboard starts with it): try for 5 s.
-    private func connect() -> ControlClient? {
-        for _ in 0..<50 {
-            if let client = try? ControlClient(path: controlPath, timeout: 5) {
+    func connect(_ path: String, attempts: Int = 50) -> ControlClient? {
+        for attempt in 0..<attempts {
+            if let client = try? ControlClient(path: path, timeout: 5) {
                 client.origin = embedded ? "dashboard" : "pulse top"
                 return client
             }
-            usleep(100_000)
+            if attempt + 1 < attempts { usleep(100_000) }
         }
         return nil
     }
@@ -78,7 +83,9 @@ final class DashboardSession {
     let terminal: Terminal
     private let renderer: Renderer
     private let load = LoadGenerator()
-    private var client: ControlClient
+    /// One per arbiter, nil while it does not answer; and the last log line read from each.
+    private var clients: [ControlClient?]
+    private var logSequences: [Int]
     private var layout: Layout
     private var model: DashboardModel
     private var lastPoll = 0.0
@@ -87,9 +94,10 @@ final class DashboardSession {
     private var dirty = true
     private var size: (Int, Int)
 
-    init(app: DashboardApp, client: ControlClient, layout: Layout) {
+    init(app: DashboardApp, clients: [ControlClient], layout: Layout) {
         self.app = app
-        self.client = client
+        self.clients = clients
+        logSequences = clients.map { _ in 0 }
         self.layout = layout
         terminal = Terminal(colors: ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         renderer = Renderer(unicode: terminal.unicode)
@@ -108,15 +116,35 @@ final class DashboardSession {
         guard now - lastPoll >= app.refresh else { return true }
         lastPoll = now
         dirty = true
-        do {
-            try poll(client, into: &model, now: now)
-        } catch {
-            // The arbiter is gone (it stopped, or was stopped), or the connection broke.
-            if app.embedded || (try? ControlClient(path: app.controlPath, timeout: 2)) == nil { return false }
-            if let fresh = try? ControlClient(path: app.controlPath, timeout: 5) {
-                fresh.origin = client.origin
-                client = fresh
+        var statuses: [StatusSnapshot?] = []
+        var entries: [(Int, LogEntry)] = []
+        for index in clients.indices {
+            do {
+                guard let client = clients[index] else { throw ControlClientGone() }
+                let status = try client.send(.status).status
+                statuses.append(status)
+                // While the display is paused, the lines wait in the arbiter's log.
+                let logs = model.paused ? [] : try client.send(.logs(after: logSequences[index])).logs ?? []
+                logSequences[index] = logs.last?.seq ?? logSequences[index]
+                entries += logs.map { (index, $0) }
+            } catch {
+                statuses.append(nil)
+                // The arbiter is gone (it stopped, or was stopped), or the connection broke.
+                if app.embedded { return false }
+                clients[index] = app.connect(app.controlPaths[index], attempts: 1)
+                if clients.count == 1, clients[index] == nil { return false }
             }
+        }
+        if let merged = ArbiterSet.merge(statuses) { model.update(status: merged, now: now) }
+        model.setSections(zip(app.controlPaths, statuses).map { ArbiterSection(control: $0, arbiter: $1?.arbiter) })
+        var seq = model.lastLogSequence
+        model.append(logs: entries.sorted { $0.1.time < $1.1.time }.map { index, entry in
+            seq += 1
+            return ArbiterSet.entry(entry, of: index, count: clients.count, seq: seq)
+        })
+        if let worker = model.inspecting, let (index, request) = ArbiterSet.route(.inspect(worker: worker), count: clients.count),
+           let inflight = try? clients[index]?.send(request).inflight {
+            model.setInflight(inflight, of: worker)
         }
         return true
     }
@@ -151,8 +179,12 @@ final class DashboardSession {
 
     private func perform(_ effect: DashboardModel.Effect) -> Bool {
         switch effect {
-        case .control(let request):
-            let response = try? client.send(request)
+        case .control(let command):
+            guard let (index, request) = ArbiterSet.route(command, count: clients.count) else {
+                model.say("select a worker of the arbiter to act on")
+                return true
+            }
+            let response = try? clients[index]?.send(request)
             if response?.ok == false { model.say(response?.message) }
             let stopping = if case .stop = request { true } else { false }
             if response == nil, !stopping { model.say("the arbiter did not answer") }
@@ -211,16 +243,6 @@ final class DashboardSession {
         }
     }
 
-    private func poll(_ client: ControlClient, into model: inout DashboardModel, now: Double) throws {
-        guard let status = try client.send(.status).status else { return }
-        model.update(status: status, now: now)
-        let logs = try client.send(.logs(after: model.lastLogSequence)).logs ?? []
-        model.append(logs: logs)
-        if let worker = model.inspecting, let inflight = try client.send(.inspect(worker: worker)).inflight {
-            model.setInflight(inflight, of: worker)
-        }
-    }
-
     /// Writes the log as shown to `pulse-log-<time>.txt` in the working directory
     /// (the temporary directory when that is not writable); says where, or why not.
     static func write(_ lines: [String]) -> String {
@@ -247,3 +269,6 @@ final class DashboardSession {
         return nil
     }
 }
+
+/// A control socket that stopped answering and has not come back yet.
+struct ControlClientGone: Error {}

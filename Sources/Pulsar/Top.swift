@@ -12,11 +12,11 @@ struct Top: ParsableCommand {
         abstract: "Attach the dashboard to a running arbiter through its control socket.",
         discussion: "Quitting it (q, then y) leaves the server running.")
 
-    @Option(help: "The arbiter's control socket (default: the only arbiter running, or the one at --bind).")
-    var control: String?
+    @Option(help: "An arbiter's control socket (default: the only arbiter running, or the one at --bind); repeat it to watch several.")
+    var control: [String] = []
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Attach to the arbiter that listens at this address, when several run.", valueName: "address"))
-    var bind: String?
+    @Option(name: [.short, .long], help: ArgumentHelp("Attach to the arbiter that listens at this address, when several run; repeat it to watch several.", valueName: "address"))
+    var bind: [String] = []
 
     @Option(help: "A layout name from layouts/, or the path of a layout file.")
     var layout: String = "default"
@@ -29,6 +29,7 @@ struct Top: ParsableCommand {
     var embedded = false
 
     func validate() throws {
+        guard !embedded || control.count + bind.count <= 1 else { throw ValidationError("the embedded dashboard watches one arbiter") }
         guard refresh >= 0.1 else { throw ValidationError("--refresh must be at least 0.1 seconds (got \(refresh))") }
         do { _ = try LayoutLibrary.standard(executable: currentExecutable()).load(layout) } catch {
             throw ValidationError("--layout: \(error)")
@@ -36,14 +37,16 @@ struct Top: ParsableCommand {
     }
 
     func run() throws {
-        let path: String
+        var paths: [String] = []
         do {
-            path = try ControlDiscovery.choose(explicit: control, bind: bind)
+            paths = control.isEmpty && bind.isEmpty ? [try ControlDiscovery.choose(explicit: nil, bind: nil)]
+                : try control.map { try ControlDiscovery.choose(explicit: $0, bind: nil) }
+                    + bind.map { try ControlDiscovery.choose(explicit: nil, bind: $0) }
         } catch {
             FileHandle.standardError.write(Data("pulse top: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        var app = DashboardApp(controlPath: absolutePath(path), embedded: embedded,
+        var app = DashboardApp(controlPaths: paths.map(absolutePath), embedded: embedded,
                                layout: layout, library: LayoutLibrary.standard(executable: currentExecutable()))
         app.refresh = refresh
         let code = app.run()

@@ -131,4 +131,33 @@ import Testing
         #expect(logs.contains { $0.text.hasPrefix("autoscale web: 1 -> 2 workers: pool") })
         #expect(logs.contains { $0.text.hasPrefix("autoscale web: 2 -> 1 workers: pool") })
     }
+
+    /// `pulse top` with two `--control`: a line per arbiter, their workers grouped,
+    /// and a key acting on the arbiter of the selected worker only.
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func pulseTopWatchesTwoArbitersAndActsOnTheSelectedOne() async throws {
+        let first = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
+        defer { first.shutdown() }
+        let second = try PulseServer(binary: "pulse", arguments: ["-w", "1"])
+        defer { second.shutdown() }
+        let pids = (try await first.waitForReady(1).arbiter.pid, try await second.waitForReady(1).arbiter.pid)
+        let session = try TmuxSession(width: 160, height: 40,
+                                      command: "\(pulse) top --control \(first.control) --control \(second.control)")
+        defer { session.shutdown() }
+        try await session.waitFor("both arbiters and their workers") { screen in
+            screen.contains(" 1  pid \(pids.0)") && screen.contains(" 2  pid \(pids.1)") && screen.contains("2 arbiters")
+                && screen.contains(" 1/web.1 ") && screen.contains(" 2/web.1 ")
+        }
+        session.send("Down", "Down")   // past 1/ds.1, the first arbiter's data store
+        session.send("+")
+        try await second.waitFor("a second worker on the second arbiter", timeout: 15) { status in
+            status.services[0].workers.filter { $0.state == .ready }.count == 2
+        }
+        try await session.waitFor("2/web.2 on screen") { $0.contains(" 2/web.2 ") }
+        #expect(try first.status().services[0].targetWorkers == 1, "the first arbiter was not asked")
+        session.send("q")
+        session.send("y")
+        try await eventually(timeout: 10, "pulse top to exit") { session.commandExited }
+        #expect(isRunning(pids.0) && isRunning(pids.1), "watching never stops a server")
+    }
 }
