@@ -48,9 +48,12 @@ public struct Autoscaler: Sendable {
         /// From heartbeats: the pool of `mode` (threads, or green tasks when
         /// cooperative), and the requests waiting for it.
         public init(reports: [WorkerReport], mode: ExecutionMode) {
+            // Bounded before adding: a heartbeat is JSON from another process, and an
+            // overflow here would trap the arbiter.
+            func bounded(_ value: Int) -> Int { min(max(0, value), 1 << 24) }
             let pools = reports.compactMap { mode == .thread ? $0.threads : $0.green }
-            self.init(busy: pools.reduce(0) { $0 + $1.busy }, size: pools.reduce(0) { $0 + $1.size },
-                      queue: reports.reduce(0) { $0 + max(0, $1.queue ?? 0) })
+            self.init(busy: pools.reduce(0) { $0 + bounded($1.busy) }, size: pools.reduce(0) { $0 + bounded($1.size) },
+                      queue: reports.reduce(0) { $0 + bounded($1.queue ?? 0) })
         }
 
         public var occupancy: Double { size > 0 ? Double(busy) / Double(size) : 0 }

@@ -138,7 +138,9 @@ final class DashboardSession {
         if let merged = ArbiterSet.merge(statuses) { model.update(status: merged, now: now) }
         model.setSections(zip(app.controlPaths, statuses).map { ArbiterSection(control: $0, arbiter: $1?.arbiter) })
         var seq = model.lastLogSequence
-        model.append(logs: entries.sorted { $0.1.time < $1.1.time }.map { index, entry in
+        // By time across arbiters; each arbiter's own order kept for lines of the same instant.
+        let ordered = entries.enumerated().sorted { ($0.element.1.time, $0.offset) < ($1.element.1.time, $1.offset) }.map(\.element)
+        model.append(logs: ordered.map { index, entry in
             seq += 1
             return ArbiterSet.entry(entry, of: index, count: clients.count, seq: seq)
         })
