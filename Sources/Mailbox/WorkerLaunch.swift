@@ -70,6 +70,8 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var maxWebSocketMessage: Int = 1 << 20
     /// Seconds between keep-alive pings on an idle WebSocket.
     public var webSocketPing: Double = 20
+    /// `--websocket-deflate`: agree to permessage-deflate (RFC 7692) when a client offers it.
+    public var webSocketDeflate = false
     /// The data store's password (`--ds-password`), for its own worker and its clients.
     public var dataStorePassword: String?
     /// Where the app's data store is, as a client URL (`pulsar://` or `redis://`);

@@ -19,7 +19,7 @@ struct ConfigLayers {
         "bind": .list, "workers": .option, "autoscale": .option, "timeout": .option, "graceful-timeout": .option, "max-requests": .option,
         "max-requests-jitter": .option, "max-worker-memory": .option, "keep-alive": .option, "thread-workers": .option,
         "greenlet": .option, "mode": .option, "max-queue": .option, "max-body": .option, "header-timeout": .option,
-        "websocket-ping": .option, "data-store": .option, "ds-password": .option, "ds-file": .option, "ds-save": .list,
+        "websocket-ping": .option, "websocket-deflate": .flag, "data-store": .option, "ds-password": .option, "ds-file": .option, "ds-save": .list,
         "database": .option, "db-pool": .option, "forwarded-allow-ips": .option, "metrics": .option, "pidfile": .option,
         "control": .option, "log-file": .option, "access-log": .option, "access-log-format": .option,
         "log-level": .option, "no-dashboard": .flag, "layout": .option,

@@ -66,6 +66,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("websocket-ping"), help: "Seconds between keep-alive pings on an idle WebSocket; one unanswered closes it.")
     var webSocketPing: Double = 20
 
+    @Flag(name: .customLong("websocket-deflate"), help: "Compress WebSocket messages (permessage-deflate, RFC 7692) with clients that offer it.")
+    var webSocketDeflate = false
+
     @Option(name: .customLong("data-store"), help: "pulsar://HOST:PORT/DB runs the embedded data store there; redis://HOST:PORT/DB uses a Redis instead (default: pulsar://127.0.0.1:6410/0, or a port the OS picks when 6410 is taken).")
     var dataStore: String?
 
@@ -265,6 +268,7 @@ struct Serve: ParsableCommand {
         configuration.workerSettings.maxBody = parseByteCount(maxBody) ?? 10 << 20
         configuration.workerSettings.headerTimeout = headerTimeout
         configuration.workerSettings.webSocketPing = webSocketPing
+        configuration.workerSettings.webSocketDeflate = webSocketDeflate
         configuration.workerSettings.dataStorePassword = dataStorePassword
         configuration.workerSettings.database = database
         configuration.workerSettings.databasePool = dbPool

@@ -39,6 +39,7 @@ struct HTTPPipeline: Sendable {
         let context = configuration.context
         let (observer, executor) = (self.observer, self.executor)
         let ping = TimeAmount.fromSeconds(settings.webSocketPing)
+        let deflate = settings.webSocketDeflate
         return NIOWebSocketServerUpgrader(
             maxFrameSize: settings.maxWebSocketMessage,
             automaticErrorHandling: true,
@@ -46,7 +47,11 @@ struct HTTPPipeline: Sendable {
                 // A handshake asked wrongly is not upgraded: the HTTP handler answers it.
                 let path = String(RequestTarget.originForm(head.uri).split(separator: "?").first ?? "")
                 let upgrade = router.webSocketHandlers(for: path) != nil && WebSocketHandshake.judge(head) == .upgrade
-                return channel.eventLoop.makeSucceededFuture(upgrade ? HTTPHeaders() : nil)
+                var headers = HTTPHeaders()
+                if deflate, let agreement = PerMessageDeflate.negotiate(head.headers) {
+                    headers.add(name: "Sec-WebSocket-Extensions", value: agreement.header)
+                }
+                return channel.eventLoop.makeSucceededFuture(upgrade ? headers : nil)
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -57,7 +62,15 @@ struct HTTPPipeline: Sendable {
                                           context: context)
                     request.pathParameters = parameters
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(WebSocketFrameValidator())
+                    // The same answer as the handshake's: the headers have not changed.
+                    if deflate, let agreement = PerMessageDeflate.negotiate(head.headers) {
+                        try sync.addHandler(WebSocketFrameValidator(deflate: true, text: false))
+                        try sync.addHandler(PerMessageDeflateHandler(maxMessage: settings.maxWebSocketMessage,
+                                                                     windowBits: agreement.serverMaxWindowBits))
+                        try sync.addHandler(WebSocketFrameValidator(framing: false))
+                    } else {
+                        try sync.addHandler(WebSocketFrameValidator())
+                    }
                     try sync.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                         maxAccumulatedFrameSize: settings.maxWebSocketMessage))

@@ -228,8 +228,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
              NIOWebSocketFrameAggregator.Error.tooManyFragments:
             close(code: .messageTooLarge, context: context)
-        case WebSocketViolation.invalidUTF8:
+        case WebSocketViolation.invalidUTF8, DeflateViolation.corrupt:
             close(code: .dataInconsistentWithMessage, context: context)
+        case DeflateViolation.tooLarge:
+            close(code: .messageTooLarge, context: context)
         case is NIOWebSocketFrameAggregator.Error, is WebSocketViolation:
             close(code: .protocolError, context: context)
         case is NIOWebSocketError:
@@ -262,15 +264,26 @@ enum WebSocketViolation: Error, Sendable {
 }
 
 /// The checks NIO's decoder leaves to the server, on each frame before the
-/// aggregator: masked, no reserved bits, text UTF-8 across fragments (so an invalid
-/// byte fails the message at once, not after the rest of it). After the first
-/// violation nothing more is passed on.
+/// aggregator: masked, no reserved bits (RSV1 on a message's first frame when
+/// permessage-deflate was agreed), text UTF-8 across fragments (so an invalid byte
+/// fails the message at once, not after the rest of it). With permessage-deflate
+/// two instances run: the framing checks before the inflater, the UTF-8 check after
+/// it. After the first violation nothing more is passed on.
 final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
+    private let framing: Bool
+    private let deflate: Bool
+    private let checksText: Bool
     /// Present while a text message's fragments arrive.
     private var text: UTF8Validator?
     private var failed = false
+
+    init(framing: Bool = true, deflate: Bool = false, text: Bool = true) {
+        self.framing = framing
+        self.deflate = deflate
+        checksText = text
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // After a violation only the peer's Close goes on: it completes the handshake.
@@ -284,8 +297,12 @@ final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHand
     }
 
     private func check(_ frame: WebSocketFrame) -> WebSocketViolation? {
-        guard frame.maskKey != nil else { return .unmasked }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return .reservedBits }
+        if framing {
+            guard frame.maskKey != nil else { return .unmasked }
+            let startsMessage = frame.opcode == .text || frame.opcode == .binary
+            guard !frame.rsv2, !frame.rsv3, !frame.rsv1 || (deflate && startsMessage) else { return .reservedBits }
+        }
+        guard checksText else { return nil }
         switch frame.opcode {
         case .text: text = UTF8Validator()
         case .binary: text = nil

@@ -9,6 +9,8 @@ final class WebSocketProbe: @unchecked Sendable {
         let fin: Bool
         let opcode: UInt8
         let payload: [UInt8]
+        /// RSV1: the message is compressed (permessage-deflate).
+        var rsv1 = false
         var text: String { String(decoding: payload, as: UTF8.self) }
         /// The close code of a close frame.
         var closeCode: Int? { opcode == 0x8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil }
@@ -16,6 +18,8 @@ final class WebSocketProbe: @unchecked Sendable {
 
     private let fd: Int32
     private var buffer: [UInt8] = []
+    /// The server's handshake response head.
+    private(set) var responseHead = ""
 
     init(port: Int, path: String, timeout: Double = 10, headers: [String: String] = [:]) throws {
         fd = try HTTPProbe.connect(port: port, timeout: timeout)
@@ -27,6 +31,7 @@ final class WebSocketProbe: @unchecked Sendable {
             if let end = buffer.firstRange(of: Array("\r\n\r\n".utf8)) {
                 let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
                 buffer.removeSubrange(..<end.upperBound)
+                responseHead = head
                 guard head.hasPrefix("HTTP/1.1 101") else {
                     close(fd)
                     throw HTTPProbe.Failure(description: "no upgrade: \(head)")
@@ -100,7 +105,8 @@ final class WebSocketProbe: @unchecked Sendable {
             offset = 10
         }
         guard buffer.count >= offset + length else { return nil }
-        let frame = Frame(fin: buffer[0] & 0x80 != 0, opcode: buffer[0] & 0x0F, payload: Array(buffer[offset..<offset + length]))
+        let frame = Frame(fin: buffer[0] & 0x80 != 0, opcode: buffer[0] & 0x0F, payload: Array(buffer[offset..<offset + length]),
+                          rsv1: buffer[0] & 0x40 != 0)
         buffer.removeSubrange(..<(offset + length))
         return frame
     }
