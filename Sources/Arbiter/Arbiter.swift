@@ -32,6 +32,9 @@ public final class Arbiter {
     let dashboard: DashboardChild
     let startedAt = Arbiter.now()
     private var lastResourceSample: Double = 0
+    /// When the last tick ran: a tick far later than its 100 ms means the arbiter
+    /// was not scheduled (a suspended machine or container, a stalled host).
+    private var lastTick: Double?
     private let exitCode: EventLoopPromise<Int32>
     var signalSources: [DispatchSourceSignal] = []
     /// `Type=notify` under systemd: readiness, reloads, stopping, status, watchdog.
@@ -171,6 +174,7 @@ public final class Arbiter {
 
     private func tick() {
         let now = Self.now()
+        noticeStall(now: now)
         reapWorkers(now: now)
         murderWorkers(now: now)
         manageWorkers(now: now)
@@ -229,6 +233,20 @@ public final class Arbiter {
     }
 
     /// Kills workers whose heartbeats stopped, and those past a kill deadline.
+    /// After a stall of the arbiter, every worker looks silent: that is the
+    /// arbiter's doing, not the workers' (they were stopped too, or their heartbeats
+    /// wait in the mailboxes). The clocks move on by the gap instead of `--timeout`
+    /// killing every worker at once, as it did after a 6-minute freeze of the machine.
+    private func noticeStall(now: Double) {
+        defer { lastTick = now }
+        guard let last = lastTick, now - last > Self.stallThreshold else { return }
+        let gap = now - last
+        logger.warning("the arbiter was not scheduled for \(String(format: "%.1f", gap))s (the machine suspended or stalled): workers' silence in that time is not held against them")
+        for index in monitors.indices { monitors[index].arbiterStalled(for: gap) }
+    }
+
+    static let stallThreshold = 5.0
+
     private func murderWorkers(now: Double) {
         for index in monitors.indices {
             let name = monitors[index].name

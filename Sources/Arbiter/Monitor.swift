@@ -206,6 +206,12 @@ public struct Monitor: Sendable {
         return orderedWorkers.filter { $0.isLive && now - $0.lastHeartbeatAt > timeout }.map(\.id)
     }
 
+    /// The arbiter was not scheduled for `gap` seconds: a worker's silence in that
+    /// time says nothing about the worker, nor do deadlines that passed meanwhile.
+    public mutating func arbiterStalled(for gap: Double) {
+        for id in workers.keys { workers[id]?.arbiterStalled(for: gap) }
+    }
+
     /// Workers past their SIGKILL deadline.
     public func workersToKill(now: Double) -> [Int] {
         orderedWorkers.filter { ($0.killAt ?? .infinity) <= now }.map(\.id)

@@ -132,6 +132,15 @@ public struct WorkerRecord: Sendable {
         return true
     }
 
+    /// The arbiter itself was not scheduled for `gap` seconds (the machine
+    /// suspended, or stalled): its clocks for this worker move on by as much.
+    mutating func arbiterStalled(for gap: Double) {
+        lastHeartbeatAt += gap
+        if case .leaving(let pid, let intent, let wasReady, let killAt?) = phase {
+            phase = .leaving(pid: pid, intent: intent, wasReady: wasReady, killAt: killAt + gap)
+        }
+    }
+
     mutating func heartbeat(_ report: WorkerReport, at now: Double) {
         lastHeartbeatAt = now
         if let sample = lastRequestSample, now > sample.at {

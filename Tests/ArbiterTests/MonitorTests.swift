@@ -32,6 +32,18 @@ import Testing
         #expect(monitor.target == 1)
     }
 
+    @Test func aStalledArbiterHoldsNoSilenceAgainstItsWorkers() {
+        var monitor = runningMonitor(2)
+        monitor.markKilled(id: 2, intent: .timeout, killAt: 3)
+        #expect(monitor.overdueWorkers(now: 400, timeout: 30) == [1])
+        #expect(monitor.workersToKill(now: 400) == [2])
+        monitor.arbiterStalled(for: 398)
+        #expect(monitor.overdueWorkers(now: 400, timeout: 30).isEmpty, "a fresh --timeout from the stall's end")
+        #expect(monitor.overdueWorkers(now: 427, timeout: 30).isEmpty)
+        #expect(monitor.overdueWorkers(now: 429, timeout: 30) == [1])
+        #expect(monitor.workersToKill(now: 400).isEmpty && monitor.workersToKill(now: 401) == [2])
+    }
+
     @Test func aReplacementTakesTheLowestFreeSlot() {
         var monitor = runningMonitor(2)
         _ = monitor.workerExited(id: 1, termination: .signaled(signal: 9), now: 1, timeoutSeconds: 30)

@@ -27,6 +27,27 @@ import Testing
         #expect(server.log.contains("worker \(victim.name) (pid \(victim.pid)) killed by signal SIGKILL (9)"))
     }
 
+    /// A machine that freezes (suspend, a paused VM or container) stops the arbiter
+    /// and its workers alike; waking up must not look like every worker hung.
+    @Test func aFrozenMachineWakesUpWithItsWorkersAlive() async throws {
+        let server = try PulseServer(arguments: ["-w", "2", "--timeout", "2"])
+        defer { server.shutdown() }
+        let before = try await server.waitForReady(2)
+        let pids = before.services.flatMap(\.workers).map(\.pid)
+        for pid in [before.arbiter.pid] + pids { kill(pid, SIGSTOP) }
+        try await Task.sleep(for: .seconds(7))
+        // The arbiter wakes first (as it did when a frozen container thawed): its tick
+        // runs before any worker could send a heartbeat.
+        kill(before.arbiter.pid, SIGCONT)
+        try await Task.sleep(for: .milliseconds(500))
+        for pid in pids { kill(pid, SIGCONT) }
+        try await Task.sleep(for: .seconds(4))   // longer than --timeout: heartbeats flow again
+        let after = try server.status()
+        #expect(after.services.flatMap(\.workers).map(\.pid) == pids, "no worker was killed for the freeze")
+        #expect(after.services.allSatisfy { $0.recentExits.isEmpty })
+        #expect(server.log.contains("the arbiter was not scheduled for"))
+    }
+
     @Test func aCrashingAppIsLoggedWithItsReasonAndRespawned() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }
