@@ -104,6 +104,19 @@ extension HeavyTests {
             #expect(frames.first?.text == "last words" && frames.last?.closeCode == 1000)
         }
 
+        /// Autobahn 3.2's strict reading: a message before the violation is answered first.
+        @Test func aMessageBeforeAViolationIsEchoedBeforeThe1002() async throws {
+            let server = try await Self.server()
+            defer { server.shutdown() }
+            let socket = try await Self.socket(server)
+            try socket.send(opcode: 0x1, Array("first".utf8))
+            try socket.send(opcode: 0x20 | 0x1, Array("bad".utf8))                 // RSV2
+            try socket.send(opcode: 0x1, Array("after".utf8))                      // never echoed
+            let frames = try await Self.framesUntilClosed(socket)
+            #expect(frames.map(\.opcode) == [0x1, 0x8])
+            #expect(frames.first?.text == "first" && frames.last?.closeCode == 1002)
+        }
+
         @Test func afterOurCloseNothingMoreIsProcessedOrSent() async throws {
             let server = try await Self.server()
             defer { server.shutdown() }

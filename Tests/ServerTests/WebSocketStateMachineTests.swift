@@ -24,6 +24,24 @@ import Testing
         #expect(machine.connectionEnded() == false)                    // the close was reported
     }
 
+    @Test func aViolationTakesNothingMoreButLetsTheAppAnswerWhatCameBefore() {
+        var machine = WebSocketStateMachine()
+        #expect(machine.violated() == true)
+        #expect(machine.state == .failing && !machine.acceptsData && machine.acceptsWrites)
+        #expect(machine.violated() == false, "one violation is enough")
+        #expect(machine.pingTimerFired() == .none)
+        #expect(machine.closeRequested() == true, "the app caught up: our Close goes")
+        #expect(machine.state == .closing && !machine.acceptsWrites)
+        // The peer may close first while we wait for the app: its handshake then.
+        var raced = WebSocketStateMachine()
+        _ = raced.violated()
+        #expect(raced.peerClosed(.valid(code: 1000)) == .reportThenReply(report: .normalClosure, reply: 1000))
+        #expect(raced.closeRequested() == false)
+        var ended = WebSocketStateMachine()
+        _ = ended.violated()
+        #expect(ended.connectionEnded() == true, "the app has not heard of the close yet")
+    }
+
     @Test func aCloseWithoutACodeIsAnsweredWithoutOne() {
         var machine = WebSocketStateMachine()
         #expect(machine.peerClosed(.valid(code: nil)) == .reportThenReply(report: nil, reply: nil))

@@ -146,8 +146,20 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
         case .pong:
             machine.pongReceived()
         default:
-            close(code: .protocolError, context: context)
+            fail(.protocolError, context: context)
         }
+    }
+
+    /// The peer broke the protocol: nothing more of it is taken, the app answers
+    /// what came before (Autobahn's strict reading), then our Close gives the reason.
+    private func fail(_ code: WebSocketErrorCode, context: ChannelHandlerContext) {
+        guard machine.violated() else { return }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        events.yield(.then { loop.execute { bound.value.0.close(code: code, context: bound.value.1) } })
+        closeTimers.append(context.eventLoop.assumeIsolated().scheduleTask(in: Self.replyDeadline) { [self] in
+            close(code: code, context: context)
+        })
     }
 
     private func peerClosed(_ verdict: WebSocketCloseRules.Verdict, context: ChannelHandlerContext) {
@@ -227,13 +239,13 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler {
         switch error {
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
              NIOWebSocketFrameAggregator.Error.tooManyFragments:
-            close(code: .messageTooLarge, context: context)
+            fail(.messageTooLarge, context: context)
         case WebSocketViolation.invalidUTF8, DeflateViolation.corrupt:
-            close(code: .dataInconsistentWithMessage, context: context)
+            fail(.dataInconsistentWithMessage, context: context)
         case DeflateViolation.tooLarge:
-            close(code: .messageTooLarge, context: context)
+            fail(.messageTooLarge, context: context)
         case is NIOWebSocketFrameAggregator.Error, is WebSocketViolation:
-            close(code: .protocolError, context: context)
+            fail(.protocolError, context: context)
         case is NIOWebSocketError:
             break   // NIO's protocol error handler has answered 1002 or 1009 and closes
         default:

@@ -4,15 +4,18 @@ import NIOWebSocket
 /// value: events in, actions out. `WebSocketConnectionHandler` carries them out.
 ///
 ///     open(awaitingPong) --we close--> closing --peer's close--> closed
-///        |
+///        |                              ^
+///        +--peer breaks the protocol--> failing --app caught up--+
 ///        +--peer's close--> answering --our reply sent--> closed
 ///        +--connection ends (from any state)----------------------> closed
 ///
 /// A peer's Close is answered only after the app has handled every message that
-/// came before it (its echo goes out first): `answering` waits for that. Data is
-/// delivered only while open; the app may write while open or answering; after
-/// our Close nothing but the peer's Close is processed, and nothing more is sent.
-/// The app hears of the close exactly once.
+/// came before it (its echo goes out first): `answering` waits for that. So is a
+/// peer's protocol violation (`failing`): nothing after it is taken, but what came
+/// before is still answered, then our Close says why. Data is delivered only while
+/// open; the app may write while open, answering or failing; after our Close
+/// nothing but the peer's Close is processed, and nothing more is sent. The app
+/// hears of the close exactly once.
 struct WebSocketStateMachine: Equatable {
     enum State: Equatable {
         /// `awaitingPong`: our keep-alive ping has not been answered yet.
@@ -21,6 +24,8 @@ struct WebSocketStateMachine: Equatable {
         case closing
         /// The peer closed; our reply waits for the app to catch up.
         case answering
+        /// The peer broke the protocol; our Close waits for the app to catch up.
+        case failing
         case closed
     }
 
@@ -53,6 +58,11 @@ struct WebSocketStateMachine: Equatable {
         case .closing:
             state = .closed
             return .reportAndClose(report)
+        case .failing:
+            // The peer closes first: the handshake is its, answered after the app caught up.
+            state = .answering
+            if case .valid(let code) = verdict { return .reportThenReply(report: report, reply: code) }
+            return .reportThenReply(report: nil, reply: 1002)
         case .answering, .closed:
             return .none
         }
@@ -65,11 +75,23 @@ struct WebSocketStateMachine: Equatable {
         return true
     }
 
-    /// We want to close (a protocol error, the drain, a missing pong): true when a
-    /// close frame should be sent now.
+    /// We want to close (the drain, a missing pong, the app's own close, or a
+    /// violation once the app caught up): true when a close frame should be sent now.
     mutating func closeRequested() -> Bool {
+        switch state {
+        case .open, .failing:
+            state = .closing
+            return true
+        case .closing, .answering, .closed:
+            return false
+        }
+    }
+
+    /// The peer broke the protocol: true when our Close should be scheduled (after
+    /// the app has handled what came before).
+    mutating func violated() -> Bool {
         guard case .open = state else { return false }
-        state = .closing
+        state = .failing
         return true
     }
 
@@ -80,7 +102,7 @@ struct WebSocketStateMachine: Equatable {
             return .sendPing
         case .open(awaitingPong: true):
             return .close(.goingAway)
-        case .closing, .answering, .closed:
+        case .closing, .answering, .failing, .closed:
             return .none
         }
     }
@@ -98,7 +120,7 @@ struct WebSocketStateMachine: Equatable {
     /// The app's frames go out while open, and while its last messages are answered.
     var acceptsWrites: Bool {
         switch state {
-        case .open, .answering: true
+        case .open, .answering, .failing: true
         case .closing, .closed: false
         }
     }
@@ -107,7 +129,7 @@ struct WebSocketStateMachine: Equatable {
     mutating func connectionEnded() -> Bool {
         defer { state = .closed }
         switch state {
-        case .open, .closing: return true
+        case .open, .closing, .failing: return true
         case .answering, .closed: return false
         }
     }
