@@ -1,18 +1,29 @@
 import NIOCore
 
-/// A client waiting in BLPOP/BRPOP for one of its keys to get an element.
+/// A client waiting in BLPOP, BRPOP, BLMPOP, BLMOVE or BRPOPLPUSH for one of its
+/// keys to get an element.
 final class BlockedClient {
+    /// What the client takes from the first of its lists that has an element.
+    enum Pop {
+        /// BLPOP and BRPOP: one element, answered with its key.
+        case one(front: Bool)
+        /// BLMPOP: up to `count` elements, answered with their key.
+        case many(front: Bool, count: Int)
+        /// BLMOVE and BRPOPLPUSH: one element, pushed onto `destination`.
+        case move(front: Bool, destination: [UInt8], toFront: Bool)
+    }
+
     let session: Session
     let database: Int
     let keys: [[UInt8]]
-    let front: Bool
+    let pop: Pop
     var done = false
 
-    init(session: Session, database: Int, keys: [[UInt8]], front: Bool) {
+    init(session: Session, database: Int, keys: [[UInt8]], pop: Pop) {
         self.session = session
         self.database = database
         self.keys = keys
-        self.front = front
+        self.pop = pop
     }
 }
 
@@ -38,12 +49,14 @@ extension Store {
             let client = queue.removeFirst()
             waiters[waitKey] = queue.isEmpty ? nil : queue
             guard !client.done else { continue }
-            guard case .list? = databases[database].get(key, now: Store.now()),
-                  let item = try? client.session.mutateList(key, { client.front ? $0.popFirst() : $0.popLast() }) else {
+            guard case .list? = databases[database].get(key, now: Store.now()) else {
                 waiters[waitKey, default: []].insert(client, at: 0)
                 return
             }
-            client.session.unblock(with: .array([.bulkString(key), .bulkString(item)]))
+            // A BLMOVE whose destination now holds another type is answered WRONGTYPE, as in Redis.
+            let reply: RESPValue?
+            do { reply = try client.session.take(from: key, client.pop) } catch { reply = .error(error.message) }
+            client.session.unblock(with: reply ?? .array(nil))
         }
     }
 }
@@ -54,17 +67,20 @@ struct WaitKey: Hashable {
 }
 
 extension Session {
-    /// BLPOP/BRPOP: pops at once when it can; otherwise the connection waits
-    /// (reading nothing else) until a push or the timeout (0 waits for ever).
-    func blockingPop(_ arguments: [[UInt8]], front: Bool) throws(CommandError) -> [RESPValue] {
-        let keys = Array(arguments.dropLast())
-        let timeout = try Self.timeout(arguments.last!, now: now)
+    /// The blocking pops: take at once when a key has an element; otherwise the
+    /// connection waits (reading nothing else) until a command gives one of the keys
+    /// a list, or the timeout (0 waits for ever). Inside a transaction they answer
+    /// at once, as a timeout would (BLMOVE with a null string, as Redis does).
+    func blockingPop(_ keys: [[UInt8]], timeout argument: [UInt8], _ pop: BlockedClient.Pop) throws(CommandError) -> [RESPValue] {
+        let timeout = try Self.timeout(argument, now: now)
         for key in keys {
-            guard try list(key) != nil, let item = try mutateList(key, { front ? $0.popFirst() : $0.popLast() }) else { continue }
-            return [.array([.bulkString(key), .bulkString(item)])]
+            if let reply = try take(from: key, pop) { return [reply] }
         }
-        if inTransaction || scheduleTimeout == nil { return [.array(nil)] }
-        let client = BlockedClient(session: self, database: database, keys: keys, front: front)
+        if inTransaction || scheduleTimeout == nil {
+            if case .move = pop { return [.null] }
+            return [.array(nil)]
+        }
+        let client = BlockedClient(session: self, database: database, keys: keys, pop: pop)
         blocked = client
         store.wait(client)
         if timeout > 0 {
@@ -74,6 +90,25 @@ extension Session {
             }
         }
         return []
+    }
+
+    /// Takes what `pop` asks for from the list at `key`; nil when there is no list.
+    func take(from key: [UInt8], _ pop: BlockedClient.Pop) throws(CommandError) -> RESPValue? {
+        guard try list(key) != nil else { return nil }
+        switch pop {
+        case .one(let front):
+            let item = try mutateList(key) { front ? $0.popFirst() : $0.popLast() }
+            return .array([.bulkString(key), .bulkString(item)])
+        case .many(let front, let count):
+            let items = try mutateList(key) { list in
+                var items: [[UInt8]] = []
+                while items.count < count, let item = front ? list.popFirst() : list.popLast() { items.append(item) }
+                return items
+            }
+            return .array([.bulkString(key), Commands.bulkArray(items)])
+        case .move(let front, let destination, let toFront):
+            return try Commands.move(self, key, destination, fromFront: front, toFront: toFront)
+        }
     }
 
     func unblock(with reply: RESPValue) {

@@ -137,13 +137,11 @@ extension Commands {
             session.store(arguments[0], .list(CircularBuffer(kept)))
             return .ok
         },
-        "blpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: true) },
-        "brpop": Command(arity: -3) { (session, arguments) throws(CommandError) in try session.blockingPop(arguments, front: false) },
-        "rpoplpush": one(3) { (session, arguments) throws(CommandError) in
-            _ = try session.list(arguments[1])                       // WRONGTYPE before anything moves
-            guard let item = try session.mutateList(arguments[0], { $0.popLast() }) else { return .null }
-            try session.mutateList(arguments[1]) { $0.prepend(item) }
-            return .bulkString(item)
+        "blpop": Command(arity: -3) { (session, arguments) throws(CommandError) in
+            try session.blockingPop(Array(arguments.dropLast()), timeout: arguments[arguments.count - 1], .one(front: true))
+        },
+        "brpop": Command(arity: -3) { (session, arguments) throws(CommandError) in
+            try session.blockingPop(Array(arguments.dropLast()), timeout: arguments[arguments.count - 1], .one(front: false))
         },
     ]
 

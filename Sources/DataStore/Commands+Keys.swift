@@ -36,17 +36,82 @@ extension Commands {
             let keys = session.db.keys(now: session.now).sorted { $0.lexicographicallyPrecedes($1) }
             return [try scan(keys, cursor: arguments[0], options: Array(arguments.dropFirst()), key: { $0 }) { [.bulkString($0)] }]
         },
-        "rename": one(3) { (session, arguments) throws(CommandError) in
-            guard let value = session.db.get(arguments[0], now: session.now) else { throw .noSuchKey }
-            let expiry = session.db.expires[arguments[0]]
-            session.db.delete(arguments[0])
-            session.db.set(arguments[1], value)
-            if let expiry { session.db.setExpiry(arguments[1], expiry) }
-            session.store.changes += 1
-            return .ok
+        "rename": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: false) },
+        "renamenx": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: true) },
+        "copy": one(-3) { (session, arguments) throws(CommandError) in try copy(session, arguments) },
+        "unlink": one(-2) { session, arguments in
+            let removed = arguments.filter { session.db.get($0, now: session.now) != nil && session.db.delete($0) }.count
+            if removed > 0 { session.store.changes += 1 }
+            return .integer(removed)
         },
+        "touch": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
+        "expiretime": one(2) { session, arguments in expireTime(session, arguments[0], milliseconds: false) },
+        "pexpiretime": one(2) { session, arguments in expireTime(session, arguments[0], milliseconds: true) },
         "randomkey": one(1) { session, _ in .bulkString(session.db.keys(now: session.now).randomElement()) },
     ]
+
+    /// RENAME and RENAMENX: the value moves with its expiry; a key renamed to itself
+    /// is left alone (no write, nothing for WATCH), as in Redis.
+    static func rename(_ session: Session, _ arguments: [[UInt8]], onlyIfMissing: Bool) throws(CommandError) -> RESPValue {
+        let (source, destination) = (arguments[0], arguments[1])
+        guard let value = session.db.get(source, now: session.now) else { throw .noSuchKey }
+        if source == destination { return onlyIfMissing ? .integer(0) : .ok }
+        if onlyIfMissing, session.db.get(destination, now: session.now) != nil { return .integer(0) }
+        let expiry = session.db.expires[source]
+        session.db.delete(destination)
+        session.db.set(destination, value)
+        if let expiry { session.db.setExpiry(destination, expiry) }
+        session.db.delete(source)
+        session.store.changes += 1
+        return onlyIfMissing ? .integer(1) : .ok
+    }
+
+    /// COPY source destination [DB index] [REPLACE], with the source's expiry.
+    static func copy(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
+        var replace = false
+        var target = session.database
+        var index = 2
+        while index < arguments.count {
+            switch arguments[index].text.uppercased() {
+            case "REPLACE": replace = true
+            case "DB" where index + 1 < arguments.count:
+                // Redis reads the index as a C int.
+                let number = try int(arguments[index + 1])
+                guard let database = Int32(exactly: number) else {
+                    throw CommandError(message: "ERR value is out of range, value must between -2147483648 and 2147483647")
+                }
+                guard (0..<Store.databaseCount).contains(Int(database)) else { throw CommandError(message: "ERR DB index is out of range") }
+                target = Int(database)
+                index += 1
+            default: throw .syntax
+            }
+            index += 1
+        }
+        let (source, destination) = (arguments[0], arguments[1])
+        if target == session.database, source == destination {
+            throw CommandError(message: "ERR source and destination objects are the same")
+        }
+        guard let value = session.db.get(source, now: session.now) else { return .integer(0) }
+        let expiry = session.db.expires[source]
+        let targetDB = session.store.databases[target]
+        if targetDB.get(destination, now: session.now) != nil {
+            guard replace else { return .integer(0) }
+            targetDB.delete(destination)
+        }
+        targetDB.set(destination, value)
+        if let expiry { targetDB.setExpiry(destination, expiry) }
+        session.store.changes += 1
+        return .integer(1)
+    }
+
+    /// EXPIRETIME and PEXPIRETIME: the absolute deadline, -1 without one, -2 without the key.
+    static func expireTime(_ session: Session, _ key: [UInt8], milliseconds: Bool) -> RESPValue {
+        guard session.db.get(key, now: session.now) != nil else { return .integer(-2) }
+        guard let deadline = session.db.expires[key] else { return .integer(-1) }
+        guard !milliseconds else { return .integer(Int(max(0, deadline))) }
+        // Rounded to the nearest second, in unsigned arithmetic so Int64.max does not overflow.
+        return .integer(Int((UInt64(max(0, deadline)) + 500) / 1000))
+    }
 
     /// The deadline an EXPIRE-family command asks for, as Redis 7 computes it: any
     /// integer (a past one deletes the key), refused when the arithmetic overflows.

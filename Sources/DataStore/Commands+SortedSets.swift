@@ -110,16 +110,26 @@ extension Commands {
         var offset = 0
         var limit = -1
         var limited = false
+        /// ZRANGESTORE: no WITHSCORES.
+        var storing = false
     }
 
+    /// Members ZRANGE's arguments (`key start stop` and its words) choose, in reply order.
+    typealias Entries = [(score: Double, member: [UInt8])]
+
     static func range(_ session: Session, _ arguments: [[UInt8]], _ fixed: RangeOptions) throws(CommandError) -> RESPValue {
+        let (entries, withScores) = try rangeEntries(session, arguments, fixed)
+        return render(entries, withScores: withScores)
+    }
+
+    static func rangeEntries(_ session: Session, _ arguments: [[UInt8]], _ fixed: RangeOptions) throws(CommandError) -> (Entries, Bool) {
         var options = fixed
         var index = 3
         while index < arguments.count {
             let word = arguments[index].text.uppercased()
             let left = arguments.count - index - 1
             switch word {
-            case "WITHSCORES": options.withScores = true
+            case "WITHSCORES" where !options.storing: options.withScores = true
             case "LIMIT" where left >= 2:
                 options.offset = try int(arguments[index + 1])
                 options.limit = try int(arguments[index + 2])
@@ -144,7 +154,7 @@ extension Commands {
         let members: [(score: Double, member: [UInt8])]
         switch kind {
         case .rank:
-            return try byRank(session, arguments, reverse: reverse, withScores: options.withScores)
+            return (try byRank(session, arguments, reverse: reverse), options.withScores)
         case .score:
             guard let low = ScoreBound(first), let high = ScoreBound(second) else {
                 throw CommandError(message: "ERR min or max is not a float")
@@ -155,19 +165,20 @@ extension Commands {
             members = try session.sortedSet(arguments[0])?.members(lexFrom: low, to: high) ?? []
         }
         // LIMIT as Redis walks it: a negative offset skips past the end, a negative count takes all.
-        guard options.offset >= 0 else { return .array([]) }
+        guard options.offset >= 0 else { return ([], options.withScores) }
         let walked = (reverse ? members.reversed() : members).dropFirst(options.offset)
         let taken = options.limit < 0 ? Array(walked) : Array(walked.prefix(options.limit))
-        return render(taken, withScores: options.withScores)
+        return (taken, options.withScores)
     }
 
-    static func byRank(_ session: Session, _ arguments: [[UInt8]], reverse: Bool, withScores: Bool) throws(CommandError) -> RESPValue {
+    static func byRank(_ session: Session, _ arguments: [[UInt8]], reverse: Bool) throws(CommandError) -> Entries {
+        let (start, stop) = (try int(arguments[1]), try int(arguments[2]))   // read before the key is, as Redis does
         let set = try session.sortedSet(arguments[0]) ?? SortedSet()
-        guard let ranks = clamp(try int(arguments[1]), try int(arguments[2]), count: set.count) else { return .array([]) }
+        guard let ranks = clamp(start, stop, count: set.count) else { return [] }
         let chosen = reverse
             ? Array(set.range((set.count - 1 - ranks.upperBound)...(set.count - 1 - ranks.lowerBound)).reversed())
             : Array(set.range(ranks))
-        return render(chosen, withScores: withScores)
+        return chosen
     }
 
     static func render(_ entries: [(score: Double, member: [UInt8])], withScores: Bool) -> RESPValue {

@@ -3,35 +3,42 @@ extension Commands {
         "get": one(2) { (session, arguments) throws(CommandError) in .bulkString(try session.string(arguments[0])) },
         "set": one(-3) { (session, arguments) throws(CommandError) in
             let key = arguments[0]
-            var expireAt: Int64?
-            var onlyIfMissing = false, onlyIfPresent = false, keepTTL = false, returnOld = false
-            var index = 2
-            while index < arguments.count {
-                let option = arguments[index].text.uppercased()
-                switch option {
-                case "NX": onlyIfMissing = true
-                case "XX": onlyIfPresent = true
-                case "KEEPTTL": keepTTL = true
-                case "GET": returnOld = true
-                case "EX", "PX", "EXAT", "PXAT":
-                    guard index + 1 < arguments.count else { throw .syntax }
-                    let amount = Int64(try int(arguments[index + 1]))
-                    let seconds = option == "EX" || option == "EXAT"
-                    let relative = option == "EX" || option == "PX"
-                    expireAt = try expiry(amount, seconds: seconds, from: relative ? session.now : 0, command: "set")
-                    index += 1
-                default: throw .syntax
-                }
-                index += 1
-            }
-            guard !(onlyIfMissing && onlyIfPresent) else { throw .syntax }
-            let old = returnOld ? try session.string(key) : nil
+            let options = try StringOptions(arguments.dropFirst(2), forSet: true)
+            let expireAt = try options.deadline(now: session.now, command: "set")
+            let old = options.get ? try session.string(key) : nil
             let exists = session.db.get(key, now: session.now) != nil
-            if (onlyIfMissing && exists) || (onlyIfPresent && !exists) { return returnOld ? .bulkString(old) : .null }
-            session.db.set(key, .string(arguments[1]), keepTTL: keepTTL)
+            if (options.nx && exists) || (options.xx && !exists) { return options.get ? .bulkString(old) : .null }
+            session.db.set(key, .string(arguments[1]), keepTTL: options.keepTTL)
             if let expireAt { session.db.setExpiry(key, expireAt) }
             session.store.changes += 1
-            return returnOld ? .bulkString(old) : .ok
+            return options.get ? .bulkString(old) : .ok
+        },
+        "getex": one(-2) { (session, arguments) throws(CommandError) in
+            let options = try StringOptions(arguments.dropFirst(), forSet: false)
+            guard let value = try session.string(arguments[0]) else { return .null }
+            guard let deadline = try options.deadline(now: session.now, command: "getex") else {
+                if options.persist, session.db.expires[arguments[0]] != nil {
+                    session.db.setExpiry(arguments[0], nil)
+                    session.store.changes += 1
+                }
+                return .bulkString(value)
+            }
+            _ = expire(session, arguments[0], at: deadline)   // a deadline already past deletes the key
+            return .bulkString(value)
+        },
+        "getdel": one(2) { (session, arguments) throws(CommandError) in
+            guard let value = try session.string(arguments[0]) else { return .null }
+            session.db.delete(arguments[0])
+            session.store.changes += 1
+            return .bulkString(value)
+        },
+        "msetnx": one(-3) { (session, arguments) throws(CommandError) in
+            guard arguments.count % 2 == 0 else { throw .arity("msetnx") }
+            let keys = stride(from: 0, to: arguments.count, by: 2).map { arguments[$0] }
+            guard keys.allSatisfy({ session.db.get($0, now: session.now) == nil }) else { return .integer(0) }
+            for pair in stride(from: 0, to: arguments.count, by: 2) { session.db.set(arguments[pair], .string(arguments[pair + 1])) }
+            session.store.changes += 1
+            return .integer(1)
         },
         "setnx": one(3) { (session, arguments) throws(CommandError) in
             guard session.db.get(arguments[0], now: session.now) == nil else { return .integer(0) }
@@ -84,7 +91,9 @@ extension Commands {
             return .bulkString(text)
         },
         "append": one(3) { (session, arguments) throws(CommandError) in
-            let value = (try session.string(arguments[0]) ?? []) + arguments[1]
+            let current = try session.string(arguments[0]) ?? []
+            try checkLength(session, current.count, plus: arguments[1].count)
+            let value = current + arguments[1]
             session.db.set(arguments[0], .string(value), keepTTL: true)
             session.store.changes += 1
             return .integer(value.count)
@@ -99,6 +108,46 @@ extension Commands {
         session.db.setExpiry(arguments[0], deadline)
         session.store.changes += 1
         return .ok
+    }
+
+    /// SET's and GETEX's words after the key (and value), read as Redis 7.0 reads them:
+    /// one kind of expiry (repeating the same kind is allowed, the last amount wins),
+    /// not with KEEPTTL or PERSIST, NX not with XX; anything else is a syntax error.
+    /// The amount is read only later, once the key was looked at, as Redis does.
+    struct StringOptions {
+        enum Expiry: String { case ex = "EX", px = "PX", exat = "EXAT", pxat = "PXAT" }
+        var expiry: (kind: Expiry, amount: [UInt8])?
+        var nx = false, xx = false, get = false, keepTTL = false, persist = false
+
+        init(_ words: ArraySlice<[UInt8]>, forSet: Bool) throws(CommandError) {
+            var index = words.startIndex
+            while index < words.endIndex {
+                let word = words[index].text.uppercased()
+                let hasNext = index + 1 < words.endIndex
+                switch word {
+                case "NX" where forSet && !xx: nx = true
+                case "XX" where forSet && !nx: xx = true
+                case "GET" where forSet: get = true
+                case "KEEPTTL" where forSet && !persist && expiry == nil: keepTTL = true
+                case "PERSIST" where !forSet && expiry == nil && !keepTTL: persist = true
+                default:
+                    guard let kind = Expiry(rawValue: word), hasNext, !keepTTL, !persist, expiry.map({ $0.kind == kind }) ?? true else {
+                        throw .syntax
+                    }
+                    expiry = (kind, words[index + 1])
+                    index += 1
+                }
+                index += 1
+            }
+        }
+
+        /// The absolute deadline in milliseconds, nil without an expiry.
+        func deadline(now: Int64, command: String) throws(CommandError) -> Int64? {
+            guard let expiry else { return nil }
+            let amount = Int64(try int(expiry.amount))
+            let relative = expiry.kind == .ex || expiry.kind == .px
+            return try Commands.expiry(amount, seconds: expiry.kind == .ex || expiry.kind == .exat, from: relative ? now : 0, command: command)
+        }
     }
 
     /// When a key given an expiry by SET or SETEX expires, in milliseconds since 1970,

@@ -20,13 +20,24 @@ enum Commands {
 
     static let table: [String: Command] = connection.merging(strings) { a, _ in a }.merging(keys) { a, _ in a }
         .merging(hashes) { a, _ in a }.merging(lists) { a, _ in a }.merging(sets) { a, _ in a }.merging(pubsub) { a, _ in a }
-        .merging(sortedSets) { a, _ in a }
+        .merging(sortedSets) { a, _ in a }.merging(stringRanges) { a, _ in a }.merging(object) { a, _ in a }
+        .merging(listMoves) { a, _ in a }.merging(setMoves) { a, _ in a }.merging(sortedSetEdits) { a, _ in a }
+        .merging(sortedSetAlgebra) { a, _ in a }
 
     // MARK: - Helpers
 
     static func int(_ bytes: [UInt8]) throws(CommandError) -> Int {
-        guard let value = Int(bytes.text) else { throw .notInteger }
+        guard let value = integer(bytes) else { throw .notInteger }
         return value
+    }
+
+    /// A 64-bit integer as Redis's string2ll reads one: an optional minus, then digits
+    /// with no leading zero ("0" alone is fine), so "+1", "007" and "-0" are not integers.
+    static func integer(_ bytes: [UInt8]) -> Int? {
+        let digits = bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
+        guard let first = digits.first, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              first != UInt8(ascii: "0") || bytes.count == 1 else { return nil }
+        return Int(bytes.text)
     }
 
     /// A score or timeout, read as Redis reads it (strtod over all of it; no NaN, no overflow).

@@ -129,6 +129,8 @@ public final class Store {
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
     public var password: String?
+    /// The longest string SETRANGE, SETBIT and APPEND may make: Redis's proto-max-bulk-len.
+    public var maxStringLength = 512 << 20
     /// Where SAVE and BGSAVE write, and what is loaded at start.
     public var snapshotPath: String?
     var changesAtLastSave = 0

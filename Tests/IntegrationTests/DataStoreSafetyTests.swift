@@ -19,15 +19,24 @@ import Testing
 
         /// Sends bytes as they are (an inline request) and reads one reply.
         func send(raw request: String) throws -> String {
-            try HTTPProbe.sendAll(fd, Array(request.utf8))
+            String(decoding: try reply(to: Array(request.utf8)), as: UTF8.self)
+        }
+
+        /// One command's reply as its bytes, which may be any bytes (SETBIT's are).
+        func reply(to words: [String]) throws -> [UInt8] {
+            try reply(to: Array(("*\(words.count)\r\n" + words.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()).utf8))
+        }
+
+        private func reply(to request: [UInt8]) throws -> [UInt8] {
+            try HTTPProbe.sendAll(fd, request)
             var reply: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while Self.end(of: reply, from: 0) == nil {
                 let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                guard count > 0 else { return String(decoding: reply, as: UTF8.self) + (count == 0 ? "<closed>" : "<timeout>") }
+                guard count > 0 else { return reply + Array((count == 0 ? "<closed>" : "<timeout>").utf8) }
                 reply += chunk[..<count]
             }
-            return String(decoding: reply, as: UTF8.self)
+            return reply
         }
 
         /// Where the RESP value starting at `start` ends, or nil while it is incomplete.

@@ -1,0 +1,200 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The commands of issue 13 against redis-server 7.0: the same commands go to the
+/// embedded store and to a redis-server this test starts, and the replies must be
+/// the same bytes (random replies by their shape, hash-ordered ones as sorted sets).
+@Suite(.blockingAllowed) struct DataStoreParityTests {
+    /// Both stores, started fresh, and a connection to each.
+    struct Pair {
+        let server: PulseServer
+        let redis: RedisServer
+        let ours: DataStoreSafetyTests.Connection
+        let theirs: DataStoreSafetyTests.Connection
+
+        static func start() async throws -> Pair {
+            let redis = try await RedisServer.start()
+            let server = try PulseServer(arguments: ["-w", "1"])
+            try await server.waitForReady(1, service: "ds")
+            return Pair(server: server, redis: redis, ours: try DataStoreSafetyTests.Connection(port: try server.port(service: "ds")),
+                        theirs: try DataStoreSafetyTests.Connection(port: redis.port))
+        }
+    }
+
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func edgeCasesOfTheNewCommandsAnswerAsRedis7Does() async throws {
+        let pair = try await Pair.start()
+        defer { pair.server.shutdown() }
+        let storePID = try #require(try pair.server.workerPIDs(service: "ds").first)
+        let differences = try await onThread {
+            try ParityCommands.fixed.compactMap { command -> String? in
+                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
+                guard !ParityCommands.same(command, mine, reference) else { return nil }
+                return "\(command.joined(separator: " ")): ours \(Self.show(mine)), Redis \(Self.show(reference))"
+            }
+        }
+        #expect(differences.isEmpty, "\(differences.count) differ:\n\(differences.joined(separator: "\n"))")
+        #expect(try pair.server.workerPIDs(service: "ds") == [storePID], "the store was restarted: it crashed")
+    }
+
+    /// Seeded random sequences over eight keys: set DATASTORE_PARITY_SEED to replay one.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func randomSequencesAnswerAsRedis7Does() async throws {
+        let pair = try await Pair.start()
+        defer { pair.server.shutdown() }
+        let seed = ProcessInfo.processInfo.environment["DATASTORE_PARITY_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+        print("DataStoreParityTests: random sequence seed \(seed) (DATASTORE_PARITY_SEED=\(seed) replays it)")
+        let count = 4000
+        let divergence = try await onThread { () throws -> String? in
+            var generator = RandomCommands(seed: seed)
+            var recent: [String] = []
+            for index in 0..<count {
+                let command = generator.next()
+                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
+                recent = Array((recent + [command.joined(separator: " ")]).suffix(12))
+                guard ParityCommands.same(command, mine, reference) else {
+                    return "seed \(seed), command \(index + 1) of \(count): \(command.joined(separator: " "))\n"
+                        + "ours \(Self.show(mine)), Redis \(Self.show(reference))\nthe commands before it:\n"
+                        + recent.dropLast().joined(separator: "\n")
+                }
+            }
+            return nil
+        }
+        #expect(divergence == nil, "\(divergence ?? "")")
+    }
+
+    /// BLMOVE, BLMPOP and BRPOPLPUSH wait, and are woken by whatever gives their key a
+    /// list (RENAMENX, COPY, LMOVE, another BLMOVE's push) with the same replies from both stores.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func blockingMovesAreWokenAsInRedis() async throws {
+        let pair = try await Pair.start()
+        defer { pair.server.shutdown() }
+        var transcripts: [[String]] = []
+        for port in [try pair.server.port(service: "ds"), pair.redis.port] {
+            let (blocked, chained, writer) = (try DataStoreSafetyTests.Connection(port: port), try DataStoreSafetyTests.Connection(port: port),
+                                              try DataStoreSafetyTests.Connection(port: port))
+            var transcript: [String] = []
+            async let moved = onThread { try blocked.send(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"]) }
+            try await Task.sleep(for: .milliseconds(150))
+            transcript += try await onThread { [try writer.send(["RPUSH", "tmp", "a", "b"]), try writer.send(["RENAMENX", "tmp", "src"])] }
+            transcript.append(try await moved)
+            transcript += try await onThread { [try writer.send(["LRANGE", "src", "0", "-1"]), try writer.send(["LRANGE", "dst", "0", "-1"])] }
+
+            async let many = onThread { try blocked.send(["BLMPOP", "5", "2", "q1", "q2", "RIGHT", "COUNT", "2"]) }
+            try await Task.sleep(for: .milliseconds(150))
+            transcript += try await onThread { [try writer.send(["COPY", "dst", "q2"])] }
+            transcript.append(try await many)
+
+            // A BRPOPLPUSH whose push wakes a BLMOVE waiting on its destination.
+            async let first = onThread { try blocked.send(["BRPOPLPUSH", "b1", "b2", "5"]) }
+            async let second = onThread { try chained.send(["BLMOVE", "b2", "b3", "LEFT", "LEFT", "5"]) }
+            try await Task.sleep(for: .milliseconds(150))
+            transcript += try await onThread { [try writer.send(["LMOVE", "src", "b1", "LEFT", "LEFT"])] }
+            transcript += [try await first, try await second]
+            transcript += try await onThread { [try writer.send(["LRANGE", "b3", "0", "-1"]), try writer.send(["EXISTS", "b1", "b2"])] }
+
+            transcript.append(try await onThread { try blocked.send(["BLMOVE", "none", "dst", "LEFT", "LEFT", "0.1"]) })
+            transcript.append(try await onThread { try blocked.send(["BLMPOP", "0.1", "1", "none", "LEFT"]) })
+            transcripts.append(transcript)
+        }
+        #expect(transcripts[0] == transcripts[1])
+        #expect(transcripts[1].contains("$1\r\na\r\n"), "Redis itself moved the element: \(transcripts[1])")
+    }
+
+    static func show(_ reply: [UInt8]) -> String { String(decoding: reply.prefix(200), as: UTF8.self).debugDescription }
+}
+
+/// A seeded stream of commands over keys k0...k7: the new commands mixed with the
+/// basic ones, small values so that keys collide, change type and empty out.
+struct RandomCommands {
+    /// SplitMix64: the same sequence for the same seed on every platform.
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func random() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int(random() % UInt64(items.count))] }
+    mutating func key() -> String { "k\(random() % 8)" }
+    mutating func value() -> String { pick(["a", "b", "c", "1", "2", "-3", "10", ""]) }
+    mutating func index() -> String { pick(["0", "1", "2", "-1", "-2", "3", "5", "-100", "100", "9223372036854775807", "-9223372036854775808"]) }
+    mutating func side() -> String { pick(["LEFT", "RIGHT"]) }
+    mutating func score() -> String { pick(["0", "1", "2", "1.5", "-1", "inf", "-inf", "3"]) }
+
+    mutating func next() -> [String] {
+        let (k, l) = (key(), key())
+        switch random() % 64 {
+        case 0: return ["SET", k, value()]
+        case 1: return ["GET", k]
+        case 2: return ["DEL", k, l]
+        case 3: return ["INCR", k]
+        case 4: return ["APPEND", k, value()]
+        case 5: return ["LPUSH", k, value(), value()]
+        case 6: return ["RPUSH", k, value()]
+        case 7: return [pick(["LPOP", "RPOP"]), k] + (random() % 2 == 0 ? [pick(["0", "1", "3"])] : [])
+        case 8: return ["LRANGE", k, index(), index()]
+        case 9: return ["SADD", k, value(), value()]
+        case 10: return ["SREM", k, value()]
+        case 11: return [pick(["SMEMBERS", "SCARD"]), k]
+        case 12: return ["SINTER", k, l]
+        case 13: return ["HSET", k, pick(["f", "g", "h"]), value()]
+        case 14: return [pick(["HGETALL", "HLEN"]), k]
+        case 15: return ["ZADD", k, score(), value()]
+        case 16: return ["ZRANGE", k, index(), index(), "WITHSCORES"]
+        case 17: return ["ZINCRBY", k, score(), value()]
+        case 18: return ["TYPE", k]
+        case 19: return ["EXPIREAT", k, "4000000000"]
+        case 20: return [pick(["PERSIST", "TTL", "EXPIRETIME", "PEXPIRETIME", "EXISTS", "TOUCH"]), k]
+        case 21: return ["GETEX", k] + pick([[], ["PERSIST"], ["EXAT", "4100000000"], ["PXAT", "1"], ["EX", "0"]])
+        case 22: return ["GETDEL", k]
+        case 23: return ["MSETNX", k, value(), l, value()]
+        case 24: return ["SETRANGE", k, pick(["0", "1", "3", "8"]), value()]
+        case 25: return [pick(["GETRANGE", "SUBSTR"]), k, index(), index()]
+        case 26: return ["SETBIT", k, String(random() % 40), pick(["0", "1"])]
+        case 27: return ["GETBIT", k, String(random() % 40)]
+        case 28: return ["BITCOUNT", k] + pick([[], [index(), index()], [index(), index(), pick(["BIT", "BYTE"])]])
+        case 29: return [pick(["RENAME", "RENAMENX"]), k, l]
+        case 30: return ["COPY", k, l] + pick([[], ["REPLACE"], ["DB", "0", "REPLACE"]])
+        case 31: return ["UNLINK", k, l]
+        case 32: return ["LINSERT", k, pick(["BEFORE", "AFTER"]), value(), value()]
+        case 33: return ["LPOS", k, value()] + pick([[], ["RANK", pick(["1", "-1", "2", "-2"])], ["COUNT", pick(["0", "1", "2"])],
+                                                    ["RANK", "-1", "COUNT", "0", "MAXLEN", "3"]])
+        case 34: return [pick(["LPUSHX", "RPUSHX"]), k, value()]
+        case 35: return ["LMOVE", k, l, side(), side()]
+        case 36: return ["RPOPLPUSH", k, l]
+        case 37: return ["LMPOP", "2", k, l, side()] + pick([[], ["COUNT", pick(["1", "2", "5"])]])
+        case 38: return pick([["BLMOVE", k, l, side(), side(), "0.01"], ["BRPOPLPUSH", k, l, "0.01"], ["BLMPOP", "0.01", "1", k, side()]])
+        case 39: return ["SMOVE", k, l, value()]
+        case 40: return ["SMISMEMBER", k, value(), value()]
+        case 41: return ["SINTERCARD", "2", k, l] + pick([[], ["LIMIT", pick(["0", "1", "2"])]])
+        case 42: return ["HRANDFIELD", k] + pick([[], [pick(["1", "2", "-3", "0"])], [pick(["1", "5", "-2"]), "WITHVALUES"]])
+        case 43: return ["ZRANDMEMBER", k] + pick([[], [pick(["1", "2", "-3", "0"])], [pick(["1", "5", "-2"]), "WITHSCORES"]])
+        case 44: return ["SRANDMEMBER", k] + pick([[], [pick(["1", "-2", "5"])]])
+        case 45: return [pick(["ZPOPMIN", "ZPOPMAX"]), k] + pick([[], [pick(["0", "1", "2", "9"])]])
+        case 46: return ["ZMSCORE", k, value(), value()]
+        case 47: return ["ZREMRANGEBYRANK", k, index(), index()]
+        case 48: return ["ZREMRANGEBYSCORE", k, pick(["-inf", "(0", "1"]), pick(["+inf", "2", "(1.5"])]
+        case 49: return ["ZRANGESTORE", k, l, index(), index()]
+        case 50: return [pick(["ZUNION", "ZINTER", "ZDIFF"]), "2", k, l] + pick([[], ["WITHSCORES"]])
+        case 51: return [pick(["ZUNIONSTORE", "ZINTERSTORE"]), k, "2", k, l] + pick([[], ["WEIGHTS", "2", "-1"], ["AGGREGATE", pick(["MIN", "MAX"])]])
+        case 52: return ["ZDIFFSTORE", k, "2", l, key()]
+        case 53: return ["ZINTERCARD", "2", k, l] + pick([[], ["LIMIT", "1"]])
+        case 54: return [pick(["ZRANGEBYLEX", "ZREMRANGEBYLEX", "ZLEXCOUNT"]), k, "-", "+"]
+        case 55: return ["ZREVRANGEBYSCORE", k, "+inf", "-inf", "WITHSCORES"]
+        case 56: return ["MSET", k, value(), l, value()]
+        case 57: return ["LINDEX", k, index()]
+        case 58: return ["LREM", k, pick(["0", "1", "-1"]), value()]
+        case 59: return ["SUNIONSTORE", k, l, key()]
+        case 60: return ["HINCRBY", k, pick(["f", "g"]), index()]
+        case 61: return ["ZSCORE", k, value()]
+        case 62: return ["STRLEN", k]
+        default: return ["LLEN", k]
+        }
+    }
+}
