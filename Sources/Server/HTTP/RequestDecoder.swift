@@ -95,28 +95,7 @@ final class RequestDecoder: ByteToMessageDecoder {
     func step(buffer: inout ByteBuffer, emit: (HTTPServerRequestPart) -> Void) throws(RequestDecodingError) -> DecodingState {
         switch state {
         case .head(var scan):
-            guard let length = try scanHead(&buffer, scan: &scan) else {
-                state = .head(scan)
-                return .needMoreData
-            }
-            let parsed = try buffer.withUnsafeReadableBytes { bytes throws(RequestDecodingError) in
-                try RequestHeadParser.parse(UnsafeRawBufferPointer(rebasing: bytes[..<length]), fieldLines: scan.fieldLines)
-            }
-            buffer.moveReaderIndex(forwardBy: length)
-            (keepAlive, upgrade) = (parsed.keepAlive, parsed.upgrade)
-            switch parsed.framing {
-            case .none:
-                state = afterMessage()
-                emit(.head(parsed.head))
-                emit(.end(nil))
-            case .length(let length):
-                state = .body(remaining: length)
-                emit(.head(parsed.head))
-            case .chunked:
-                state = .chunkSize
-                emit(.head(parsed.head))
-            }
-            return .continue
+            return try readHead(&buffer, scan: &scan, emit: emit)
         case .body(let remaining):
             guard let piece = buffer.readSlice(length: min(remaining, buffer.readableBytes)), piece.readableBytes > 0 else {
                 return .needMoreData
@@ -155,6 +134,32 @@ final class RequestDecoder: ByteToMessageDecoder {
             }
             return .needMoreData
         }
+    }
+
+    private func readHead(_ buffer: inout ByteBuffer, scan: inout SectionScan,
+                          emit: (HTTPServerRequestPart) -> Void) throws(RequestDecodingError) -> DecodingState {
+        guard let length = try scanHead(&buffer, scan: &scan) else {
+            state = .head(scan)
+            return .needMoreData
+        }
+        let parsed = try buffer.withUnsafeReadableBytes { bytes throws(RequestDecodingError) in
+            try RequestHeadParser.parse(UnsafeRawBufferPointer(rebasing: bytes[..<length]), fieldLines: scan.fieldLines)
+        }
+        buffer.moveReaderIndex(forwardBy: length)
+        (keepAlive, upgrade) = (parsed.keepAlive, parsed.upgrade)
+        switch parsed.framing {
+        case .none:
+            state = afterMessage()
+            emit(.head(parsed.head))
+            emit(.end(nil))
+        case .length(let length):
+            state = .body(remaining: length)
+            emit(.head(parsed.head))
+        case .chunked:
+            state = .chunkSize
+            emit(.head(parsed.head))
+        }
+        return .continue
     }
 
     private func afterMessage() -> State {
