@@ -80,6 +80,39 @@ extension HeavyTests {
             #expect(twice.statuses == [400])
         }
 
+        @Test func anEmptyListElementAfterChunkedIsSkipped() async throws {
+            let server = try await Self.server()
+            defer { server.shutdown() }
+            let body = "5\r\nhello\r\n0\r\n\r\n"
+            for value in ["chunked,", "chunked , ,", " ,chunked,"] {
+                let reply = try await Self.exchange(server, "POST /echo HTTP/1.1\r\n\(Self.host)Transfer-Encoding: \(value)\r\n\r\n\(body)\(Self.next)")
+                #expect(reply.statuses == [200, 200] && reply.text.contains("hello"), "Transfer-Encoding: '\(value)'")
+            }
+        }
+
+        @Test func chunkExtensionsMayHaveWhitespaceAroundSemicolonAndEquals() async throws {
+            let server = try await Self.server()
+            defer { server.shutdown() }
+            for size in ["5 ; a=b", "5;a = b", "5\t;\ta", "5;a=\"b c\""] {
+                let reply = try await Self.exchange(server, "POST /echo HTTP/1.1\r\n\(Self.host)Transfer-Encoding: chunked\r\n\r\n\(size)\r\nhello\r\n0 ; end\r\n\r\n\(Self.next)")
+                #expect(reply.statuses == [200, 200] && reply.text.contains("hello"), "\(size.debugDescription)")
+            }
+            for size in ["5;", "5 ;a=b c", "ffffffffffffffffff", "5\n"] {
+                let reply = try await Self.exchange(server, "POST /echo HTTP/1.1\r\n\(Self.host)Transfer-Encoding: chunked\r\n\r\n\(size)\r\nhello\r\n0\r\n\r\n")
+                #expect(reply.statuses == [400] && reply.end == .closed, "\(size.debugDescription)")
+            }
+        }
+
+        @Test func fieldsAndContentLengthsThatCouldBeReadTwoWaysAre400() async throws {
+            let server = try await Self.server()
+            defer { server.shutdown() }
+            for fields in ["Content-Length: 5\r\nContent-Length: 6\r\n", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                           "Content-Length : 5\r\n", "X: a\r\n folded\r\n", "X: a\u{0}b\r\n", "X: a\rb\r\n"] {
+                let reply = try await Self.exchange(server, "POST /echo HTTP/1.1\r\n\(Self.host)\(fields)\r\nhello")
+                #expect(reply.statuses == [400] && reply.end == .closed, "\(fields.debugDescription)")
+            }
+        }
+
         @Test func aContentLengthBeyond63BitsIsRefusedAtTheHead() async throws {
             let server = try await Self.server()
             defer { server.shutdown() }
@@ -131,13 +164,25 @@ extension HeavyTests {
             #expect(reply.statuses == [414])
         }
 
+        @Test func http1xAbove1IsServedAsHTTP11() async throws {
+            let server = try await Self.server()
+            defer { server.shutdown() }
+            for version in ["HTTP/1.2", "HTTP/1.9"] {
+                let reply = try await Self.exchange(server, "GET /hello \(version)\r\n\(Self.host)\r\n\(Self.next)")
+                #expect(reply.statuses == [200, 200] && reply.text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(version)")
+                #expect(reply.end == .open)
+            }
+        }
+
         @Test func otherMajorVersionsGet505() async throws {
             let server = try await Self.server()
             defer { server.shutdown() }
-            for version in ["HTTP/2.0", "HTTP/3.0"] {
+            for version in ["HTTP/2.0", "HTTP/3.0", "HTTP/0.9"] {
                 let reply = try await Self.exchange(server, "GET /hello \(version)\r\n\(Self.host)\r\n")
                 #expect(reply.statuses == [505], "\(version)")
             }
+            let simple = try await Self.exchange(server, "GET /hello\r\n\r\n")
+            #expect(simple.statuses == [505])
         }
 
         @Test func anUnknownMethodIs501AndAKnownOneNotRoutedIs405() async throws {

@@ -24,6 +24,7 @@ import Testing
         let (gate, cancelled) = (self.gate, self.cancelled)
         router.get("/a") { _ in .text("a") }
         router.get("/b") { _ in .text("b") }
+        router.get("/pieces") { _ in Response { writer in try await writer.write("one") } }
         router.post("/echo") { request in Response(body: request.body) }
         router.post("/upload", body: .stream) { request in
             await gate.wait()
@@ -200,5 +201,18 @@ import Testing
         try await connection.send("zz\r\nnot a chunk\r\n")
         #expect(try await connection.eventually { !connection.isActive })
         #expect(try await connection.eventually { connection.observer.books.withLockedValue { $0.statuses } == [500] })
+    }
+
+    /// The server frames responses itself: NIO's encoder is not told which requests were HEAD.
+    @Test func aStreamIsChunkedAndItsHeadHasNoFramingAndNoTerminator() async throws {
+        let connection = try await HTTPTestConnection(router: router)
+        try await connection.send("GET /pieces HTTP/1.1\r\n\(Self.host)\r\n")
+        let get = try await connection.output { $0.hasSuffix("0\r\n\r\n") }
+        #expect(get.lowercased().contains("transfer-encoding: chunked\r\n") && get.hasSuffix("\r\n\r\n3\r\none\r\n0\r\n\r\n"), "\(get)")
+        try await connection.send("HEAD /pieces HTTP/1.1\r\n\(Self.host)\r\nGET /a HTTP/1.1\r\n\(Self.host)\r\n")
+        let text = try await connection.output { $0.hasSuffix("\r\n\r\na") }
+        let head = String(text[..<(text.range(of: "\r\n\r\n")?.upperBound ?? text.endIndex)])
+        #expect(head.hasPrefix("HTTP/1.1 200 OK") && !head.lowercased().contains("transfer-encoding"), "\(text)")
+        #expect(!text.contains("0\r\n\r\n") && text.hasSuffix("\r\n\r\na"), "\(text)")
     }
 }

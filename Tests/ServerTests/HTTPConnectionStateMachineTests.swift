@@ -371,9 +371,12 @@ private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
         #expect(overflow.end() == EndAction.none)
         #expect(overflow.seen == .refused)
 
-        var badURL = Machine(maxBody: 10)
-        #expect(badURL.parserError(.invalidURL) == .refuse(.badRequest, .http1_1))
-        #expect(badURL.seen == .refused)
+        var badLine = Machine(maxBody: 10)
+        #expect(badLine.parserError(.invalidConstant) == .refuse(.badRequest, .http1_1))
+        #expect(badLine.seen == .refused)
+        // RequestDecoder's request line over the limit.
+        var longLine = Machine(maxBody: 10)
+        #expect(longLine.parserError(.invalidURL) == .refuse(.uriTooLong, .http1_1))
 
         // While a body is collected, too.
         var chunked = collectingMachine(head())

@@ -63,7 +63,7 @@ extension HTTPConnectionHandler {
         observer.requestFinished(status: 101, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: 0)
 
         let sync = context.pipeline.syncOperations
-        Self.remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: sync)
+        Self.remove(ByteToMessageHandler<RequestDecoder>.self, from: sync)
         Self.remove(HTTPResponseEncoder.self, from: sync)
         Self.remove(HTTPServerPipelineHandler.self, from: sync)
         Self.remove(HTTPServerUpgradeHandler.self, from: sync)

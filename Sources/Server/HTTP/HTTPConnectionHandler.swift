@@ -47,8 +47,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var readPending = false
     /// The client's address, formatted once per connection.
     private var peerAddress: String?
-    /// The current request's first bytes were no request line (see `KeepAliveTimer`).
-    private var notARequestLine = false
     /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
     private var refusalHeaders: [(String, String)] = []
     private let rules: RequestHeadRules
@@ -125,16 +123,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case HTTPRequestLineEvent.notARequestLine? = event as? HTTPRequestLineEvent {
-            notARequestLine = true
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        notARequestLine = false
         let target = RequestTarget.originForm(head.uri)
         let segments = Router.segments(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
@@ -293,7 +282,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         for field in response.headers where !Self.serverFields.contains(field.name) {
             headers.add(name: field.name.rawName, value: field.value)
         }
-        if let length = response.knownLength { headers.add(name: "Content-Length", value: String(length)) }
+        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
+        // The body's framing is ours (the encoder's is off): no field for a status that
+        // has no body; a HEAD response states the length a GET would have, or nothing.
+        if status.mayHaveResponseBody {
+            if let length = response.knownLength {
+                headers.add(name: "Content-Length", value: String(length))
+            } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
+        }
         headers.add(name: "Date", value: HTTPDate.now())
         headers.add(name: "Server", value: "pulse")
         if !keepAlive {
@@ -303,12 +301,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         } else if let connection = response.headers[.connection] {
             headers.add(name: "Connection", value: connection)
         }
-        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
     }
 
     /// Fields the server writes itself, whatever the app set.
-    private static let serverFields: Set<HTTPField.Name> = [.contentLength, .date, .server, .connection]
+    private static let serverFields: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .date, .server, .connection]
 
     /// Ends the response, closes the books, and readies the connection for the next request.
     func finish(status: Int, started: NIODeadline, bytes: Int, abort: Bool, context: ChannelHandlerContext) {
@@ -376,7 +373,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         switch machine.parserError(error) {
-        case .refuse(.notImplemented, let version) where notARequestLine: refuse(.badRequest, version: version, context: context)
         case .refuse(let status, let version): refuse(status, version: version, context: context)
         case .ignore where machine.isRefused: break
         default: context.close(promise: nil)

@@ -148,19 +148,21 @@ struct HTTPConnectionStateMachine {
         return false
     }
 
-    /// The answer to a request NIO's parser refused: 431 for a head too large, 501 for
-    /// a method it does not know (RFC 9110 9.1), 505 for a version other than 1.x, 400
-    /// for the rest.
+    /// The answer to a request `RequestDecoder` refused (`RequestDecodingError` says
+    /// which error it throws for what): 431 for a head too large, 414 for a request
+    /// line too long, 501 for a method it does not know (RFC 9110 9.1), 505 for a
+    /// version other than 1.x, 400 for the rest.
     static func status(for error: HTTPParserError) -> HTTPResponseStatus {
         switch error {
         case .headerOverflow: .requestHeaderFieldsTooLarge
+        case .invalidURL: .uriTooLong
         case .invalidMethod: .notImplemented
         case .invalidVersion: .httpVersionNotSupported
         default: .badRequest
         }
     }
 
-    /// NIO's parser refused the bytes: answered while no response has started.
+    /// The decoder refused the bytes: answered while no response has started.
     mutating func parserError(_ error: HTTPParserError) -> HeadAction {
         switch state {
         case .awaitingHead, .collecting:

@@ -4,7 +4,8 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// Assembles an HTTP connection's pipeline: the keep-alive timer (raw bytes, 408),
-/// NIO's codec with pipelining and the WebSocket upgrader, then the app's handler.
+/// our request decoder with NIO's encoder, pipelining and WebSocket upgrader, then
+/// the app's handler.
 /// Built off the loop (the accept thread hands sockets over); used on it.
 struct HTTPPipeline: Sendable {
     let configuration: HTTPServerConfiguration
@@ -22,14 +23,12 @@ struct HTTPPipeline: Sendable {
         let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value, cycle: timer)
         let removable = NIOLoopBound((http, timer), eventLoop: channel.eventLoop)
         try sync.addHandler(timer)
-        try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withServerUpgrade: (upgraders: [webSocketUpgrader()], completionHandler: { context in
+        try sync.addHTTPServerHandlers(
+            upgrade: (upgraders: [webSocketUpgrader()], completionHandler: { context in
                 // The connection speaks WebSocket now: no HTTP handler, no request deadlines.
                 _ = context.pipeline.syncOperations.removeHandler(removable.value.0)
                 _ = context.pipeline.syncOperations.removeHandler(removable.value.1)
-            }),
-            withErrorHandling: false)
+            }))
         try sync.addHandler(http)
     }
 
@@ -79,6 +78,30 @@ struct HTTPPipeline: Sendable {
                         pingInterval: ping, observer: observer.value, executor: executor))
                 }
             })
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// What NIO's `configureHTTPServerPipeline` adds (response encoder, request
+    /// decoder, pipelining, response header validation, the upgrader), with
+    /// `RequestDecoder` in place of NIO's and no error handler: `HTTPConnectionHandler`
+    /// answers parser errors itself. The encoder's automatic framing is off: NIO's own
+    /// decoder tells it which requests were HEAD (an internal call ours cannot make),
+    /// so `HTTPConnectionHandler.writeHead` frames each response instead.
+    func addHTTPServerHandlers(upgrade: NIOHTTPServerUpgradeConfiguration? = nil) throws {
+        var framing = HTTPResponseEncoder.Configuration()
+        framing.automaticallySetFramingHeaders = false
+        let encoder = HTTPResponseEncoder(configuration: framing)
+        let decoder = RequestDecoder(leftOverBytesStrategy: upgrade == nil ? .dropBytes : .forwardBytes)
+        var handlers: [RemovableChannelHandler] = [
+            encoder, ByteToMessageHandler(decoder), HTTPServerPipelineHandler(), NIOHTTPResponseHeadersValidator(),
+        ]
+        if let (upgraders, completionHandler) = upgrade {
+            handlers.append(HTTPServerUpgradeHandler(upgraders: upgraders, httpEncoder: encoder,
+                                                     extraHTTPHandlers: Array(handlers.dropFirst()),
+                                                     upgradeCompletionHandler: completionHandler))
+        }
+        try addHandlers(handlers)
     }
 }
 

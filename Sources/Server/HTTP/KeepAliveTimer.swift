@@ -31,8 +31,6 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     /// When the connection last became idle: its last response ended, or it opened.
     private var idleSince = NIODeadline.uptimeNanoseconds(0)
-    /// Bytes of the current request's method seen so far, while they are being checked.
-    private var methodScan: Int?
     /// Set when the worker drains: an idle connection closes after `drainIdle`.
     private var draining = false
     /// How long a connection must have been idle for a draining worker to close it.
@@ -67,9 +65,7 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
             idleDeadline = nil
             headerDeadline = context.eventLoop.now + headerTimeout
             ensureTimer(for: headerDeadline!, context: context)
-            methodScan = 0
         }
-        if methodScan != nil { scanMethod(bytes, context: context) }
         observer.bytesReceived(count)
         context.fireChannelRead(data)
     }
@@ -92,27 +88,6 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
     func closing() {
         clock.closing()
         if let context { becameIdle(context: context) }
-    }
-
-    /// NIO's parser says "invalid method" both for a method it does not know (501)
-    /// and for bytes that are no request line at all (400); which one it was is seen
-    /// here, on the first bytes of each request, and told to the HTTP handler.
-    private func scanMethod(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
-        guard var scanned = methodScan else { return }
-        for byte in bytes.readableBytesView {
-            if byte == UInt8(ascii: " ") {
-                methodScan = nil
-                if scanned == 0 { context.fireUserInboundEventTriggered(HTTPRequestLineEvent.notARequestLine) }
-                return
-            }
-            guard HTTPToken.isTokenCharacter(byte), scanned < 32 else {
-                methodScan = nil
-                if !HTTPToken.isTokenCharacter(byte) { context.fireUserInboundEventTriggered(HTTPRequestLineEvent.notARequestLine) }
-                return
-            }
-            scanned += 1
-        }
-        methodScan = scanned
     }
 
     private func becameIdle(context: ChannelHandlerContext) {
@@ -175,28 +150,6 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
     private func cancelTimer() {
         timer?.task.cancel()
         timer = nil
-    }
-}
-
-/// What the `KeepAliveTimer` tells the HTTP handler behind the codec.
-enum HTTPRequestLineEvent: Sendable {
-    /// The request's first bytes are no `method SP` at all: a parse error is a 400.
-    case notARequestLine
-}
-
-/// RFC 9110 5.6.2: the characters of a token (a method, a header name).
-enum HTTPToken {
-    static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default:
-            false
-        }
     }
 }
 
