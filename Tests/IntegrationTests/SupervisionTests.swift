@@ -44,7 +44,8 @@ import Testing
         try await Task.sleep(for: .seconds(4))   // longer than --timeout: heartbeats flow again
         let after = try server.status()
         #expect(after.services.flatMap(\.workers).map(\.pid) == pids, "no worker was killed for the freeze")
-        #expect(after.services.allSatisfy { $0.recentExits.isEmpty })
+        // No exit since: a slow boot under a loaded machine may have cost one before.
+        #expect(after.services.map(\.recentExits.count) == before.services.map(\.recentExits.count))
         #expect(server.log.contains("the arbiter was not scheduled for"))
     }
 
