@@ -30,8 +30,8 @@ import Testing
         defer { cleanUpDashboard(session, control, directory) }
         let port = Int(try await ready(control, 2).services[0].binds[0].split(separator: ":").last ?? "") ?? 0
         try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
-        let slow = Task.detached { try? HTTPProbe.get(port: port, "/sleep?ms=8000", timeout: 20) }
-        defer { slow.cancel() }
+        // On a thread of its own: a blocking read on the cooperative pool would starve other suites.
+        Thread.detachNewThread { _ = try? HTTPProbe.get(port: port, "/sleep?ms=8000", timeout: 20) }
         // Which worker took it: `pulse ctl inspect` reads the scoreboards.
         var serving = ""
         try await eventually(timeout: 10, "a worker serving /sleep") {
