@@ -119,14 +119,15 @@ import Testing
         }
         #expect(seen, "the 20 s query never showed up in pg_stat_activity")
         close(fd)
+        // Well under the query's 20 s: cancelled, not finished. (Alone it takes under a
+        // second; under the whole suite on two cores it once took just over 5.)
         let closed = Date()
         var gone = false
-        for _ in 0..<50 where !gone {
+        while !gone, Date().timeIntervalSince(closed) < 12 {
             gone = try await count() == 0
             if !gone { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(gone, "the query kept running after its client left")
-        #expect(Date().timeIntervalSince(closed) < 5)
         // The worker and its pool are fine afterwards.
         let after = try await onThread { try HTTPProbe.get(port: port, "/db?ms=1") }
         #expect(after.status == 200)
