@@ -82,7 +82,8 @@ import Testing
         // Until the pop has the connection, a PING still gets through; once it has, a
         // PING waits its second and gives up.
         var refusal: (error: DataStoreClientError, waited: Double)?
-        for _ in 0..<10 where refusal == nil {
+        // Up to 4 s of tries: on a loaded machine the pop itself may start late.
+        for _ in 0..<40 where refusal == nil {
             let started = Date()
             do {
                 _ = try await client.send("PING")

@@ -30,18 +30,18 @@ import Testing
     /// A machine that freezes (suspend, a paused VM or container) stops the arbiter
     /// and its workers alike; waking up must not look like every worker hung.
     @Test func aFrozenMachineWakesUpWithItsWorkersAlive() async throws {
-        let server = try PulseServer(arguments: ["-w", "2", "--timeout", "2"])
+        let server = try PulseServer(arguments: ["-w", "2", "--timeout", "6"])
         defer { server.shutdown() }
         let before = try await server.waitForReady(2)
         let pids = before.services.flatMap(\.workers).map(\.pid)
         for pid in [before.arbiter.pid] + pids { kill(pid, SIGSTOP) }
-        try await Task.sleep(for: .seconds(7))
+        try await Task.sleep(for: .seconds(10))   // longer than --timeout; under load a shorter one kills for real
         // The arbiter wakes first (as it did when a frozen container thawed): its tick
         // runs before any worker could send a heartbeat.
         kill(before.arbiter.pid, SIGCONT)
         try await Task.sleep(for: .milliseconds(500))
         for pid in pids { kill(pid, SIGCONT) }
-        try await Task.sleep(for: .seconds(4))   // longer than --timeout: heartbeats flow again
+        try await Task.sleep(for: .seconds(7))   // longer than --timeout: heartbeats flow again
         let after = try server.status()
         #expect(after.services.flatMap(\.workers).map(\.pid) == pids, "no worker was killed for the freeze")
         // No exit since: a slow boot under a loaded machine may have cost one before.
