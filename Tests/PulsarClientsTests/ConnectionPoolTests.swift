@@ -146,7 +146,7 @@ struct Boom: Error {}
         let order = Recorder()
         var threads: [Task<FakeConnection, any Error>] = []
         for waiter in 1...3 {
-            threads.append(Task {
+            threads.append(Task(executorPreference: ThreadPerJobExecutor.shared) {
                 try await onThread {
                     let connection = try pool.checkOut(timeout: 30) { FakeConnection(id: 99) }
                     order.append(waiter)
@@ -168,7 +168,7 @@ struct Boom: Error {}
         let order = Recorder()
         var tasks: [Task<Void, any Error>] = []
         for waiter in 1...3 {
-            tasks.append(Task {
+            tasks.append(Task(executorPreference: ThreadPerJobExecutor.shared) {
                 let connection = try await pool.checkOutAsync(timeout: 30) { FakeConnection(id: 99) }
                 order.append(waiter)
                 #expect(connection == first)
@@ -208,7 +208,7 @@ struct Boom: Error {}
     @Test func cancelledWaiterThrowsAndLeavesTheLine() async throws {
         let pool = Pool(size: 1)
         let first = try await pool.checkOutAsync(timeout: 1) { FakeConnection(id: 1) }
-        let waiter = Task { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 2) } }
+        let waiter = Task(executorPreference: ThreadPerJobExecutor.shared) { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 2) } }
         try await eventually { pool.waiting == 1 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
@@ -220,7 +220,7 @@ struct Boom: Error {}
     @Test func cancelledTaskNeverJoinsTheLine() async throws {
         let pool = Pool(size: 1)
         let first = try await pool.checkOutAsync(timeout: 1) { FakeConnection(id: 1) }
-        let waiter = Task {
+        let waiter = Task(executorPreference: ThreadPerJobExecutor.shared) {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 2) }
         }
@@ -232,7 +232,7 @@ struct Boom: Error {}
     @Test func discardLetsTheWaiterOpenANewConnection() async throws {
         let pool = Pool(size: 1)
         let broken = try await pool.checkOutAsync(timeout: 1) { FakeConnection(id: 1) }
-        let waiter = Task { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 2) } }
+        let waiter = Task(executorPreference: ThreadPerJobExecutor.shared) { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 2) } }
         try await eventually { pool.waiting == 1 }
         pool.discard(broken)
         #expect(try await waiter.value.id == 2)
@@ -242,9 +242,9 @@ struct Boom: Error {}
     @Test func failedOpenPassesTheSlotToTheNextWaiter() async throws {
         let pool = Pool(size: 1)
         let broken = try await pool.checkOutAsync(timeout: 1) { FakeConnection(id: 1) }
-        let unlucky = Task { try await pool.checkOutAsync(timeout: 60) { throw Boom() } }
+        let unlucky = Task(executorPreference: ThreadPerJobExecutor.shared) { try await pool.checkOutAsync(timeout: 60) { throw Boom() } }
         try await eventually { pool.waiting == 1 }
-        let next = Task { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 3) } }
+        let next = Task(executorPreference: ThreadPerJobExecutor.shared) { try await pool.checkOutAsync(timeout: 60) { FakeConnection(id: 3) } }
         try await eventually { pool.waiting == 2 }
         pool.discard(broken)
         await #expect(throws: Boom.self) { try await unlucky.value }
@@ -276,7 +276,7 @@ struct Boom: Error {}
     @Test func scopedUseHandsTheConnectionToAWaiter() async throws {
         let pool = Pool(size: 1)
         let first = try await pool.checkOutAsync(timeout: 1) { FakeConnection(id: 1) }
-        let waiter = Task { try await pool.withConnection(timeout: 60, open: .suspending { FakeConnection(id: 2) }) { $0.id } }
+        let waiter = Task(executorPreference: ThreadPerJobExecutor.shared) { try await pool.withConnection(timeout: 60, open: .suspending { FakeConnection(id: 2) }) { $0.id } }
         try await eventually { pool.waiting == 1 }
         pool.checkIn(first)
         #expect(try await waiter.value == 1)

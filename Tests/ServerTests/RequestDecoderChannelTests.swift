@@ -2,11 +2,12 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 @testable import Server
+import TestSupport
 import Testing
 
 /// `RequestDecoder` in a channel, behind `ByteToMessageHandler`: what NIO's handlers
 /// around it see (parts, `HTTPParserError`s, the end of the connection, a removal).
-@Suite struct RequestDecoderChannelTests {
+@Suite(.blockingAllowed) struct RequestDecoderChannelTests {
     static func channel(_ strategy: RemoveAfterUpgradeStrategy = .dropBytes) -> (EmbeddedChannel, ByteToMessageHandler<RequestDecoder>) {
         let handler = ByteToMessageHandler(RequestDecoder(leftOverBytesStrategy: strategy))
         return (EmbeddedChannel(handler: handler), handler)

@@ -2,11 +2,12 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 @testable import Server
+import TestSupport
 import Testing
 
 /// `RequestDecoder` alone: bytes in, request parts or an error out, whole and split
 /// at every position. `RequestDecoderChannelTests` has it in a channel.
-@Suite struct RequestDecoderTests {
+@Suite(.blockingAllowed) struct RequestDecoderTests {
     /// What came out, with adjacent body pieces joined (they depend on how bytes arrive).
     struct Decoded: Equatable, CustomStringConvertible {
         enum Part: Equatable {
