@@ -26,7 +26,7 @@ enum ParityCommands {
         "SET k v EX 10 PX 10", "SET k v EX 10 KEEPTTL", "SET k v KEEPTTL EX 10", "SET k v NX XX", "SET k v GET GET",
         "SET k v EX 10 EX 20", "TTL k", "SET k v PX 0", "SET k v EX abc BOGUS", "SET k v PERSIST",
         "OBJECT ENCODING a", "OBJECT ENCODING missing", "OBJECT FREQ a", "OBJECT FREQ missing", "OBJECT REFCOUNT b",
-        "OBJECT IDLETIME b", "OBJECT ENCODING", "OBJECT FOO a", "OBJECT HELP x", "OBJECT HELP", "OBJECT",
+        "OBJECT ENCODING", "OBJECT FOO a", "OBJECT HELP x", "OBJECT HELP", "OBJECT",
         "SET long aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "OBJECT ENCODING long", "SET big 12345678901234567890",
         "OBJECT ENCODING big", "RPUSH l2 a", "OBJECT ENCODING l2", "HSET h f v", "OBJECT ENCODING h", "SADD st 1 2 -3",
         "OBJECT ENCODING st", "SADD st2 01", "OBJECT ENCODING st2", "ZADD z 1 a", "OBJECT ENCODING z",
