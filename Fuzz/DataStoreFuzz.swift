@@ -19,7 +19,7 @@ public func dataStoreFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let arguments = try? parser.next(&buffer, authenticated: turn % 3 != 2) else { break }
         if !arguments.isEmpty { _ = clients[turn % 2].execute(arguments) }
         turn += 1
-        if turn % 16 == 0 { store.sweepExpired() }
+        if turn % 16 == 0 { store.cron() }
     }
     return 0
 }

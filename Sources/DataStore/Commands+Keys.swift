@@ -1,11 +1,11 @@
 extension Commands {
     static let keys: [String: Command] = [
         "del": one(-2) { session, arguments in
-            let removed = arguments.filter { session.db.get($0, now: session.now) != nil && session.db.delete($0) }.count
+            let removed = arguments.filter { session.lookup($0) != nil && session.db.delete($0) }.count
             if removed > 0 { session.store.changes += 1 }
             return .integer(removed)
         },
-        "exists": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
+        "exists": one(-2) { session, arguments in .integer(arguments.filter { session.lookup($0) != nil }.count) },
         "expire": one(-3) { (session, arguments) throws(CommandError) in
             try expire(session, arguments, seconds: true, relative: true, command: "expire")
         },
@@ -21,14 +21,14 @@ extension Commands {
         "ttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1000) },
         "pttl": one(2) { session, arguments in ttl(session, arguments[0], divisor: 1) },
         "persist": one(2) { session, arguments in
-            guard session.db.get(arguments[0], now: session.now) != nil, session.db.expires[arguments[0]] != nil else {
+            guard session.lookup(arguments[0]) != nil, session.db.expires[arguments[0]] != nil else {
                 return .integer(0)
             }
             session.db.setExpiry(arguments[0], nil)
             session.store.changes += 1
             return .integer(1)
         },
-        "type": one(2) { session, arguments in .simpleString(session.db.get(arguments[0], now: session.now)?.typeName ?? "none") },
+        "type": one(2) { session, arguments in .simpleString(session.lookup(arguments[0])?.typeName ?? "none") },
         "keys": one(2) { session, arguments in
             bulkArray(session.db.keys(now: session.now).filter { Glob.matches(arguments[0], $0) }.sorted { $0.lexicographicallyPrecedes($1) })
         },
@@ -40,11 +40,11 @@ extension Commands {
         "renamenx": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: true) },
         "copy": one(-3) { (session, arguments) throws(CommandError) in try copy(session, arguments) },
         "unlink": one(-2) { session, arguments in
-            let removed = arguments.filter { session.db.get($0, now: session.now) != nil && session.db.delete($0) }.count
+            let removed = arguments.filter { session.lookup($0) != nil && session.db.delete($0) }.count
             if removed > 0 { session.store.changes += 1 }
             return .integer(removed)
         },
-        "touch": one(-2) { session, arguments in .integer(arguments.filter { session.db.get($0, now: session.now) != nil }.count) },
+        "touch": one(-2) { session, arguments in .integer(arguments.filter { session.lookup($0) != nil }.count) },
         "expiretime": one(2) { session, arguments in expireTime(session, arguments[0], milliseconds: false) },
         "pexpiretime": one(2) { session, arguments in expireTime(session, arguments[0], milliseconds: true) },
         "randomkey": one(1) { session, _ in .bulkString(session.db.keys(now: session.now).randomElement()) },
@@ -54,9 +54,9 @@ extension Commands {
     /// is left alone (no write, nothing for WATCH), as in Redis.
     static func rename(_ session: Session, _ arguments: [[UInt8]], onlyIfMissing: Bool) throws(CommandError) -> RESPValue {
         let (source, destination) = (arguments[0], arguments[1])
-        guard let value = session.db.get(source, now: session.now) else { throw .noSuchKey }
+        guard let value = session.lookup(source) else { throw .noSuchKey }
         if source == destination { return onlyIfMissing ? .integer(0) : .ok }
-        if onlyIfMissing, session.db.get(destination, now: session.now) != nil { return .integer(0) }
+        if onlyIfMissing, session.lookup(destination) != nil { return .integer(0) }
         let expiry = session.db.expires[source]
         session.db.delete(destination)
         session.db.set(destination, value)
@@ -91,7 +91,7 @@ extension Commands {
         if target == session.database, source == destination {
             throw CommandError(message: "ERR source and destination objects are the same")
         }
-        guard let value = session.db.get(source, now: session.now) else { return .integer(0) }
+        guard let value = session.lookup(source) else { return .integer(0) }
         let expiry = session.db.expires[source]
         let targetDB = session.store.databases[target]
         if targetDB.get(destination, now: session.now) != nil {
@@ -106,7 +106,7 @@ extension Commands {
 
     /// EXPIRETIME and PEXPIRETIME: the absolute deadline, -1 without one, -2 without the key.
     static func expireTime(_ session: Session, _ key: [UInt8], milliseconds: Bool) -> RESPValue {
-        guard session.db.get(key, now: session.now) != nil else { return .integer(-2) }
+        guard session.lookup(key) != nil else { return .integer(-2) }
         guard let deadline = session.db.expires[key] else { return .integer(-1) }
         guard !milliseconds else { return .integer(Int(max(0, deadline))) }
         // Rounded to the nearest second, in unsigned arithmetic so Int64.max does not overflow.
@@ -142,7 +142,7 @@ extension Commands {
         }
         let deadline = try expireTime(arguments[1], seconds: seconds, from: relative ? session.now : 0, command: command)
         let key = arguments[0]
-        guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
+        guard session.lookup(key) != nil else { return .integer(0) }
         let current = session.db.expires[key]
         if options.contains("NX"), current != nil { return .integer(0) }
         if options.contains("XX"), current == nil { return .integer(0) }
@@ -152,7 +152,7 @@ extension Commands {
     }
 
     static func expire(_ session: Session, _ key: [UInt8], at deadline: Int64) -> RESPValue {
-        guard session.db.get(key, now: session.now) != nil else { return .integer(0) }
+        guard session.lookup(key) != nil else { return .integer(0) }
         if deadline <= session.now {
             session.db.delete(key)
         } else {
@@ -163,7 +163,7 @@ extension Commands {
     }
 
     static func ttl(_ session: Session, _ key: [UInt8], divisor: Int64) -> RESPValue {
-        guard session.db.get(key, now: session.now) != nil else { return .integer(-2) }
+        guard session.lookup(key) != nil else { return .integer(-2) }
         guard let deadline = session.db.expires[key] else { return .integer(-1) }
         let remaining = deadline &- session.now
         return .integer(Int(divisor == 1 ? remaining : (remaining &+ 500) / divisor))

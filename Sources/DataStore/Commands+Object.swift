@@ -12,7 +12,7 @@ extension Commands {
             }
             guard arguments.count + 1 == arity else { throw .arity("object|\(subcommand)") }
             if subcommand == "help" { return .array(objectHelp.map { .simpleString($0) }) }
-            guard let value = session.db.get(arguments[1], now: session.now) else { return .null }
+            guard let value = session.lookup(arguments[1]) else { return .null }
             switch subcommand {
             case "encoding": return .bulk(encoding(of: value))
             case "refcount":

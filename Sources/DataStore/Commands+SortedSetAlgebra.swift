@@ -127,7 +127,7 @@ extension Commands {
 
     /// A sorted set's scores, or a set's members scored 1; nil when missing.
     static func scores(_ session: Session, _ key: [UInt8]) throws(CommandError) -> [[UInt8]: Double]? {
-        switch session.db.get(key, now: session.now) {
+        switch session.lookup(key) {
         case nil: return nil
         case .sortedSet(let set)?: return set.scores
         case .set(let set)?: return Dictionary(uniqueKeysWithValues: set.map { ($0, 1.0) })

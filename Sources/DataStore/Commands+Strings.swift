@@ -6,7 +6,7 @@ extension Commands {
             let options = try StringOptions(arguments.dropFirst(2), forSet: true)
             let expireAt = try options.deadline(now: session.now, command: "set")
             let old = options.get ? try session.string(key) : nil
-            let exists = session.db.get(key, now: session.now) != nil
+            let exists = session.lookup(key) != nil
             if (options.nx && exists) || (options.xx && !exists) { return options.get ? .bulkString(old) : .null }
             session.db.set(key, .string(arguments[1]), keepTTL: options.keepTTL)
             if let expireAt { session.db.setExpiry(key, expireAt) }
@@ -35,13 +35,13 @@ extension Commands {
         "msetnx": one(-3) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 0 else { throw .arity("msetnx") }
             let keys = stride(from: 0, to: arguments.count, by: 2).map { arguments[$0] }
-            guard keys.allSatisfy({ session.db.get($0, now: session.now) == nil }) else { return .integer(0) }
+            guard keys.allSatisfy({ session.lookup($0) == nil }) else { return .integer(0) }
             for pair in stride(from: 0, to: arguments.count, by: 2) { session.db.set(arguments[pair], .string(arguments[pair + 1])) }
             session.store.changes += 1
             return .integer(1)
         },
         "setnx": one(3) { (session, arguments) throws(CommandError) in
-            guard session.db.get(arguments[0], now: session.now) == nil else { return .integer(0) }
+            guard session.lookup(arguments[0]) == nil else { return .integer(0) }
             session.db.set(arguments[0], .string(arguments[1]))
             session.store.changes += 1
             return .integer(1)
@@ -60,7 +60,7 @@ extension Commands {
         },
         "mget": one(-2) { session, arguments in
             .array(arguments.map { key in
-                if case .string(let bytes)? = session.db.get(key, now: session.now) { return .bulkString(bytes) }
+                if case .string(let bytes)? = session.lookup(key) { return .bulkString(bytes) }
                 return .null
             })
         },

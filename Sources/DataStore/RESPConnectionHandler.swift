@@ -23,12 +23,24 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelActive(context: ChannelHandlerContext) {
+        guard store.sessions.count < store.maxClients else {
+            // As Redis does past maxclients: say why, then close.
+            store.stats.rejectedConnections += 1
+            var buffer = context.channel.allocator.buffer(capacity: 48)
+            RESPValue.error("ERR max number of clients reached").write(to: &buffer)
+            context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
         store.lastClientID += 1
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let session = Session(store: store, id: store.lastClientID, address: "\(context.remoteAddress?.description ?? "?")") { value in
+        let session = Session(store: store, id: store.lastClientID, address: Self.text(context.remoteAddress),
+                              localAddress: Self.text(context.localAddress)) { value in
             let (handler, context) = bound.value
             handler.pushMessage(value, context: context)
         }
+        session.disconnect = { bound.value.1.close(promise: nil) }
+        session.pendingInput = { bound.value.0.pending.readableBytes }
+        session.pendingOutput = { bound.value.0.queuedPushBytes }
         session.scheduleTimeout = { seconds, action in
             context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { action() }
         }
@@ -37,19 +49,26 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
             handler.process(context: context)
         }
         self.session = session
+        store.sessions[session.id] = session
+        store.stats.connectionsReceived += 1
         store.connections += 1
         context.fireChannelActive()
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        session?.close()
+        if let session {
+            session.close()
+            store.sessions[session.id] = nil
+            store.connections -= 1
+        }
         session = nil
-        store.connections -= 1
         context.fireChannelInactive()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard session != nil else { return }   // refused past maxclients: closing
         var incoming = Self.unwrapInboundIn(data)
+        store.stats.inputBytes += incoming.readableBytes
         pending.writeBuffer(&incoming)
         process(context: context)
     }
@@ -61,7 +80,13 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         do {
             while let arguments = try parser.next(&pending, authenticated: session.authenticated) {
                 guard !arguments.isEmpty else { continue }
-                for reply in session.execute(arguments) { reply.write(to: &output) }
+                let skipped = session.skipNextReply
+                session.skipNextReply = false
+                let replies = session.execute(arguments)
+                // CLIENT REPLY SKIP is not answered either; it set the flag for the next command.
+                if !skipped, !session.skipNextReply, !session.repliesOff {
+                    for reply in replies { reply.write(to: &output) }
+                }
                 if session.closeAfterReply || session.blocked != nil { break }
             }
         } catch {
@@ -69,6 +94,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
             session.closeAfterReply = true
         }
         if pending.readableBytes == 0 { pending.clear() } else { pending.discardReadBytes() }
+        store.stats.outputBytes += output.readableBytes
         if output.readableBytes > 0 {
             let close = session.closeAfterReply
             context.writeAndFlush(Self.wrapOutboundOut(output)).assumeIsolated().whenComplete { _ in
@@ -81,6 +107,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         value.write(to: &buffer)
         let size = buffer.readableBytes
+        store.stats.outputBytes += size
         queuedPushBytes += size
         guard queuedPushBytes <= outputLimit else {
             // Redis's client-output-buffer-limit for pub/sub: a subscriber that cannot keep up is let go.
@@ -90,6 +117,12 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
             queuedPushBytes -= size
         }
+    }
+
+    /// An address as Redis shows it: `127.0.0.1:6379`, `[::1]:6379`.
+    private static func text(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -15,6 +15,10 @@ public enum RESPValue: Equatable, Sendable {
 
     public static func bulk(_ text: String) -> RESPValue { .bulkString(Array(text.utf8)) }
 
+    public var isError: Bool {
+        if case .error = self { true } else { false }
+    }
+
     /// The bytes of a bulk or simple string, as a request's arguments are.
     public var bytes: [UInt8]? {
         switch self {

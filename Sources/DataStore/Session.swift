@@ -1,3 +1,4 @@
+import CPulseSystem
 import Foundation
 import NIOCore
 
@@ -20,6 +21,23 @@ final class Session {
     let store: Store
     let id: Int
     let address: String
+    let localAddress: String
+    /// When the connection was made and last ran a command (ms since 1970; CLIENT LIST's age and idle).
+    let createdAt = Store.now()
+    var lastInteraction = Store.now()
+    /// The last command, with its subcommand (`client|list`), as CLIENT LIST shows it.
+    var lastCommand = "NULL"
+    /// Whether the running command's key lookups count as INFO's keyspace hits and
+    /// misses: a read command's do, a write command's do not (Redis's lookupKeyWrite).
+    private var readsCountAsLookups = true
+    /// CLIENT REPLY OFF and SKIP: no replies at all, or none to the next command.
+    var repliesOff = false
+    var skipNextReply = false
+    /// Closes the connection (CLIENT KILL); set by the connection.
+    var disconnect: (() -> Void)?
+    /// Bytes read but not yet run, and bytes of pushes not yet written (CLIENT LIST's qbuf and omem).
+    var pendingInput: () -> Int = { 0 }
+    var pendingOutput: () -> Int = { 0 }
     var database = 0
     var name: String?
     var authenticated: Bool
@@ -42,10 +60,11 @@ final class Session {
     private var subscriber: PubSubHub.Subscriber?
     private let push: (RESPValue) -> Void
 
-    init(store: Store, id: Int, address: String, push: @escaping (RESPValue) -> Void) {
+    init(store: Store, id: Int, address: String, localAddress: String = "?", push: @escaping (RESPValue) -> Void) {
         self.store = store
         self.id = id
         self.address = address
+        self.localAddress = localAddress
         self.push = push
         authenticated = store.password == nil
     }
@@ -54,6 +73,12 @@ final class Session {
     var now: Int64 { Store.now() }
     var isSubscribed: Bool { !channels.isEmpty || !patterns.isEmpty }
     var inTransaction: Bool { transaction != nil || executingTransaction }
+    /// Commands queued by MULTI; nil outside one (CLIENT LIST's multi=-1).
+    var queuedCount: Int? { transaction?.count }
+    /// Whether a watched key changed since it was watched: EXEC will fail (flag `d`).
+    var watchedKeyChanged: Bool {
+        watched.contains { store.databases[$0.database].version(of: $0.key) != $0.version }
+    }
 
     /// Writes a reply outside the request/answer rhythm (a served blocking pop).
     func pushReply(_ reply: RESPValue) { push(reply) }
@@ -63,6 +88,7 @@ final class Session {
     /// for a transaction), with the state it left.
     func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
         let replies = dispatch(arguments)
+        for case .error(let message) in replies { store.stats.noteError(message) }
         if !executingTransaction, !store.readyKeys.isEmpty { store.serveReadyKeys() }
         return replies
     }
@@ -71,22 +97,63 @@ final class Session {
         guard let first = arguments.first else { return [] }
         let name = String(decoding: first, as: UTF8.self).lowercased()
         store.commandsProcessed += 1
+        lastInteraction = Store.now()
         guard let command = Commands.table[name] else {
             if transaction != nil { transactionFailed = true }   // EXEC will say EXECABORT
             let shown = arguments.dropFirst().prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
             return [.error("ERR unknown command '\(String(decoding: first, as: UTF8.self))', with args beginning with: \(shown)")]
         }
+        readsCountAsLookups = !Commands.writes.contains(name)
+        let fullName = Commands.containers.contains(name) && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
+        lastCommand = fullName
+        if let refusal = refusal(name, command, count: arguments.count) {
+            store.stats.commands[fullName, default: .init()].rejected += 1
+            return [.error(refusal)]
+        }
+        if let replies = transactionControl(name, arguments) {
+            store.stats.commands[fullName, default: .init()].record(microseconds: 0, failed: replies.first?.isError ?? false)
+            return replies
+        }
+        if name == "save", transaction != nil {
+            transactionFailed = true
+            store.stats.commands[fullName, default: .init()].rejected += 1
+            return [.error("ERR Command not allowed inside a transaction")]
+        }
+        if transaction != nil, !["quit", "reset"].contains(name) {
+            transaction!.append(arguments)
+            return [.simpleString("QUEUED")]
+        }
+        let started = pulse_monotonic_ns()
+        var replies: [RESPValue]
+        var failed = false
+        do {
+            replies = try command.run(self, Array(arguments.dropFirst()))
+        } catch {
+            replies = [.error(error.message)]
+            failed = true
+        }
+        let elapsed = Int((pulse_monotonic_ns() &- started) / 1000)
+        store.stats.commands[fullName, default: .init()].record(microseconds: elapsed, failed: failed)
+        return replies
+    }
+
+    /// Why a command may not run now (before it is queued or run), as Redis says it.
+    private func refusal(_ name: String, _ command: Commands.Command, count: Int) -> String? {
         if !authenticated, name != "auth", name != "hello", name != "quit" {
-            return [.error("NOAUTH Authentication required.")]
+            return "NOAUTH Authentication required."
         }
         if isSubscribed, !["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"].contains(name) {
-            return [.error("ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")]
+            return "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         }
-        let count = arguments.count
         guard command.arity >= 0 ? count == command.arity : count >= -command.arity else {
             if transaction != nil { transactionFailed = true }
-            return [.error(CommandError.arity(name).message)]
+            return CommandError.arity(name).message
         }
+        return nil
+    }
+
+    /// MULTI, EXEC, DISCARD, WATCH and UNWATCH, which the session runs itself; nil for any other command.
+    private func transactionControl(_ name: String, _ arguments: [[UInt8]]) -> [RESPValue]? {
         switch name {
         case "multi":
             guard transaction == nil else { return [.error("ERR MULTI calls can not be nested")] }
@@ -110,19 +177,8 @@ final class Session {
         case "unwatch":
             unwatchAll()
             return [.ok]
-        case "save" where transaction != nil:
-            transactionFailed = true
-            return [.error("ERR Command not allowed inside a transaction")]
         default:
-            if transaction != nil, !["quit", "reset"].contains(name) {
-                transaction!.append(arguments)
-                return [.simpleString("QUEUED")]
-            }
-        }
-        do {
-            return try command.run(self, Array(arguments.dropFirst()))
-        } catch {
-            return [.error(error.message)]
+            return nil
         }
     }
 
@@ -149,9 +205,18 @@ final class Session {
 
     // MARK: - Typed access
 
+    /// The live value at `key`, counted as a keyspace hit or miss when a read command looks.
+    func lookup(_ key: [UInt8]) -> StoreValue? {
+        let value = db.get(key, now: now)
+        if readsCountAsLookups {
+            if value == nil { store.stats.keyspaceMisses += 1 } else { store.stats.keyspaceHits += 1 }
+        }
+        return value
+    }
+
     /// The value at `key` as one kind; WRONGTYPE when it holds another, nil when missing.
     private func typed<T>(_ key: [UInt8], _ extract: (StoreValue) -> T?) throws(CommandError) -> T? {
-        guard let value = db.get(key, now: now) else { return nil }
+        guard let value = lookup(key) else { return nil }
         guard let typed = extract(value) else { throw .wrongType }
         return typed
     }

@@ -168,12 +168,14 @@ extension Store {
         let bytes = Snapshot.encode(self)
         noteSaved()
         saving.withLockedValue { $0 = true }
-        let saving = self.saving
+        let (saving, succeeded) = (self.saving, lastBackgroundSaveSucceeded)
         Thread.detachNewThread {
             do {
                 try Snapshot.write(bytes, to: path)
+                succeeded.withLockedValue { $0 = true }
                 log("snapshot saved to \(path) (\(bytes.count) bytes)")
             } catch {
+                succeeded.withLockedValue { $0 = false }
                 log("snapshot failed: \(error)")
             }
             saving.withLockedValue { $0 = false }
@@ -182,15 +184,16 @@ extension Store {
     }
 
     private func noteSaved() {
+        stats.saves += 1
         changesAtLastSave = changes
         lastSave = Date()
     }
 
-    /// Starts a background save when a rule says it is time.
-    public func applySaveRules(_ rules: [SaveRule], log: @escaping @Sendable (String) -> Void) {
+    /// Starts a background save when one of `saveRules` says it is time.
+    public func applySaveRules(log: @escaping @Sendable (String) -> Void) {
         let pending = changes - changesAtLastSave
         let elapsed = Date().timeIntervalSince(lastSave)
-        if rules.contains(where: { pending >= $0.changes && elapsed >= Double($0.seconds) }) {
+        if saveRules.contains(where: { pending >= $0.changes && elapsed >= Double($0.seconds) }) {
             backgroundSave(log: log)
         }
     }

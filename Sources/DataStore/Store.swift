@@ -30,6 +30,8 @@ public final class Database {
     /// store that sees millions of keys keeps nothing for them.
     private var watchers: [[UInt8]: Int] = [:]
     private var versions: [[UInt8]: Int] = [:]
+    /// Keys forgotten because their time was up (INFO's expired_keys).
+    var expired = 0
 
     /// Starts watching `key`; its version now.
     func watch(_ key: [UInt8]) -> Int {
@@ -70,6 +72,7 @@ public final class Database {
     func get(_ key: [UInt8], now: Int64) -> StoreValue? {
         if let deadline = expires[key], deadline <= now {
             delete(key)
+            expired += 1
             return nil
         }
         return values[key]
@@ -103,6 +106,7 @@ public final class Database {
         var removed = 0
         for (key, deadline) in expires where deadline <= now {
             delete(key)
+            expired += 1
             removed += 1
             if removed >= limit { break }
         }
@@ -129,6 +133,17 @@ public final class Store {
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
     public var password: String?
+    var stats = ServerStats()
+    /// A random identity for this run of the store (INFO's run_id), as Redis has.
+    let runID = String((0..<40).map { _ in "0123456789abcdef".randomElement()! })
+    /// Connections beyond this many are refused (CONFIG's `maxclients`).
+    var maxClients = 10000
+    /// Seconds a client may stay idle before it is closed; 0 never (CONFIG's `timeout`).
+    var idleTimeout = 0
+    /// The connected clients by id (CLIENT LIST, KILL, UNBLOCK).
+    var sessions: [Int: Session] = [:]
+    /// When a background save starts by itself (CONFIG's `save`).
+    public var saveRules: [SaveRule] = []
     /// The longest string SETRANGE, SETBIT and APPEND may make: Redis's proto-max-bulk-len.
     public var maxStringLength = 512 << 20
     /// Where SAVE and BGSAVE write, and what is loaded at start.
@@ -136,6 +151,8 @@ public final class Store {
     var changesAtLastSave = 0
     public internal(set) var lastSave = Date()
     let saving = NIOLockedValueBox(false)
+    /// How the last BGSAVE went (INFO's rdb_last_bgsave_status).
+    let lastBackgroundSaveSucceeded = NIOLockedValueBox(true)
 
     public init(password: String? = nil, snapshotPath: String? = nil) {
         for (index, database) in databases.enumerated() {
@@ -152,9 +169,18 @@ public final class Store {
 
     public var keyCount: Int { databases.reduce(0) { $0 + $1.values.count } }
 
-    /// Expired keys are forgotten when touched, and here a little at a time.
-    public func sweepExpired() {
+    /// Every 100 ms, as Redis's serverCron: expired keys are forgotten (when touched,
+    /// and here a little at a time) and the figures INFO reports are sampled.
+    public func cron() {
         let now = Self.now()
         for database in databases where !database.expires.isEmpty { _ = database.sweep(now: now, limit: 200) }
+        stats.sample(commandsProcessed: commandsProcessed)
+        if idleTimeout > 0 {
+            // CONFIG's `timeout`: idle clients are closed, but not subscribers or blocked ones (as Redis).
+            let limit = Int64(idleTimeout) * 1000
+            for session in sessions.values where now - session.lastInteraction > limit && !session.isSubscribed && session.blocked == nil {
+                session.disconnect?()
+            }
+        }
     }
 }

@@ -32,14 +32,13 @@ struct DataStoreService: ConnectionServing {
                 throw StoreLoadError(description: "cannot load the snapshot \(file ?? ""): \(error)")
             }
             if let file, store.keyCount > 0 { logger.info("loaded \(store.keyCount) keys from \(file)") }
+            store.saveRules = rules
             holder.store = store
             let bound = NIOLoopBound(store, eventLoop: loop)
-            // Expired keys are dropped when touched and, a little at a time, here.
-            loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in bound.value.sweepExpired() }
-            if !rules.isEmpty {
-                loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                    bound.value.applySaveRules(rules) { logger.info("\($0)") }
-                }
+            loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in bound.value.cron() }
+            // The rules may change (CONFIG SET save): they are read each time.
+            loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                bound.value.applySaveRules { logger.info("\($0)") }
             }
         }.get()
     }

@@ -77,24 +77,33 @@ import Testing
         // must not give up in that time (with 0.3 s it once did, and nothing held the pool).
         let client = try DataStoreClient(url: url, poolSize: 1, waitTimeout: 1)
         #expect(try await client.send("PING") == .simpleString("PONG"))
-        async let holding = client.send("BLPOP", "never", "5")          // holds the only connection for 5 s
-        try await Task.sleep(for: .milliseconds(300))
-        // Until the pop has the connection, a PING still gets through; once it has, a
-        // PING waits its second and gives up.
-        var refusal: (error: DataStoreClientError, waited: Double)?
-        // Up to 4 s of tries: on a loaded machine the pop itself may start late.
-        for _ in 0..<40 where refusal == nil {
-            let started = Date()
-            do {
-                _ = try await client.send("PING")
-                try await Task.sleep(for: .milliseconds(100))
-            } catch let error as DataStoreClientError {
-                refusal = (error, Date().timeIntervalSince(started))
+        async let holding = client.send("BLPOP", "never", "30")          // holds the only connection until unblocked
+        // Wait until the store itself says the pop is blocked: from then on the pool's
+        // only connection is taken, however late the pop started on a busy machine.
+        let observer = try DataStoreClient(url: url, poolSize: 1)
+        var blocked = false
+        for _ in 0..<100 where !blocked {
+            if case .bulkString(let info?) = try await observer.send("INFO", "clients") {
+                blocked = String(decoding: info, as: UTF8.self).contains("blocked_clients:1\r\n")
             }
+            if !blocked { try await Task.sleep(for: .milliseconds(50)) }
         }
-        let (error, waited) = try #require(refusal, "the pool never ran out")
+        try #require(blocked, "the BLPOP never blocked in the store")
+        var refusal: (error: DataStoreClientError, waited: Double)?
+        let started = Date()
+        do {
+            _ = try await client.send("PING")
+        } catch let error as DataStoreClientError {
+            refusal = (error, Date().timeIntervalSince(started))
+        }
+        let (error, waited) = try #require(refusal, "a PING got through while the BLPOP held the only connection")
         #expect(error.kind == .poolExhausted)
         #expect(waited >= 0.9)
+        // CLIENT UNBLOCK ends the pop as its timeout would; CLIENT LIST names it by its flag `b`.
+        guard case .bulkString(let list?) = try await observer.send("CLIENT", "LIST") else { Issue.record("CLIENT LIST"); return }
+        let line = try #require(String(decoding: list, as: UTF8.self).split(separator: "\n").first { $0.contains(" flags=b ") })
+        let id = try #require(line.split(separator: " ").first.map { String($0.dropFirst(3)) })
+        #expect(try await observer.send("CLIENT", "UNBLOCK", id) == .integer(1))
         #expect(try await holding == .array(nil))
         #expect(try await client.send("PING") == .simpleString("PONG"))  // the connection came back
     }

@@ -65,4 +65,12 @@ long pulse_increment_float(const char *current, size_t current_length,
                            const char *increment, size_t increment_length,
                            int finite_increment, char *out, size_t size);
 
+/// Bytes the C heap (where Swift allocates) has handed out and not taken back:
+/// every arena of glibc's malloc, what INFO reports as used_memory.
+size_t pulse_heap_in_use(void);
+
+/// CPU seconds used by this process and by its waited-for children (user and system),
+/// for INFO's CPU section.
+void pulse_cpu_seconds(double *user, double *system, double *children_user, double *children_system);
+
 #endif
