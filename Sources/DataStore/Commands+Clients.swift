@@ -26,9 +26,9 @@ extension Commands {
                 return .integer(session.id)
             case "info":
                 try exactly(0)
-                return .bulk(session.clientLine + "\n")
+                return .verbatim(session.clientLine + "\n")
             case "list":
-                return .bulk(try listed(session.store, rest).map { $0.clientLine + "\n" }.joined())
+                return .verbatim(try listed(session.store, rest).map { $0.clientLine + "\n" }.joined())
             case "kill":
                 guard !rest.isEmpty else { throw .arity("client|kill") }
                 return try kill(session, rest)
@@ -61,6 +61,58 @@ extension Commands {
             }
         },
     ]
+
+    /// HELLO [protover [AUTH username password] [SETNAME name]]: switches to RESP2 or
+    /// RESP3 (then the reply is already in it), authenticates, names the connection,
+    /// and says who answers. Nothing changes unless every option is right.
+    static func hello(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
+        var version: Int?
+        if let first = arguments.first {
+            guard let number = integer(first) else {
+                throw CommandError(message: "ERR Protocol version is not an integer or out of range")
+            }
+            guard number == 2 || number == 3 else { throw CommandError(message: "NOPROTO unsupported protocol version") }
+            version = number
+        }
+        var credentials: (user: String, password: String)?
+        var name: [UInt8]?
+        var index = 1
+        while index < arguments.count {
+            let option = arguments[index].text
+            switch option.lowercased() {
+            case "auth" where index + 2 < arguments.count:
+                credentials = (arguments[index + 1].text, arguments[index + 2].text)
+                index += 3
+            case "setname" where index + 1 < arguments.count:
+                name = arguments[index + 1]
+                index += 2
+            default:
+                throw CommandError(message: "ERR Syntax error in HELLO option '\(option)'")
+            }
+        }
+        if let credentials {
+            // One user, "default"; without a password configured it takes any (Redis's nopass).
+            guard credentials.user == "default", session.store.password.map({ $0 == credentials.password }) ?? true else {
+                throw CommandError(message: "WRONGPASS invalid username-password pair or user is disabled.")
+            }
+            session.authenticated = true
+        }
+        guard session.authenticated else {
+            throw CommandError(message: "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+                               + "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+                               + "protocol version at the same time")
+        }
+        if let name {
+            guard name.allSatisfy({ (33...126).contains($0) }) else {
+                throw CommandError(message: "ERR Client names cannot contain spaces, newlines or special characters.")
+            }
+            session.name = name.isEmpty ? nil : name.text
+        }
+        if let version { session.resp3 = version == 3 }
+        return .map([.bulk("server"), .bulk("redis"), .bulk("version"), .bulk("7.0.0"), .bulk("proto"), .integer(session.resp3 ? 3 : 2),
+                     .bulk("id"), .integer(session.id), .bulk("mode"), .bulk("standalone"), .bulk("role"), .bulk("master"),
+                     .bulk("modules"), .array([])])
+    }
 
     /// The clients CLIENT LIST shows: all, or those of `TYPE t`, or those of `ID a b ...`.
     private static func listed(_ store: Store, _ options: [[UInt8]]) throws(CommandError) -> [Session] {

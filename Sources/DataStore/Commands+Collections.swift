@@ -31,7 +31,7 @@ extension Commands {
         },
         "hgetall": one(2) { (session, arguments) throws(CommandError) in
             let hash = try session.hash(arguments[0]) ?? [:]
-            return .array(hash.sorted { $0.key.lexicographicallyPrecedes($1.key) }.flatMap { [.bulkString($0.key), .bulkString($0.value)] })
+            return .map(hash.sorted { $0.key.lexicographicallyPrecedes($1.key) }.flatMap { [.bulkString($0.key), .bulkString($0.value)] })
         },
         "hkeys": one(2) { (session, arguments) throws(CommandError) in
             bulkArray((try session.hash(arguments[0]) ?? [:]).keys.sorted { $0.lexicographicallyPrecedes($1) })
@@ -197,7 +197,7 @@ extension Commands {
         "sunionstore": one(-3) { (session, arguments) throws(CommandError) in try store(session, arguments, .union) },
         "sdiffstore": one(-3) { (session, arguments) throws(CommandError) in try store(session, arguments, .difference) },
         "spop": one(-2) { (session, arguments) throws(CommandError) in
-            guard var set = try session.set(arguments[0]) else { return arguments.count > 1 ? .array([]) : .null }
+            guard var set = try session.set(arguments[0]) else { return arguments.count > 1 ? .set([]) : .null }
             let count = arguments.count > 1 ? try int(arguments[1]) : 1
             guard count >= 0 else { throw CommandError(message: "ERR value is out of range, must be positive") }
             var popped: [[UInt8]] = []
@@ -207,7 +207,7 @@ extension Commands {
                 popped.append(member)
             }
             session.store(arguments[0], .set(set))
-            return arguments.count > 1 ? bulkArray(popped) : .bulkString(popped.first)
+            return arguments.count > 1 ? .set(popped.map { .bulkString($0) }) : .bulkString(popped.first)
         },
         "srandmember": one(-2) { (session, arguments) throws(CommandError) in
             let set = try session.set(arguments[0]) ?? []
@@ -251,7 +251,7 @@ extension Commands {
     }
 
     static func sortedMembers(_ set: Set<[UInt8]>) -> RESPValue {
-        bulkArray(set.sorted { $0.lexicographicallyPrecedes($1) })
+        .set(set.sorted { $0.lexicographicallyPrecedes($1) }.map { .bulkString($0) })
     }
 
     // MARK: - Pub/sub

@@ -4,7 +4,7 @@ import Foundation
 extension Commands {
     static let server: [String: Command] = [
         "info": one(-1) { session, arguments in
-            .bulk(session.store.info(Store.infoSections(arguments.map(\.text)), asker: session))
+            .verbatim(session.store.info(Store.infoSections(arguments.map(\.text)), asker: session))
         },
         "config": one(-2) { (session, arguments) throws(CommandError) in
             let subcommand = arguments[0].text.lowercased()
@@ -149,7 +149,7 @@ extension Commands {
                 reply += [.bulk(isGlob ? name : pattern.text), .bulk(parameters[name]?.get(session) ?? "")]
             }
         }
-        return .array(reply)
+        return .map(reply)
     }
 
     /// CONFIG SET with one or more pairs: all are checked before any is applied.

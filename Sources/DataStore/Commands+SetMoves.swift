@@ -60,6 +60,6 @@ extension Commands {
         }
         return .array(fields.flatMap { field -> [RESPValue] in
             withValues ? [.bulkString(field.key), .bulkString(field.value)] : [.bulkString(field.key)]
-        })
+        }).pairedIf(withValues)
     }
 }

@@ -21,7 +21,7 @@ extension Commands {
         "zpopmax": one(-2) { (session, arguments) throws(CommandError) in try popExtreme(session, arguments, highest: true) },
         "zmscore": one(-3) { (session, arguments) throws(CommandError) in
             let set = try session.sortedSet(arguments[0])
-            return .array(arguments.dropFirst().map { member in set?.score(of: member).map { .bulk(format($0)) } ?? .null })
+            return .array(arguments.dropFirst().map { member in set?.score(of: member).map { .double($0) } ?? .null })
         },
         "zrandmember": one(-2) { (session, arguments) throws(CommandError) in try randomMembers(session, arguments) },
         "zrangestore": one(-5) { (session, arguments) throws(CommandError) in
@@ -64,7 +64,11 @@ extension Commands {
             for entry in taken { set.remove(entry.member) }
             return taken
         }
-        return render(popped, withScores: true)
+        // Without a count, RESP3 too answers one flat member-score pair (Redis 7.0).
+        guard arguments.count == 2, case .pairs(let flat) = render(popped, withScores: true) else {
+            return .array(popped.flatMap { [.bulkString($0.member), .double($0.score)] })
+        }
+        return .pairs(flat)
     }
 
     /// ZRANDMEMBER key [count [WITHSCORES]], as HRANDFIELD: distinct members for a

@@ -43,7 +43,7 @@ extension Commands {
                     incremented = score
                 }
             }
-            if incr { return incremented.map { .bulk(format($0)) } ?? .null }
+            if incr { return incremented.map { .double($0) } ?? .null }
             return .integer(ch ? added + changed : added)
         },
         "zincrby": one(4) { (session, arguments) throws(CommandError) in
@@ -52,11 +52,11 @@ extension Commands {
                 let score = set.score(of: arguments[2]).map { $0 + amount } ?? amount
                 guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
                 set.set(arguments[2], score: stored(score))
-                return .bulk(format(score))
+                return .double(score)
             }
         },
         "zscore": one(3) { (session, arguments) throws(CommandError) in
-            (try session.sortedSet(arguments[0])?.score(of: arguments[1])).map { .bulk(format($0)) } ?? .null
+            (try session.sortedSet(arguments[0])?.score(of: arguments[1])).map { .double($0) } ?? .null
         },
         "zcard": one(2) { (session, arguments) throws(CommandError) in .integer(try session.sortedSet(arguments[0])?.count ?? 0) },
         "zrem": one(-3) { (session, arguments) throws(CommandError) in
@@ -183,8 +183,8 @@ extension Commands {
 
     static func render(_ entries: [(score: Double, member: [UInt8])], withScores: Bool) -> RESPValue {
         .array(entries.flatMap { entry -> [RESPValue] in
-            withScores ? [.bulkString(entry.member), .bulk(format(entry.score))] : [.bulkString(entry.member)]
-        })
+            withScores ? [.bulkString(entry.member), .double(entry.score)] : [.bulkString(entry.member)]
+        }).pairedIf(withScores)
     }
 
     /// A score as a small Redis sorted set keeps it: its listpack writes -0 as the

@@ -119,7 +119,7 @@ enum Commands {
         "ping": one(-1) { (session, arguments) throws(CommandError) in
             guard arguments.count <= 1 else { throw .arity("ping") }
             // A subscribed client gets pushes on the same connection: a pong is an array too.
-            if session.isSubscribed { return .array([.bulk("pong"), .bulkString(arguments.first ?? [])]) }
+            if session.isSubscribed, !session.resp3 { return .array([.bulk("pong"), .bulkString(arguments.first ?? [])]) }
             return arguments.first.map { .bulkString($0) } ?? .simpleString("PONG")
         },
         "echo": one(2) { _, arguments in .bulkString(arguments[0]) },
@@ -143,14 +143,7 @@ enum Commands {
             session.authenticated = true
             return .ok
         },
-        "hello": one(-1) { (session, arguments) throws(CommandError) in
-            if let version = arguments.first, version.text != "2" {
-                throw CommandError(message: "NOPROTO unsupported protocol version")
-            }
-            return .array([.bulk("server"), .bulk("pulse"), .bulk("version"), .bulk("7.0.0"), .bulk("proto"), .integer(2),
-                           .bulk("id"), .integer(session.id), .bulk("mode"), .bulk("standalone"), .bulk("role"), .bulk("master"),
-                           .bulk("modules"), .array([])])
-        },
+        "hello": one(-1) { (session, arguments) throws(CommandError) in try hello(session, arguments) },
         "dbsize": one(1) { session, _ in .integer(session.db.keys(now: session.now).count) },
         "flushdb": one(-1) { session, _ in
             session.db.flush()
@@ -170,7 +163,8 @@ enum Commands {
         "command": one(-1) { _, arguments in
             switch arguments.first?.text.lowercased() {
             case "count"?: return .integer(table.count)
-            case "docs"?, "info"?: return .array([])
+            case "docs"?: return .map([])
+            case "info"?: return .array([])
             default: return bulkArray(table.keys.sorted().map { Array($0.utf8) })
             }
         },
@@ -191,8 +185,14 @@ enum Commands {
         "watch": one(-2) { _, _ in .ok },
         "unwatch": one(1) { _, _ in .ok },
         "reset": one(1) { session, _ in
+            // As Redis's clearClientConnectionState: a new connection's state, unauthenticated again.
             session.close()
             session.database = 0
+            session.resp3 = false
+            session.name = nil
+            session.repliesOff = false
+            session.skipNextReply = false
+            session.authenticated = session.store.password == nil
             return .simpleString("RESET")
         },
     ]

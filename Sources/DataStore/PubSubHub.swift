@@ -36,12 +36,12 @@ final class PubSubHub {
     func publish(channel: [UInt8], message: [UInt8]) -> Int {
         var receivers = 0
         for subscriber in channels[channel]?.values ?? [:].values {
-            subscriber.deliver(.array([.bulk("message"), .bulkString(channel), .bulkString(message)]))
+            subscriber.deliver(.push([.bulk("message"), .bulkString(channel), .bulkString(message)]))
             receivers += 1
         }
         for (pattern, subscribers) in patterns where Glob.matches(pattern, channel) {
             for subscriber in subscribers.values {
-                subscriber.deliver(.array([.bulk("pmessage"), .bulkString(pattern), .bulkString(channel), .bulkString(message)]))
+                subscriber.deliver(.push([.bulk("pmessage"), .bulkString(pattern), .bulkString(channel), .bulkString(message)]))
                 receivers += 1
             }
         }

@@ -85,7 +85,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
                 let replies = session.execute(arguments)
                 // CLIENT REPLY SKIP is not answered either; it set the flag for the next command.
                 if !skipped, !session.skipNextReply, !session.repliesOff {
-                    for reply in replies { reply.write(to: &output) }
+                    for reply in replies { reply.write(to: &output, resp3: session.resp3) }
                 }
                 if session.closeAfterReply || session.blocked != nil { break }
             }
@@ -105,7 +105,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
 
     private func pushMessage(_ value: RESPValue, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 64)
-        value.write(to: &buffer)
+        value.write(to: &buffer, resp3: session?.resp3 ?? false)
         let size = buffer.readableBytes
         store.stats.outputBytes += size
         queuedPushBytes += size

@@ -1,19 +1,40 @@
 import NIOCore
 
-/// A value of the Redis serialization protocol (RESP2).
+/// A value of the Redis serialization protocol. The store's replies say what they
+/// are in RESP3's terms (a double, a map, a set, a push); each is written as RESP2
+/// writes it to a client that did not ask for RESP3 (HELLO 3), as Redis does.
 public enum RESPValue: Equatable, Sendable {
     case simpleString(String)
     case error(String)
     case integer(Int)
-    /// nil is the null bulk string (`$-1`).
+    /// nil is the null bulk string (`$-1`; RESP3's null `_`).
     case bulkString([UInt8]?)
-    /// nil is the null array (`*-1`).
+    /// nil is the null array (`*-1`; RESP3's null `_`).
     case array([RESPValue]?)
+    /// A score: `,2.5` in RESP3, the bulk string "2.5" in RESP2.
+    case double(Double)
+    /// Keys and values one after the other: `%` in RESP3, a flat array in RESP2.
+    case map([RESPValue])
+    /// `~` in RESP3, an array in RESP2.
+    case set([RESPValue])
+    /// Out-of-band data (pub/sub messages): `>` in RESP3, an array in RESP2.
+    case push([RESPValue])
+    /// Text for people (INFO, CLIENT LIST): `=N\r\ntxt:...` in RESP3, a bulk string in RESP2.
+    case verbatim(String)
+    /// Pairs one after the other (member, score): an array of two-element arrays in
+    /// RESP3, a flat array in RESP2.
+    case pairs([RESPValue])
 
     public static let ok = RESPValue.simpleString("OK")
     public static let null = RESPValue.bulkString(nil)
 
     public static func bulk(_ text: String) -> RESPValue { .bulkString(Array(text.utf8)) }
+
+    /// An array of pairs as RESP3 nests them (WITHSCORES, WITHVALUES), when `paired`.
+    func pairedIf(_ paired: Bool) -> RESPValue {
+        guard paired, case .array(let values?) = self else { return self }
+        return .pairs(values)
+    }
 
     public var isError: Bool {
         if case .error = self { true } else { false }
@@ -25,12 +46,14 @@ public enum RESPValue: Equatable, Sendable {
         case .bulkString(let bytes): bytes
         case .simpleString(let text): Array(text.utf8)
         case .integer(let value): Array(String(value).utf8)
+        case .double(let value): Array(Commands.format(value).utf8)
+        case .verbatim(let text): Array(text.utf8)
         default: nil
         }
     }
 
-    /// Appends the wire form of the value.
-    public func write(to buffer: inout ByteBuffer) {
+    /// Appends the wire form of the value, in RESP2 or (`resp3`) RESP3.
+    public func write(to buffer: inout ByteBuffer, resp3: Bool = false) {
         switch self {
         case .simpleString(let text):
             buffer.writeString("+\(text)\r\n")
@@ -38,18 +61,51 @@ public enum RESPValue: Equatable, Sendable {
             buffer.writeString("-\(text)\r\n")
         case .integer(let value):
             buffer.writeString(":\(value)\r\n")
-        case .bulkString(nil):
-            buffer.writeString("$-1\r\n")
+        case .bulkString(nil), .array(nil):
+            buffer.writeString(resp3 ? "_\r\n" : self == .null ? "$-1\r\n" : "*-1\r\n")
         case .bulkString(let bytes?):
             buffer.writeString("$\(bytes.count)\r\n")
             buffer.writeBytes(bytes)
             buffer.writeString("\r\n")
-        case .array(nil):
-            buffer.writeString("*-1\r\n")
         case .array(let values?):
-            buffer.writeString("*\(values.count)\r\n")
-            for value in values { value.write(to: &buffer) }
+            Self.write(values, as: "*", to: &buffer, resp3: resp3)
+        case .double(let value):
+            let text = Commands.format(value)
+            buffer.writeString(resp3 ? ",\(text)\r\n" : "$\(text.utf8.count)\r\n\(text)\r\n")
+        case .map(let values):
+            if resp3 {
+                buffer.writeString("%\(values.count / 2)\r\n")
+                for value in values { value.write(to: &buffer, resp3: true) }
+            } else {
+                Self.write(values, as: "*", to: &buffer, resp3: false)
+            }
+        case .set(let values):
+            Self.write(values, as: resp3 ? "~" : "*", to: &buffer, resp3: resp3)
+        case .push(let values):
+            Self.write(values, as: resp3 ? ">" : "*", to: &buffer, resp3: resp3)
+        case .verbatim(let text):
+            if resp3 {
+                buffer.writeString("=\(text.utf8.count + 4)\r\ntxt:\(text)\r\n")
+            } else {
+                RESPValue.bulk(text).write(to: &buffer)
+            }
+        case .pairs(let values):
+            if resp3 {
+                buffer.writeString("*\(values.count / 2)\r\n")
+                for index in stride(from: 0, to: values.count - 1, by: 2) {
+                    buffer.writeString("*2\r\n")
+                    values[index].write(to: &buffer, resp3: true)
+                    values[index + 1].write(to: &buffer, resp3: true)
+                }
+            } else {
+                Self.write(values, as: "*", to: &buffer, resp3: false)
+            }
         }
+    }
+
+    private static func write(_ values: [RESPValue], as kind: String, to buffer: inout ByteBuffer, resp3: Bool) {
+        buffer.writeString("\(kind)\(values.count)\r\n")
+        for value in values { value.write(to: &buffer, resp3: resp3) }
     }
 }
 

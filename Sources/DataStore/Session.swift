@@ -40,6 +40,8 @@ final class Session {
     var pendingOutput: () -> Int = { 0 }
     var database = 0
     var name: String?
+    /// Whether the client asked for RESP3 (HELLO 3): replies are written in it.
+    var resp3 = false
     var authenticated: Bool
     /// Set when the connection must close after its reply (QUIT).
     var closeAfterReply = false
@@ -106,7 +108,7 @@ final class Session {
         readsCountAsLookups = !Commands.writes.contains(name)
         let fullName = Commands.containers.contains(name) && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
         lastCommand = fullName
-        if let refusal = refusal(name, command, count: arguments.count) {
+        if let refusal = refusal(name, fullName, command, count: arguments.count) {
             store.stats.commands[fullName, default: .init()].rejected += 1
             return [.error(refusal)]
         }
@@ -138,12 +140,13 @@ final class Session {
     }
 
     /// Why a command may not run now (before it is queued or run), as Redis says it.
-    private func refusal(_ name: String, _ command: Commands.Command, count: Int) -> String? {
+    private func refusal(_ name: String, _ fullName: String, _ command: Commands.Command, count: Int) -> String? {
         if !authenticated, name != "auth", name != "hello", name != "quit" {
             return "NOAUTH Authentication required."
         }
-        if isSubscribed, !["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"].contains(name) {
-            return "ERR Can't execute '\(name)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        // A RESP3 client gets pushes apart from replies: it may run any command while subscribed.
+        if isSubscribed, !resp3, !["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"].contains(name) {
+            return "ERR Can't execute '\(fullName)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         }
         guard command.arity >= 0 ? count == command.arity : count >= -command.arity else {
             if transaction != nil { transactionFailed = true }
@@ -299,14 +302,14 @@ final class Session {
                 channels.insert(name)
                 store.pubsub.subscribe(subscriber, channel: name)
             }
-            return .array([.bulk(pattern ? "psubscribe" : "subscribe"), .bulkString(name), .integer(channels.count + patterns.count)])
+            return .push([.bulk(pattern ? "psubscribe" : "subscribe"), .bulkString(name), .integer(channels.count + patterns.count)])
         }
     }
 
     func unsubscribe(_ names: [[UInt8]], pattern: Bool) -> [RESPValue] {
         let targets = names.isEmpty ? Array(pattern ? patterns : channels) : names
         let kind = pattern ? "punsubscribe" : "unsubscribe"
-        guard !targets.isEmpty else { return [.array([.bulk(kind), .null, .integer(channels.count + patterns.count)])] }
+        guard !targets.isEmpty else { return [.push([.bulk(kind), .null, .integer(channels.count + patterns.count)])] }
         return targets.map { name in
             if let subscriber {
                 if pattern {
@@ -317,7 +320,7 @@ final class Session {
                     store.pubsub.unsubscribe(subscriber, channel: name)
                 }
             }
-            return .array([.bulk(kind), .bulkString(name), .integer(channels.count + patterns.count)])
+            return .push([.bulk(kind), .bulkString(name), .integer(channels.count + patterns.count)])
         }
     }
 

@@ -1,5 +1,6 @@
 @testable import DataStore
 import Foundation
+import NIOCore
 import TestSupport
 import Testing
 
@@ -11,12 +12,20 @@ import Testing
         init(_ store: Store, id: Int = 1) {
             var sink: ((RESPValue) -> Void)?
             session = Session(store: store, id: id, address: "test") { sink?($0) }
-            sink = { [unowned self] in self.pushed.append($0) }
+            sink = { [unowned self] in self.pushed.append(Self.wire($0)) }
         }
 
+        /// Replies as a RESP2 client reads them: written to bytes and parsed back.
         @discardableResult
-        func run(_ words: String...) -> RESPValue { session.execute(words.map { Array($0.utf8) }).first ?? .null }
-        func all(_ words: String...) -> [RESPValue] { session.execute(words.map { Array($0.utf8) }) }
+        func run(_ words: String...) -> RESPValue { all(words).first ?? .null }
+        func all(_ words: String...) -> [RESPValue] { all(words) }
+        func all(_ words: [String]) -> [RESPValue] { session.execute(words.map { Array($0.utf8) }).map(Self.wire) }
+
+        static func wire(_ value: RESPValue) -> RESPValue {
+            var buffer = ByteBuffer()
+            value.write(to: &buffer)
+            return (try? RESPValue.parse(&buffer)) ?? .error("unparsable")
+        }
     }
 
     let store = Store()

@@ -62,4 +62,27 @@ import Testing
             #expect(Glob.matches(Array(pattern.utf8), Array(text.utf8)) == expected, "\(pattern) ~ \(text)")
         }
     }
+
+    /// Each reply kind in RESP2 and in RESP3, as Redis 7.0 writes them.
+    @Test(arguments: [
+        (RESPValue.double(2.5), "$3\r\n2.5\r\n", ",2.5\r\n"),
+        (.double(-.infinity), "$4\r\n-inf\r\n", ",-inf\r\n"),
+        (.double(0.1), "$19\r\n0.10000000000000001\r\n", ",0.10000000000000001\r\n"),
+        (.null, "$-1\r\n", "_\r\n"),
+        (.array(nil), "*-1\r\n", "_\r\n"),
+        (.map([.bulk("f"), .integer(1)]), "*2\r\n$1\r\nf\r\n:1\r\n", "%1\r\n$1\r\nf\r\n:1\r\n"),
+        (.set([.bulk("a")]), "*1\r\n$1\r\na\r\n", "~1\r\n$1\r\na\r\n"),
+        (.push([.bulk("m")]), "*1\r\n$1\r\nm\r\n", ">1\r\n$1\r\nm\r\n"),
+        (.verbatim("hi\n"), "$3\r\nhi\n\r\n", "=7\r\ntxt:hi\n\r\n"),
+        (.pairs([.bulk("a"), .double(1), .bulk("b"), .double(2)]), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+         "*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n"),
+        (.array([.map([]), .set([])]), "*2\r\n*0\r\n*0\r\n", "*2\r\n%0\r\n~0\r\n"),
+    ])
+    func repliesAreWrittenInTheClientsProtocol(value: RESPValue, resp2: String, resp3: String) {
+        var (two, three) = (ByteBuffer(), ByteBuffer())
+        value.write(to: &two)
+        value.write(to: &three, resp3: true)
+        #expect(String(buffer: two) == resp2)
+        #expect(String(buffer: three) == resp3)
+    }
 }

@@ -133,14 +133,16 @@ enum ParityCommands {
     }
 
     static func sortedElements(_ reply: [UInt8], pairs: Bool) -> [[UInt8]] {
-        guard reply.first == UInt8(ascii: "*"), let newline = reply.firstIndex(of: UInt8(ascii: "\n")) else { return [reply] }
+        // An array, or RESP3's set or map (its header says which; the elements are compared).
+        guard let kind = reply.first, [UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: "%")].contains(kind),
+              let newline = reply.firstIndex(of: UInt8(ascii: "\n")) else { return [reply] }
         var elements: [[UInt8]] = []
         var position = newline + 1
         while let end = DataStoreSafetyTests.Connection.end(of: reply, from: position) {
             elements.append(Array(reply[position..<end]))
             position = end
         }
-        guard pairs else { return elements.sorted { $0.lexicographicallyPrecedes($1) } }
-        return stride(from: 0, to: elements.count - 1, by: 2).map { elements[$0] + elements[$0 + 1] }.sorted { $0.lexicographicallyPrecedes($1) }
+        guard pairs else { return [[kind]] + elements.sorted { $0.lexicographicallyPrecedes($1) } }
+        return [[kind]] + stride(from: 0, to: elements.count - 1, by: 2).map { elements[$0] + elements[$0 + 1] }.sorted { $0.lexicographicallyPrecedes($1) }
     }
 }

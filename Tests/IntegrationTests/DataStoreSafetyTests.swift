@@ -44,11 +44,12 @@ import Testing
             guard start < bytes.count, let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
             let header = String(decoding: bytes[(start + 1)..<max(start + 1, newline - 1)], as: UTF8.self)
             switch bytes[start] {
-            case UInt8(ascii: "$"):
+            case UInt8(ascii: "$"), UInt8(ascii: "="):   // bulk and RESP3's verbatim string
                 guard let length = Int(header), length >= 0 else { return newline + 1 }
                 return bytes.count >= newline + 1 + length + 2 ? newline + 1 + length + 2 : nil
-            case UInt8(ascii: "*"):
-                guard let count = Int(header), count > 0 else { return newline + 1 }
+            case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"):   // array; RESP3's set, push and map
+                guard let elements = Int(header), elements > 0 else { return newline + 1 }
+                let count = bytes[start] == UInt8(ascii: "%") ? 2 * elements : elements
                 var position = newline + 1
                 for _ in 0..<count {
                     guard let next = end(of: bytes, from: position) else { return nil }
