@@ -98,6 +98,7 @@ extension Session {
         switch pop {
         case .one(let front):
             let item = try mutateList(key) { front ? $0.popFirst() : $0.popLast() }
+            notify(.lists, front ? "lpop" : "rpop", key)
             return .array([.bulkString(key), .bulkString(item)])
         case .many(let front, let count):
             let items = try mutateList(key) { list in
@@ -105,6 +106,7 @@ extension Session {
                 while items.count < count, let item = front ? list.popFirst() : list.popLast() { items.append(item) }
                 return items
             }
+            notify(.lists, front ? "lpop" : "rpop", key)
             return .array([.bulkString(key), Commands.bulkArray(items)])
         case .move(let front, let destination, let toFront):
             return try Commands.move(self, key, destination, fromFront: front, toFront: toFront)

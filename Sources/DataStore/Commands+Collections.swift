@@ -6,23 +6,28 @@ extension Commands {
     static let hashes: [String: Command] = [
         "hset": one(-4) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 1 else { throw .arity("hset") }
-            return .integer(try session.mutateHash(arguments[0]) { hash in
+            let added = try session.mutateHash(arguments[0]) { hash in
                 stride(from: 1, to: arguments.count, by: 2).filter { hash.updateValue(arguments[$0 + 1], forKey: arguments[$0]) == nil }.count
-            })
+            }
+            session.notify(.hashes, "hset", arguments[0])
+            return .integer(added)
         },
         "hmset": one(-4) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 1 else { throw .arity("hmset") }
             try session.mutateHash(arguments[0]) { hash in
                 for pair in stride(from: 1, to: arguments.count, by: 2) { hash[arguments[pair]] = arguments[pair + 1] }
             }
+            session.notify(.hashes, "hset", arguments[0])
             return .ok
         },
         "hsetnx": one(4) { (session, arguments) throws(CommandError) in
-            try session.mutateHash(arguments[0]) { hash in
-                guard hash[arguments[1]] == nil else { return .integer(0) }
+            let set = try session.mutateHash(arguments[0]) { hash in
+                guard hash[arguments[1]] == nil else { return false }
                 hash[arguments[1]] = arguments[2]
-                return .integer(1)
+                return true
             }
+            if set { session.notify(.hashes, "hset", arguments[0]) }
+            return .integer(set ? 1 : 0)
         },
         "hget": one(3) { (session, arguments) throws(CommandError) in .bulkString(try session.hash(arguments[0])?[arguments[1]]) },
         "hmget": one(-3) { (session, arguments) throws(CommandError) in
@@ -40,14 +45,16 @@ extension Commands {
             bulkArray((try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value))
         },
         "hdel": one(-3) { (session, arguments) throws(CommandError) in
-            .integer(try session.mutateHash(arguments[0]) { hash in arguments.dropFirst().filter { hash.removeValue(forKey: $0) != nil }.count })
+            let removed = try session.mutateHash(arguments[0]) { hash in arguments.dropFirst().filter { hash.removeValue(forKey: $0) != nil }.count }
+            if removed > 0 { session.notify(.hashes, "hdel", arguments[0]) }
+            return .integer(removed)
         },
         "hexists": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]] == nil ? 0 : 1) },
         "hlen": one(2) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?.count ?? 0) },
         "hstrlen": one(3) { (session, arguments) throws(CommandError) in .integer(try session.hash(arguments[0])?[arguments[1]]?.count ?? 0) },
         "hincrby": one(4) { (session, arguments) throws(CommandError) in
             let amount = try int(arguments[2])
-            return try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
+            let result = try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
                 let current = try hash[arguments[1]].map { (bytes) throws(CommandError) in
                     guard let value = Int(bytes.text) else { throw CommandError(message: "ERR hash value is not an integer") }
                     return value
@@ -55,8 +62,10 @@ extension Commands {
                 let (result, overflow) = current.addingReportingOverflow(amount)
                 guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
                 hash[arguments[1]] = Array(String(result).utf8)
-                return .integer(result)
+                return result
             }
+            session.notify(.hashes, "hincrby", arguments[0])
+            return .integer(result)
         },
         "hincrbyfloat": one(4) { (session, arguments) throws(CommandError) in
             // Redis checks the increment before the key's type, and refuses an infinite one.
@@ -65,16 +74,18 @@ extension Commands {
             } catch {
                 throw error == .infiniteIncrement ? CommandError(message: "ERR value is NaN or Infinity") : .notFloat
             }
-            return try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
+            let text = try session.mutateHash(arguments[0]) { (hash) throws(CommandError) in
                 do throws(FloatIncrementError) {
                     let text = try addFloat(hash[arguments[1]], arguments[2], finiteIncrement: true)
                     hash[arguments[1]] = text
-                    return .bulkString(text)
+                    return text
                 } catch {
                     throw error == .currentNotFloat ? CommandError(message: "ERR hash value is not a float")
                         : CommandError(message: "ERR increment would produce NaN or Infinity")
                 }
             }
+            session.notify(.hashes, "hincrbyfloat", arguments[0])
+            return .bulkString(text)
         },
         "hscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
             let fields = (try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
@@ -107,12 +118,14 @@ extension Commands {
         "lset": one(4) { (session, arguments) throws(CommandError) in
             guard try session.list(arguments[0]) != nil else { throw .noSuchKey }
             let requested = try int(arguments[1])
-            return try session.mutateList(arguments[0]) { (list) throws(CommandError) in
+            let reply = try session.mutateList(arguments[0]) { (list) throws(CommandError) -> RESPValue in
                 let index = requested < 0 ? requested + list.count : requested
                 guard (0..<list.count).contains(index) else { throw CommandError(message: "ERR index out of range") }
                 list[list.index(list.startIndex, offsetBy: index)] = arguments[2]
                 return .ok
             }
+            session.notify(.lists, "lset", arguments[0])
+            return reply
         },
         "lrem": one(4) { (session, arguments) throws(CommandError) in
             guard let list = try session.list(arguments[0]) else { return .integer(0) }
@@ -128,6 +141,7 @@ extension Commands {
             }
             items = items.enumerated().filter { !doomed.contains($0.offset) }.map(\.element)
             session.store(arguments[0], .list(CircularBuffer(items)))
+            if removed > 0 { session.notify(.lists, "lrem", arguments[0]) }
             return .integer(removed)
         },
         "ltrim": one(4) { (session, arguments) throws(CommandError) in
@@ -135,6 +149,7 @@ extension Commands {
             let range = clamp(try int(arguments[1]), try int(arguments[2]), count: list.count)
             let kept = range.map { range in range.map { list[list.index(list.startIndex, offsetBy: $0)] } } ?? []
             session.store(arguments[0], .list(CircularBuffer(kept)))
+            session.notify(.lists, "ltrim", arguments[0])
             return .ok
         },
         "blpop": Command(arity: -3) { (session, arguments) throws(CommandError) in
@@ -152,6 +167,7 @@ extension Commands {
             }
             return list.count
         }
+        session.notify(.lists, front ? "lpush" : "rpush", arguments[0])
         return .integer(count)
     }
 
@@ -168,6 +184,7 @@ extension Commands {
             }
             return popped
         }
+        if !popped.isEmpty { session.notify(.lists, front ? "lpop" : "rpop", arguments[0]) }
         return count == nil ? .bulkString(popped.first) : bulkArray(popped)
     }
 
@@ -182,10 +199,14 @@ extension Commands {
 
     static let sets: [String: Command] = [
         "sadd": one(-3) { (session, arguments) throws(CommandError) in
-            .integer(try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.insert($0).inserted }.count })
+            let added = try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.insert($0).inserted }.count }
+            if added > 0 { session.notify(.sets, "sadd", arguments[0]) }
+            return .integer(added)
         },
         "srem": one(-3) { (session, arguments) throws(CommandError) in
-            .integer(try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count })
+            let removed = try session.mutateSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count }
+            if removed > 0 { session.notify(.sets, "srem", arguments[0]) }
+            return .integer(removed)
         },
         "smembers": one(2) { (session, arguments) throws(CommandError) in sortedMembers(try session.set(arguments[0]) ?? []) },
         "sismember": one(3) { (session, arguments) throws(CommandError) in .integer(try session.set(arguments[0])?.contains(arguments[1]) == true ? 1 : 0) },
@@ -207,6 +228,7 @@ extension Commands {
                 popped.append(member)
             }
             session.store(arguments[0], .set(set))
+            if !popped.isEmpty { session.notify(.sets, "spop", arguments[0]) }
             return arguments.count > 1 ? .set(popped.map { .bulkString($0) }) : .bulkString(popped.first)
         },
         "srandmember": one(-2) { (session, arguments) throws(CommandError) in
@@ -245,8 +267,14 @@ extension Commands {
 
     static func store(_ session: Session, _ arguments: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> RESPValue {
         let result = try combine(session, Array(arguments.dropFirst()), operation)
-        session.db.delete(arguments[0])
+        let existed = session.db.delete(arguments[0])
         session.store(arguments[0], .set(result))
+        if !result.isEmpty {
+            session.notify(.sets, ["sinterstore", "sunionstore", "sdiffstore"][[.intersection, .union, .difference].firstIndex(of: operation) ?? 0],
+                           arguments[0])
+        } else if existed {
+            session.notify(.generic, "del", arguments[0])
+        }
         return .integer(result.count)
     }
 

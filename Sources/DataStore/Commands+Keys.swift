@@ -1,9 +1,7 @@
 extension Commands {
     static let keys: [String: Command] = [
         "del": one(-2) { session, arguments in
-            let removed = arguments.filter { session.lookup($0) != nil && session.db.delete($0) }.count
-            if removed > 0 { session.store.changes += 1 }
-            return .integer(removed)
+            deleteKeys(session, arguments)
         },
         "exists": one(-2) { session, arguments in .integer(arguments.filter { session.lookup($0) != nil }.count) },
         "expire": one(-3) { (session, arguments) throws(CommandError) in
@@ -26,6 +24,7 @@ extension Commands {
             }
             session.db.setExpiry(arguments[0], nil)
             session.store.changes += 1
+            session.notify(.generic, "persist", arguments[0])
             return .integer(1)
         },
         "type": one(2) { session, arguments in .simpleString(session.lookup(arguments[0])?.typeName ?? "none") },
@@ -40,9 +39,7 @@ extension Commands {
         "renamenx": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: true) },
         "copy": one(-3) { (session, arguments) throws(CommandError) in try copy(session, arguments) },
         "unlink": one(-2) { session, arguments in
-            let removed = arguments.filter { session.lookup($0) != nil && session.db.delete($0) }.count
-            if removed > 0 { session.store.changes += 1 }
-            return .integer(removed)
+            deleteKeys(session, arguments)
         },
         "touch": one(-2) { session, arguments in .integer(arguments.filter { session.lookup($0) != nil }.count) },
         "expiretime": one(2) { session, arguments in expireTime(session, arguments[0], milliseconds: false) },
@@ -63,6 +60,8 @@ extension Commands {
         if let expiry { session.db.setExpiry(destination, expiry) }
         session.db.delete(source)
         session.store.changes += 1
+        session.notify(.generic, "rename_from", source)
+        session.notify(.generic, "rename_to", destination)
         return onlyIfMissing ? .integer(1) : .ok
     }
 
@@ -101,6 +100,7 @@ extension Commands {
         targetDB.set(destination, value)
         if let expiry { targetDB.setExpiry(destination, expiry) }
         session.store.changes += 1
+        session.store.notify(.generic, "copy_to", key: destination, database: target)
         return .integer(1)
     }
 
@@ -155,11 +155,21 @@ extension Commands {
         guard session.lookup(key) != nil else { return .integer(0) }
         if deadline <= session.now {
             session.db.delete(key)
+            session.notify(.generic, "del", key)
         } else {
             session.db.setExpiry(key, deadline)
+            session.notify(.generic, "expire", key)
         }
         session.store.changes += 1
         return .integer(1)
+    }
+
+    /// DEL and UNLINK: how many of the keys there were; each deleted one is a `del` event.
+    static func deleteKeys(_ session: Session, _ keys: [[UInt8]]) -> RESPValue {
+        let removed = keys.filter { session.lookup($0) != nil && session.db.delete($0) }
+        if !removed.isEmpty { session.store.changes += 1 }
+        for key in removed { session.notify(.generic, "del", key) }
+        return .integer(removed.count)
     }
 
     static func ttl(_ session: Session, _ key: [UInt8], divisor: Int64) -> RESPValue {

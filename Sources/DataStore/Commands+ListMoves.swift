@@ -21,12 +21,14 @@ extension Commands {
             }
             guard let list = try session.list(arguments[0]) else { return .integer(0) }
             guard let pivot = list.firstIndex(of: arguments[2]) else { return .integer(-1) }
-            return try session.mutateList(arguments[0]) { list in
+            let count = try session.mutateList(arguments[0]) { list in
                 var items = Array(list)
                 items.insert(arguments[3], at: list.distance(from: list.startIndex, to: pivot) + (after ? 1 : 0))
                 list = CircularBuffer(items)
-                return .integer(list.count)
+                return list.count
             }
+            session.notify(.lists, "linsert", arguments[0])
+            return .integer(count)
         },
         "lpos": one(-3) { (session, arguments) throws(CommandError) in try position(session, arguments) },
         "lmove": one(5) { (session, arguments) throws(CommandError) in
@@ -98,15 +100,22 @@ extension Commands {
                      toFront: Bool) throws(CommandError) -> RESPValue? {
         guard try session.list(source) != nil else { return nil }
         _ = try session.list(destination)
+        // Redis's events: the push on the destination, then the pop on the source (and its `del`).
+        let events = (push: toFront ? "lpush" : "rpush", pop: fromFront ? "lpop" : "rpop")
         if source == destination {
-            return try session.mutateList(source) { list in
+            let reply = try session.mutateList(source) { list -> RESPValue in
                 guard let item = fromFront ? list.popFirst() : list.popLast() else { return .null }
                 if toFront { list.prepend(item) } else { list.append(item) }
                 return .bulkString(item)
             }
+            session.notify(.lists, events.push, destination)
+            session.notify(.lists, events.pop, source)
+            return reply
         }
         guard let item = try session.mutateList(source, { fromFront ? $0.popFirst() : $0.popLast() }) else { return .null }
         try session.mutateList(destination) { toFront ? $0.prepend(item) : $0.append(item) }
+        session.notify(.lists, events.push, destination)
+        session.notify(.lists, events.pop, source)
         return .bulkString(item)
     }
 

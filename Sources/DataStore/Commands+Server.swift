@@ -105,6 +105,12 @@ extension Commands {
             }
             return { _ in }
         }),
+        "notify-keyspace-events": Parameter(get: { $0.store.notifications.text }, set: { value throws(ConfigError) in
+            guard let flags = KeyspaceEvents(parsing: value) else {
+                throw ConfigError(reason: "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+            }
+            return { $0.store.notifications = flags }
+        }),
         "proto-max-bulk-len": Parameter(get: { "\($0.store.maxStringLength)" }, set: nil),
     ]
 

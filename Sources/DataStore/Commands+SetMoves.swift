@@ -10,7 +10,9 @@ extension Commands {
             if source == destination { return .integer(set.contains(member) ? 1 : 0) }
             guard set.contains(member) else { return .integer(0) }
             try session.mutateSet(source) { _ = $0.remove(member) }
-            try session.mutateSet(destination) { _ = $0.insert(member) }
+            session.notify(.sets, "srem", source)   // and its `del`, if that emptied it
+            let added = try session.mutateSet(destination) { $0.insert(member).inserted }
+            if added { session.notify(.sets, "sadd", destination) }
             return .integer(1)
         },
         "smismember": one(-3) { (session, arguments) throws(CommandError) in

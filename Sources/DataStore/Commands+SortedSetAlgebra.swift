@@ -143,8 +143,7 @@ extension Commands {
         var set = SortedSet()
         for (member, score) in result { set.set(member, score: request.destination == nil ? score : stored(score)) }
         guard let destination = request.destination else { return render(set.ordered, withScores: request.withScores) }
-        session.db.delete(destination)
-        session.store(destination, .sortedSet(set))
+        storeResult(session, destination, set, event: name)
         return .integer(set.count)
     }
 }

@@ -3,7 +3,7 @@ extension Commands {
     static let sortedSetEdits: [String: Command] = [
         "zremrangebyrank": one(4) { (session, arguments) throws(CommandError) in
             let (start, stop) = (try int(arguments[1]), try int(arguments[2]))
-            return try removeRange(session, arguments[0]) { set in
+            return try removeRange(session, arguments[0], "zremrangebyrank") { set in
                 clamp(start, stop, count: set.count).map { Array(set.range($0)) } ?? []
             }
         },
@@ -11,11 +11,11 @@ extension Commands {
             guard let low = ScoreBound(arguments[1]), let high = ScoreBound(arguments[2]) else {
                 throw CommandError(message: "ERR min or max is not a float")
             }
-            return try removeRange(session, arguments[0]) { $0.members(scoreFrom: low, to: high) }
+            return try removeRange(session, arguments[0], "zremrangebyscore") { $0.members(scoreFrom: low, to: high) }
         },
         "zremrangebylex": one(4) { (session, arguments) throws(CommandError) in
             guard let low = LexBound(arguments[1]), let high = LexBound(arguments[2]) else { throw lexRangeError }
-            return try removeRange(session, arguments[0]) { $0.members(lexFrom: low, to: high) }
+            return try removeRange(session, arguments[0], "zremrangebylex") { $0.members(lexFrom: low, to: high) }
         },
         "zpopmin": one(-2) { (session, arguments) throws(CommandError) in try popExtreme(session, arguments, highest: false) },
         "zpopmax": one(-2) { (session, arguments) throws(CommandError) in try popExtreme(session, arguments, highest: true) },
@@ -30,21 +30,34 @@ extension Commands {
             let (entries, _) = try rangeEntries(session, Array(arguments.dropFirst()), options)
             var result = SortedSet()
             for entry in entries { result.set(entry.member, score: entry.score) }
-            session.db.delete(arguments[0])
-            session.store(arguments[0], .sortedSet(result))
+            storeResult(session, arguments[0], result, event: "zrangestore")
             return .integer(result.count)
         },
     ]
 
     /// Removes the members `chosen` picks; how many went.
-    static func removeRange(_ session: Session, _ key: [UInt8], _ chosen: (SortedSet) -> Entries) throws(CommandError) -> RESPValue {
+    static func removeRange(_ session: Session, _ key: [UInt8], _ event: String,
+                            _ chosen: (SortedSet) -> Entries) throws(CommandError) -> RESPValue {
         guard let set = try session.sortedSet(key) else { return .integer(0) }
         let doomed = chosen(set)
         guard !doomed.isEmpty else { return .integer(0) }
         try session.mutateSortedSet(key) { set in
             for entry in doomed { set.remove(entry.member) }
         }
+        session.notify(.sortedSets, event, key)
         return .integer(doomed.count)
+    }
+
+    /// A STORE variant's result replaces the destination: its event, or `del` when the
+    /// result is empty and a key was there.
+    static func storeResult(_ session: Session, _ destination: [UInt8], _ result: SortedSet, event: String) {
+        let existed = session.db.delete(destination)
+        session.store(destination, .sortedSet(result))
+        if result.count > 0 {
+            session.notify(.sortedSets, event, destination)
+        } else if existed {
+            session.notify(.generic, "del", destination)
+        }
     }
 
     /// ZPOPMIN and ZPOPMAX key [count]: member, score, ... from the lowest (or highest).
@@ -64,6 +77,7 @@ extension Commands {
             for entry in taken { set.remove(entry.member) }
             return taken
         }
+        if !popped.isEmpty { session.notify(.sortedSets, highest ? "zpopmax" : "zpopmin", arguments[0]) }
         // Without a count, RESP3 too answers one flat member-score pair (Redis 7.0).
         guard arguments.count == 2, case .pairs(let flat) = render(popped, withScores: true) else {
             return .array(popped.flatMap { [.bulkString($0.member), .double($0.score)] })

@@ -43,24 +43,29 @@ extension Commands {
                     incremented = score
                 }
             }
+            if added + changed > 0 { session.notify(.sortedSets, incr ? "zincr" : "zadd", arguments[0]) }
             if incr { return incremented.map { .double($0) } ?? .null }
             return .integer(ch ? added + changed : added)
         },
         "zincrby": one(4) { (session, arguments) throws(CommandError) in
             let amount = try double(arguments[1])
-            return try session.mutateSortedSet(arguments[0]) { (set) throws(CommandError) in
+            let score = try session.mutateSortedSet(arguments[0]) { (set) throws(CommandError) in
                 let score = set.score(of: arguments[2]).map { $0 + amount } ?? amount
                 guard !score.isNaN else { throw CommandError(message: "ERR resulting score is not a number (NaN)") }
                 set.set(arguments[2], score: stored(score))
-                return .double(score)
+                return score
             }
+            session.notify(.sortedSets, "zincr", arguments[0])
+            return .double(score)
         },
         "zscore": one(3) { (session, arguments) throws(CommandError) in
             (try session.sortedSet(arguments[0])?.score(of: arguments[1])).map { .double($0) } ?? .null
         },
         "zcard": one(2) { (session, arguments) throws(CommandError) in .integer(try session.sortedSet(arguments[0])?.count ?? 0) },
         "zrem": one(-3) { (session, arguments) throws(CommandError) in
-            .integer(try session.mutateSortedSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count })
+            let removed = try session.mutateSortedSet(arguments[0]) { set in arguments.dropFirst().filter { set.remove($0) != nil }.count }
+            if removed > 0 { session.notify(.sortedSets, "zrem", arguments[0]) }
+            return .integer(removed)
         },
         "zrank": one(3) { (session, arguments) throws(CommandError) in
             (try session.sortedSet(arguments[0])?.rank(of: arguments[1])).map { .integer($0) } ?? .null

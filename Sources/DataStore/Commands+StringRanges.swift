@@ -16,6 +16,7 @@ extension Commands {
             bytes.replaceSubrange(offset..<(offset + value.count), with: value)
             session.db.set(arguments[0], .string(bytes), keepTTL: true)
             session.store.changes += 1
+            session.notify(.strings, "setrange", arguments[0])
             return .integer(bytes.count)
         },
         "getbit": one(3) { (session, arguments) throws(CommandError) in
@@ -37,6 +38,7 @@ extension Commands {
             bytes[byte] = on == 1 ? bytes[byte] | mask : bytes[byte] & ~mask
             session.db.set(arguments[0], .string(bytes), keepTTL: true)
             session.store.changes += 1
+            session.notify(.strings, "setbit", arguments[0])
             return .integer(old)
         },
         "bitcount": one(-2) { (session, arguments) throws(CommandError) in try bitCount(session, arguments) },

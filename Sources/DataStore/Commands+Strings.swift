@@ -11,6 +11,8 @@ extension Commands {
             session.db.set(key, .string(arguments[1]), keepTTL: options.keepTTL)
             if let expireAt { session.db.setExpiry(key, expireAt) }
             session.store.changes += 1
+            session.notify(.strings, "set", key)
+            if expireAt != nil { session.notify(.generic, "expire", key) }
             return options.get ? .bulkString(old) : .ok
         },
         "getex": one(-2) { (session, arguments) throws(CommandError) in
@@ -20,6 +22,7 @@ extension Commands {
                 if options.persist, session.db.expires[arguments[0]] != nil {
                     session.db.setExpiry(arguments[0], nil)
                     session.store.changes += 1
+                    session.notify(.generic, "persist", arguments[0])
                 }
                 return .bulkString(value)
             }
@@ -30,13 +33,17 @@ extension Commands {
             guard let value = try session.string(arguments[0]) else { return .null }
             session.db.delete(arguments[0])
             session.store.changes += 1
+            session.notify(.generic, "del", arguments[0])
             return .bulkString(value)
         },
         "msetnx": one(-3) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 0 else { throw .arity("msetnx") }
             let keys = stride(from: 0, to: arguments.count, by: 2).map { arguments[$0] }
             guard keys.allSatisfy({ session.lookup($0) == nil }) else { return .integer(0) }
-            for pair in stride(from: 0, to: arguments.count, by: 2) { session.db.set(arguments[pair], .string(arguments[pair + 1])) }
+            for pair in stride(from: 0, to: arguments.count, by: 2) {
+                session.db.set(arguments[pair], .string(arguments[pair + 1]))
+                session.notify(.strings, "set", arguments[pair])
+            }
             session.store.changes += 1
             return .integer(1)
         },
@@ -44,6 +51,7 @@ extension Commands {
             guard session.lookup(arguments[0]) == nil else { return .integer(0) }
             session.db.set(arguments[0], .string(arguments[1]))
             session.store.changes += 1
+            session.notify(.strings, "set", arguments[0])
             return .integer(1)
         },
         "setex": one(4) { (session, arguments) throws(CommandError) in
@@ -56,6 +64,7 @@ extension Commands {
             let old = try session.string(arguments[0])
             session.db.set(arguments[0], .string(arguments[1]))
             session.store.changes += 1
+            session.notify(.strings, "set", arguments[0])
             return .bulkString(old)
         },
         "mget": one(-2) { session, arguments in
@@ -66,7 +75,10 @@ extension Commands {
         },
         "mset": one(-3) { (session, arguments) throws(CommandError) in
             guard arguments.count % 2 == 0 else { throw .arity("mset") }
-            for pair in stride(from: 0, to: arguments.count, by: 2) { session.db.set(arguments[pair], .string(arguments[pair + 1])) }
+            for pair in stride(from: 0, to: arguments.count, by: 2) {
+                session.db.set(arguments[pair], .string(arguments[pair + 1]))
+                session.notify(.strings, "set", arguments[pair])
+            }
             session.store.changes += 1
             return .ok
         },
@@ -88,6 +100,7 @@ extension Commands {
             }
             session.db.set(arguments[0], .string(text), keepTTL: true)
             session.store.changes += 1
+            session.notify(.strings, "incrbyfloat", arguments[0])
             return .bulkString(text)
         },
         "append": one(3) { (session, arguments) throws(CommandError) in
@@ -96,6 +109,7 @@ extension Commands {
             let value = current + arguments[1]
             session.db.set(arguments[0], .string(value), keepTTL: true)
             session.store.changes += 1
+            session.notify(.strings, "append", arguments[0])
             return .integer(value.count)
         },
         "strlen": one(2) { (session, arguments) throws(CommandError) in .integer(try session.string(arguments[0])?.count ?? 0) },
@@ -107,6 +121,8 @@ extension Commands {
         session.db.set(arguments[0], .string(arguments[2]))
         session.db.setExpiry(arguments[0], deadline)
         session.store.changes += 1
+        session.notify(.strings, "set", arguments[0])
+        session.notify(.generic, "expire", arguments[0])
         return .ok
     }
 
@@ -168,6 +184,7 @@ extension Commands {
         guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
         session.db.set(key, .string(Array(String(result).utf8)), keepTTL: true)
         session.store.changes += 1
+        session.notify(.strings, "incrby", key)
         return .integer(result)
     }
 }

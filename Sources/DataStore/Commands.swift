@@ -24,10 +24,11 @@ enum Commands {
         .merging(listMoves) { a, _ in a }.merging(setMoves) { a, _ in a }.merging(sortedSetEdits) { a, _ in a }
         .merging(sortedSetAlgebra) { a, _ in a }.merging(clients) { a, _ in a }.merging(server) { a, _ in a }
 
-    /// The commands Redis 7.0 flags `write`: their key lookups are not keyspace hits or misses.
+    /// The commands whose key lookups Redis 7.0 makes as writes: not keyspace hits or
+    /// misses, no `keymiss` event. (GETDEL and GETEX write, but look up as reads.)
     static let writes: Set<String> = [
         "set", "setnx", "setex", "psetex", "append", "del", "unlink", "incr", "decr", "incrby", "decrby", "incrbyfloat", "getset",
-        "getdel", "getex", "mset", "msetnx", "setrange", "setbit", "lpush", "rpush", "lpushx", "rpushx", "linsert", "lset", "lrem",
+        "mset", "msetnx", "setrange", "setbit", "lpush", "rpush", "lpushx", "rpushx", "linsert", "lset", "lrem",
         "ltrim", "lpop", "rpop", "rpoplpush", "lmove", "blmove", "brpoplpush", "blpop", "brpop", "lmpop", "blmpop", "sadd", "srem",
         "spop", "smove", "sinterstore", "sunionstore", "sdiffstore", "hset", "hsetnx", "hmset", "hdel", "hincrby", "hincrbyfloat",
         "zadd", "zincrby", "zrem", "zremrangebyscore", "zremrangebyrank", "zremrangebylex", "zpopmin", "zpopmax", "bzpopmin",

@@ -30,6 +30,9 @@ final class Session {
     /// Whether the running command's key lookups count as INFO's keyspace hits and
     /// misses: a read command's do, a write command's do not (Redis's lookupKeyWrite).
     private var readsCountAsLookups = true
+    /// Collections the running command emptied (and so deleted): their `del` event
+    /// follows the command's own.
+    var emptied: [[UInt8]] = []
     /// CLIENT REPLY OFF and SKIP: no replies at all, or none to the next command.
     var repliesOff = false
     var skipNextReply = false
@@ -90,6 +93,7 @@ final class Session {
     /// for a transaction), with the state it left.
     func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
         let replies = dispatch(arguments)
+        if !emptied.isEmpty { notifyEmptied() }
         for case .error(let message) in replies { store.stats.noteError(message) }
         if !executingTransaction, !store.readyKeys.isEmpty { store.serveReadyKeys() }
         return replies
@@ -212,7 +216,12 @@ final class Session {
     func lookup(_ key: [UInt8]) -> StoreValue? {
         let value = db.get(key, now: now)
         if readsCountAsLookups {
-            if value == nil { store.stats.keyspaceMisses += 1 } else { store.stats.keyspaceHits += 1 }
+            if value == nil {
+                store.stats.keyspaceMisses += 1
+                notify(.keyMiss, "keymiss", key)
+            } else {
+                store.stats.keyspaceHits += 1
+            }
         }
         return value
     }
@@ -251,12 +260,14 @@ final class Session {
     private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> T?, wrap: (T) -> StoreValue, empty: T,
                               _ body: (inout T) throws(CommandError) -> R) throws(CommandError) -> R {
         var value = empty
+        var existed = false
         if let existing = db.get(key, now: now) {
             guard let typed = extract(existing) else { throw .wrongType }
             value = typed
+            existed = true
             db.values[key] = nil
         }
-        defer { store(key, wrap(value)) }
+        defer { store(key, wrap(value), existed: existed) }
         return try body(&value)
     }
 
@@ -277,14 +288,20 @@ final class Session {
                    empty: SortedSet(), body)
     }
 
-    /// Stores a collection, or deletes the key when it became empty (as Redis does).
-    func store(_ key: [UInt8], _ value: StoreValue) {
-        switch value {
-        case .list(let list) where list.isEmpty: db.delete(key)
-        case .hash(let hash) where hash.isEmpty: db.delete(key)
-        case .set(let set) where set.isEmpty: db.delete(key)
-        case .sortedSet(let set) where set.count == 0: db.delete(key)
-        default: db.set(key, value, keepTTL: true)
+    /// Stores a collection, or deletes the key when it became empty (as Redis does);
+    /// `existed` says the key was there before a mutation took its value out.
+    func store(_ key: [UInt8], _ value: StoreValue, existed: Bool = false) {
+        let empty = switch value {
+        case .list(let list): list.isEmpty
+        case .hash(let hash): hash.isEmpty
+        case .set(let set): set.isEmpty
+        case .sortedSet(let set): set.count == 0
+        default: false
+        }
+        if empty {
+            if db.delete(key) || existed { emptied.append(key) }
+        } else {
+            db.set(key, value, keepTTL: true)
         }
         store.changes += 1
     }

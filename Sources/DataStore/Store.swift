@@ -73,6 +73,7 @@ public final class Database {
         if let deadline = expires[key], deadline <= now {
             delete(key)
             expired += 1
+            keyExpired?(key)
             return nil
         }
         return values[key]
@@ -87,6 +88,8 @@ public final class Database {
 
     /// Told when a list is stored under a key (clients blocked on it may be served).
     var listStored: (([UInt8]) -> Void)?
+    /// Told when a key is forgotten because its time is up (the `expired` event).
+    var keyExpired: (([UInt8]) -> Void)?
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
@@ -107,6 +110,7 @@ public final class Database {
         for (key, deadline) in expires where deadline <= now {
             delete(key)
             expired += 1
+            keyExpired?(key)
             removed += 1
             if removed >= limit { break }
         }
@@ -138,6 +142,8 @@ public final class Store {
     let runID = String((0..<40).map { _ in "0123456789abcdef".randomElement()! })
     /// Connections beyond this many are refused (CONFIG's `maxclients`).
     var maxClients = 10000
+    /// The keyspace notifications asked for (CONFIG's `notify-keyspace-events`).
+    var notifications: KeyspaceEvents = []
     /// Seconds a client may stay idle before it is closed; 0 never (CONFIG's `timeout`).
     var idleTimeout = 0
     /// The connected clients by id (CLIENT LIST, KILL, UNBLOCK).
@@ -160,6 +166,7 @@ public final class Store {
                 let waitKey = WaitKey(database: index, key: key)
                 if waiters[waitKey] != nil { readyKeys.insert(waitKey) }
             }
+            database.keyExpired = { [unowned self] key in notify(.expired, "expired", key: key, database: index) }
         }
         self.password = password
         self.snapshotPath = snapshotPath
