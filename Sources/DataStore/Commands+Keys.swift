@@ -38,6 +38,8 @@ extension Commands {
         "rename": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: false) },
         "renamenx": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: true) },
         "copy": one(-3) { (session, arguments) throws(CommandError) in try copy(session, arguments) },
+        "move": one(3) { (session, arguments) throws(CommandError) in try move(session, arguments) },
+        "swapdb": one(3) { (session, arguments) throws(CommandError) in try swapDatabases(session, arguments) },
         "unlink": one(-2) { session, arguments in
             deleteKeys(session, arguments)
         },
@@ -74,13 +76,7 @@ extension Commands {
             switch arguments[index].text.uppercased() {
             case "REPLACE": replace = true
             case "DB" where index + 1 < arguments.count:
-                // Redis reads the index as a C int.
-                let number = try int(arguments[index + 1])
-                guard let database = Int32(exactly: number) else {
-                    throw CommandError(message: "ERR value is out of range, value must between -2147483648 and 2147483647")
-                }
-                guard (0..<Store.databaseCount).contains(Int(database)) else { throw CommandError(message: "ERR DB index is out of range") }
-                target = Int(database)
+                target = try databaseIndex(arguments[index + 1])
                 index += 1
             default: throw .syntax
             }
@@ -102,6 +98,58 @@ extension Commands {
         session.store.changes += 1
         session.store.notify(.generic, "copy_to", key: destination, database: target)
         return .integer(1)
+    }
+
+    /// A database number as Redis reads it: a C int, then one of the 16.
+    static func databaseIndex(_ argument: [UInt8]) throws(CommandError) -> Int {
+        guard let database = Int32(exactly: try int(argument)) else {
+            throw CommandError(message: "ERR value is out of range, value must between -2147483648 and 2147483647")
+        }
+        guard (0..<Store.databaseCount).contains(Int(database)) else { throw CommandError(message: "ERR DB index is out of range") }
+        return Int(database)
+    }
+
+    /// MOVE key db: the key and its expiry go to another database, unless a key of that
+    /// name is there already.
+    static func move(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
+        let target = try databaseIndex(arguments[1])
+        guard target != session.database else { throw CommandError(message: "ERR source and destination objects are the same") }
+        let key = arguments[0]
+        guard let value = session.lookup(key) else { return .integer(0) }
+        let destination = session.store.databases[target]
+        guard destination.get(key, now: session.now) == nil else { return .integer(0) }
+        let expiry = session.db.expires[key]
+        destination.set(key, value)
+        if let expiry { destination.setExpiry(key, expiry) }
+        session.db.delete(key)
+        session.store.changes += 1
+        session.notify(.generic, "move_from", key)
+        session.store.notify(.generic, "move_to", key: key, database: target)
+        return .integer(1)
+    }
+
+    /// SWAPDB a b: the two databases trade their keys. Clients keep their numbers (so they
+    /// see the other keys); WATCHed keys of both count as changed; blocked pops whose
+    /// keys now hold lists are served.
+    static func swapDatabases(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
+        func index(_ argument: [UInt8], _ which: String) throws(CommandError) -> Int {
+            guard let number = integer(argument), let index = Int32(exactly: number) else {
+                throw CommandError(message: "ERR invalid \(which) DB index")
+            }
+            guard (0..<Store.databaseCount).contains(Int(index)) else { throw CommandError(message: "ERR DB index is out of range") }
+            return Int(index)
+        }
+        let (first, second) = (try index(arguments[0], "first"), try index(arguments[1], "second"))
+        guard first != second else { return .ok }
+        let store = session.store
+        store.databases[first].swapContents(with: store.databases[second])
+        store.changes += 1
+        for database in [first, second] {
+            for key in store.waiters.keys where key.database == database {
+                if case .list? = store.databases[database].get(key.key, now: session.now) { store.readyKeys.insert(key) }
+            }
+        }
+        return .ok
     }
 
     /// EXPIRETIME and PEXPIRETIME: the absolute deadline, -1 without one, -2 without the key.

@@ -61,6 +61,15 @@ public final class Database {
         touch(key)
     }
 
+    /// SWAPDB: the two trade keys and expiry times; a watched key of either changed if
+    /// it is in one of them (Redis 7.0's touchAllWatchedKeysInDb).
+    func swapContents(with other: Database) {
+        swap(&values, &other.values)
+        swap(&expires, &other.expires)
+        for key in watchers.keys where values[key] != nil || other.values[key] != nil { touch(key) }
+        for key in other.watchers.keys where values[key] != nil || other.values[key] != nil { other.touch(key) }
+    }
+
     /// FLUSHDB: a watched key that existed has changed; one that did not, has not (Redis 7).
     func flush() {
         for key in watchers.keys where values[key] != nil { touch(key) }

@@ -27,6 +27,12 @@ import Testing
         "CONFIG SET maxmemory-policy noeviction", "CONFIG SET dir /tmp", "CONFIG SET dbfilename x.rdb", "CONFIG SET requirepass",
         "CONFIG REWRITE", "CONFIG REWRITE x", "CONFIG FOO", "CONFIG RESETSTAT x", "CONFIG GET requirepass",
         "INFO foo", "INFO foo bar",
+        // MOVE and SWAPDB, and what WATCH makes of SWAPDB.
+        "SET mk v", "MOVE mk x", "MOVE mk 16", "MOVE mk 0", "MOVE nope 1", "MOVE mk -1", "MOVE mk 4294967296", "EXPIRE mk 100",
+        "MOVE mk 1", "EXISTS mk", "SELECT 1", "GET mk", "TTL mk", "SET mk other", "SELECT 0", "SET mk mine", "SELECT 1", "MOVE mk 0",
+        "SELECT 0", "SWAPDB 0 x", "SWAPDB x 0", "SWAPDB 0 16", "SWAPDB -1 0", "SWAPDB 0 0", "SET a0 1", "SWAPDB 0 1", "GET a0",
+        "GET mk", "SELECT 1", "GET a0", "SELECT 0", "WATCH nowhere", "SWAPDB 0 1", "MULTI", "PING", "EXEC", "WATCH a0",
+        "SWAPDB 0 1", "MULTI", "PING", "EXEC", "SWAPDB 0 1 2", "MOVE mk",
     ]
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))

@@ -29,7 +29,7 @@ import Testing
         "ZREM z c", "ZADD z 3 c 4 d 5 e", "ZREMRANGEBYRANK z 0 0", "ZREMRANGEBYSCORE z 4 4", "ZREMRANGEBYLEX z - +",
         "ZADD z 1 a 2 b 3 c", "ZPOPMIN z", "ZPOPMAX z 5", "ZPOPMIN z", "ZADD z1 1 a 2 b", "ZADD z2 2 b 3 c", "ZUNIONSTORE zu 2 z1 z2",
         "ZINTERSTORE zu 2 z1 z2", "ZDIFFSTORE zu 2 z1 z1", "ZDIFFSTORE zu 2 z1 z1", "ZRANGESTORE zr z1 0 -1", "ZRANGESTORE zr z1 5 6",
-        "FLUSHDB", "SET last v",
+        "SET mv 1", "MOVE mv 1", "MOVE mv 1", "FLUSHDB", "SET last v",
     ]
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
