@@ -58,13 +58,17 @@ extension Commands {
             count = number
         }
         guard try session.sortedSet(arguments[0]) != nil, count > 0 else { return .array([]) }
-        let popped = try session.mutateSortedSet(arguments[0]) { set in
+        return render(try popSorted(session, arguments[0], highest: highest, count: count), withScores: true)
+    }
+
+    /// Takes up to `count` members from the low (or high) end of the sorted set at `key`, which must exist.
+    static func popSorted(_ session: Session, _ key: [UInt8], highest: Bool, count: Int) throws(CommandError) -> Entries {
+        try session.mutateSortedSet(key) { set in
             let taken = highest ? Array(set.range(max(0, set.count - count)...(set.count - 1)).reversed())
                 : Array(set.range(0...(min(count, set.count) - 1)))
             for entry in taken { set.remove(entry.member) }
             return taken
         }
-        return render(popped, withScores: true)
     }
 
     /// ZRANDMEMBER key [count [WITHSCORES]], as HRANDFIELD: distinct members for a

@@ -22,7 +22,9 @@ enum Commands {
         .merging(hashes) { a, _ in a }.merging(lists) { a, _ in a }.merging(sets) { a, _ in a }.merging(pubsub) { a, _ in a }
         .merging(sortedSets) { a, _ in a }.merging(stringRanges) { a, _ in a }.merging(object) { a, _ in a }
         .merging(listMoves) { a, _ in a }.merging(setMoves) { a, _ in a }.merging(sortedSetEdits) { a, _ in a }
-        .merging(sortedSetAlgebra) { a, _ in a }
+        .merging(sortedSetAlgebra) { a, _ in a }.merging(sortedSetPops) { a, _ in a }.merging(streams) { a, _ in a }
+        .merging(streamReads) { a, _ in a }.merging(streamGroups) { a, _ in a }.merging(streamClaims) { a, _ in a }
+        .merging(streamInfo) { a, _ in a }
 
     // MARK: - Helpers
 

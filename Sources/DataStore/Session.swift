@@ -176,6 +176,10 @@ final class Session {
         try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
     }
 
+    func stream(_ key: [UInt8]) throws(CommandError) -> Stream? {
+        try typed(key) { if case .stream(let stream) = $0 { stream } else { nil } }
+    }
+
     /// Changes a collection in place. The dictionary lets go of it first, so the
     /// change does not copy it (copy-on-write made every LPUSH O(n)). A missing key
     /// starts empty; an emptied collection is deleted; the value goes back even if
@@ -207,6 +211,12 @@ final class Session {
     func mutateSortedSet<R>(_ key: [UInt8], _ body: (inout SortedSet) throws(CommandError) -> R) throws(CommandError) -> R {
         try mutate(key, extract: { if case .sortedSet(let set) = $0 { set } else { nil } }, wrap: StoreValue.sortedSet,
                    empty: SortedSet(), body)
+    }
+
+    /// Changes a stream in place, creating an empty one for a missing key. A stream
+    /// is kept when it empties, as in Redis.
+    func mutateStream<R>(_ key: [UInt8], _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .stream(let stream) = $0 { stream } else { nil } }, wrap: StoreValue.stream, empty: Stream(), body)
     }
 
     /// Stores a collection, or deletes the key when it became empty (as Redis does).
@@ -264,7 +274,10 @@ final class Session {
     /// The connection closed (or RESET): leave every channel, stop waiting, forget
     /// the transaction and the watched keys.
     func close() {
-        blocked?.done = true
+        if let blocked {
+            blocked.done = true
+            store.unwait(blocked)
+        }
         blocked = nil
         transaction = nil
         unwatchAll()

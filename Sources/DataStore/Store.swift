@@ -9,6 +9,7 @@ public enum StoreValue: Sendable {
     case hash([[UInt8]: [UInt8]])
     case set(Set<[UInt8]>)
     case sortedSet(SortedSet)
+    case stream(Stream)
 
     var typeName: String {
         switch self {
@@ -17,8 +18,19 @@ public enum StoreValue: Sendable {
         case .hash: "hash"
         case .set: "set"
         case .sortedSet: "zset"
+        case .stream: "stream"
         }
     }
+
+    /// Whether a client may wait for a key to hold a value of this kind.
+    var wakesWaiters: Bool {
+        switch self {
+        case .list, .sortedSet, .stream: true
+        case .string, .hash, .set: false
+        }
+    }
+
+    var isStream: Bool { if case .stream = self { true } else { false } }
 }
 
 /// One of the 16 numbered databases: values and their expiry times (ms since 1970).
@@ -76,20 +88,23 @@ public final class Database {
     }
 
     func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false) {
-        values[key] = value
+        let old = values.updateValue(value, forKey: key)
         if !keepTTL { expires.removeValue(forKey: key) }
         touch(key)
-        if case .list = value { listStored?(key) }
+        // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
+        if value.wakesWaiters || old?.isStream == true { keyReady?(key) }
     }
 
-    /// Told when a list is stored under a key (clients blocked on it may be served).
-    var listStored: (([UInt8]) -> Void)?
+    /// Told when a key may wake the clients blocked on it: it got a list, a sorted set
+    /// or a stream, or lost a stream.
+    var keyReady: (([UInt8]) -> Void)?
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
         expires.removeValue(forKey: key)
-        guard values.removeValue(forKey: key) != nil else { return false }
+        guard let old = values.removeValue(forKey: key) else { return false }
         touch(key)
+        if old.isStream { keyReady?(key) }
         return true
     }
 
@@ -122,9 +137,9 @@ public final class Store {
     public internal(set) var connections = 0
     var lastClientID = 0
     var waiters: [WaitKey: [BlockedClient]] = [:]
-    /// Keys with blocked clients that got a list since: served after the command (or
-    /// the whole transaction) that did it, as Redis does.
-    var readyKeys: Set<WaitKey> = []
+    /// Keys with blocked clients that got a value since, in the order they got it:
+    /// served after the command (or the whole transaction) that did it, as Redis does.
+    var readyKeys: [WaitKey] = []
     public var channelCount: Int { pubsub.channels.count + pubsub.patterns.count }
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
@@ -139,9 +154,9 @@ public final class Store {
 
     public init(password: String? = nil, snapshotPath: String? = nil) {
         for (index, database) in databases.enumerated() {
-            database.listStored = { [unowned self] key in
+            database.keyReady = { [unowned self] key in
                 let waitKey = WaitKey(database: index, key: key)
-                if waiters[waitKey] != nil { readyKeys.insert(waitKey) }
+                if waiters[waitKey] != nil, !readyKeys.contains(waitKey) { readyKeys.append(waitKey) }
             }
         }
         self.password = password
