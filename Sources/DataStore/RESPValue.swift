@@ -31,7 +31,10 @@ public enum RESPValue: Equatable, Sendable {
         case .simpleString(let text):
             buffer.writeString("+\(text)\r\n")
         case .error(let text):
-            buffer.writeString("-\(text)\r\n")
+            // Key names quoted in an error may hold line breaks: spaces, as Redis writes them.
+            buffer.writeString("-")
+            buffer.writeBytes(text.utf8.map { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 })
+            buffer.writeString("\r\n")
         case .integer(let value):
             buffer.writeString(":\(value)\r\n")
         case .bulkString(nil):
