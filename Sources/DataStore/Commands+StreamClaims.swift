@@ -103,7 +103,7 @@ extension Commands {
         let now = session.now
         let options = try ClaimOptions(arguments[index...], now: now)
         let (groupName, consumer) = (arguments[1], arguments[2])
-        return .array(try session.mutateStream(arguments[0]) { stream in
+        return .array(try session.mutateStream(arguments[0], changed: { _ in false }) { stream in
             guard var group = stream.groups[groupName] else { return [] }
             if options.lastID > group.lastID { group.lastID = options.lastID }
             var claimed: [RESPValue] = []
@@ -155,7 +155,7 @@ extension Commands {
         }
         _ = try groupedStream(session, arguments)
         let (groupName, consumer, now) = (arguments[1], arguments[2], session.now)
-        return try session.mutateStream(arguments[0]) { stream in
+        return try session.mutateStream(arguments[0], changed: { _ in false }) { stream in
             guard var group = stream.groups[groupName] else { return .array(nil) }
             let ids = group.pendingIDs.filter { $0 >= start }
             var (position, attempts) = (0, count * 10)

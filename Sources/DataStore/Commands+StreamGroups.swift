@@ -11,7 +11,7 @@ extension Commands {
             guard let stream = try session.stream(arguments[0]), stream.groups[arguments[1]] != nil else { return .integer(0) }
             var ids: [StreamID] = []
             for argument in arguments.dropFirst(2) { ids.append(try StreamID.strict(argument)) }
-            return .integer(try session.mutateStream(arguments[0]) { stream in
+            return .integer(try session.mutateStream(arguments[0], changed: { _ in false }) { stream in
                 ids.filter { stream.groups[arguments[1]]?.acknowledge($0) == true }.count
             })
         },
@@ -93,7 +93,7 @@ extension Commands {
         switch name {
         case "create" where arguments.count <= 7:
             let id = arguments[3] == [UInt8(ascii: "$")] ? existing?.lastID ?? .zero : try StreamID.strict(arguments[3])
-            let created = try session.mutateStream(key) { stream in
+            let created = try session.mutateStream(key, changed: { _ in false }) { stream in
                 guard stream.groups[groupName] == nil else { return false }
                 stream.groups[groupName] = ConsumerGroup(lastID: id, entriesRead: entriesRead)
                 return true
@@ -102,23 +102,23 @@ extension Commands {
             return .ok
         case "setid" where arguments.count == 4 || arguments.count == 6:
             let id = arguments[3] == [UInt8(ascii: "$")] ? existing?.lastID ?? .zero : try StreamID.parse(arguments[3]).id
-            try session.mutateStream(key) { stream in
+            try session.mutateStream(key, changed: { false }) { stream in
                 stream.groups[groupName]?.lastID = id
                 stream.groups[groupName]?.entriesRead = entriesRead
             }
             return .ok
         case "destroy":
             guard existing?.groups[groupName] != nil else { return .integer(0) }
-            try session.mutateStream(key) { stream in stream.groups[groupName] = nil }
+            try session.mutateStream(key, changed: { false }) { stream in stream.groups[groupName] = nil }
             return .integer(1)
         case "createconsumer":
-            return .integer(try session.mutateStream(key) { stream in
+            return .integer(try session.mutateStream(key, changed: { _ in false }) { stream in
                 guard stream.groups[groupName]?.consumers[arguments[3]] == nil else { return 0 }
                 stream.groups[groupName]?.touchConsumer(arguments[3], now: now)
                 return 1
             })
         case "delconsumer":
-            return .integer(try session.mutateStream(key) { stream in
+            return .integer(try session.mutateStream(key, changed: { _ in false }) { stream in
                 guard let consumer = stream.groups[groupName]?.consumers.removeValue(forKey: arguments[3]) else { return 0 }
                 for id in consumer.pending { stream.groups[groupName]?.pending[id] = nil }
                 return consumer.pending.count

@@ -110,7 +110,7 @@ extension Commands {
     static func readGroup(_ session: Session, _ key: [UInt8], _ group: StreamRead.Group, after id: StreamID?,
                           count: Int) throws(CommandError) -> RESPValue {
         let now = session.now
-        let entries = try session.mutateStream(key) { stream -> [RESPValue] in
+        let entries = try session.mutateStream(key, changed: { _ in false }) { stream -> [RESPValue] in
             stream.groups[group.name]?.touchConsumer(group.consumer, now: now)
             if let id {
                 return stream.readHistory(group: group.name, consumer: group.consumer, after: id, count: count, now: now).map { found in

@@ -10,7 +10,7 @@ extension Commands {
             guard try session.stream(arguments[0]) != nil else { return .integer(0) }
             var ids: [StreamID] = []
             for argument in arguments.dropFirst() { ids.append(try StreamID.strict(argument)) }
-            return .integer(try session.mutateStream(arguments[0]) { stream in
+            return .integer(try session.mutateStream(arguments[0], changed: { $0 > 0 }) { stream in
                 var deleted = 0, first = false
                 for id in ids where stream.delete(id) {
                     if id == stream.firstID { first = true }
@@ -24,7 +24,7 @@ extension Commands {
         "xtrim": one(-4) { (session, arguments) throws(CommandError) in
             let options = try TrimOptions(arguments, adding: false)
             guard try session.stream(arguments[0]) != nil, let trim = options.trim else { return .integer(0) }
-            return .integer(try session.mutateStream(arguments[0]) { $0.trim(trim) })
+            return .integer(try session.mutateStream(arguments[0], changed: { $0 > 0 }) { $0.trim(trim) })
         },
         "xsetid": one(-3) { (session, arguments) throws(CommandError) in try setID(session, arguments) },
     ]
@@ -169,7 +169,7 @@ extension Commands {
                 throw CommandError(message: "ERR The entries_added specified in XSETID is smaller than the target stream length")
             }
         }
-        try session.mutateStream(arguments[0]) { stream in
+        try session.mutateStream(arguments[0], changed: { false }) { stream in
             stream.lastID = id
             if let entriesAdded { stream.entriesAdded = UInt64(entriesAdded) }
             if maxDeleted != .zero { stream.maxDeletedID = maxDeleted }

@@ -213,10 +213,23 @@ final class Session {
                    empty: SortedSet(), body)
     }
 
-    /// Changes a stream in place, creating an empty one for a missing key. A stream
-    /// is kept when it empties, as in Redis.
-    func mutateStream<R>(_ key: [UInt8], _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
-        try mutate(key, extract: { if case .stream(let stream) = $0 { stream } else { nil } }, wrap: StoreValue.stream, empty: Stream(), body)
+    /// Changes a stream in place, creating an empty one for a missing key; a stream is
+    /// kept when it empties, as in Redis. WATCH sees the change when the stream was made
+    /// or `changed` says the result is one Redis signals (entries added or removed; not
+    /// a group's reads, acknowledgements or claims).
+    func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true },
+                         _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
+        var stream = Stream()
+        let existed = try self.stream(key) != nil
+        if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
+        var result: R?
+        defer {
+            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true)
+            store.changes += 1
+        }
+        let value = try body(&stream)
+        result = value
+        return value
     }
 
     /// Stores a collection, or deletes the key when it became empty (as Redis does).

@@ -87,10 +87,12 @@ public final class Database {
         return values[key]
     }
 
-    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false) {
+    /// Stores a value; `touching` false leaves WATCH alone, for the stream commands
+    /// Redis does not count as changes (a group read, an acknowledgement).
+    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true) {
         let old = values.updateValue(value, forKey: key)
         if !keepTTL { expires.removeValue(forKey: key) }
-        touch(key)
+        if touching { touch(key) }
         // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
         if value.wakesWaiters || old?.isStream == true { keyReady?(key) }
     }

@@ -99,6 +99,24 @@ import Testing
             == .error("NOGROUP No such key 's' or consumer group 'nope' in XREADGROUP with GROUP option"))
     }
 
+    @Test func watchSeesEntriesChangeButNotAGroupsBookkeeping() {
+        let client = Client(store), other = Client(store, id: 2)
+        client.run("XADD", "s", "1-1", "f", "v")
+        client.run("XGROUP", "CREATE", "s", "g", "0")
+        client.run("WATCH", "s")
+        other.run("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">")
+        other.run("XACK", "s", "g", "1-1")
+        other.run("XDEL", "s", "9-9")
+        client.run("MULTI")
+        client.run("XLEN", "s")
+        #expect(client.run("EXEC") == .array([.integer(1)]))
+        client.run("WATCH", "s")
+        other.run("XDEL", "s", "1-1")
+        client.run("MULTI")
+        client.run("XLEN", "s")
+        #expect(client.run("EXEC") == .array(nil))
+    }
+
     @Test func blockedReadersWakeWhenTheirKeyGetsData() {
         let reader = Client(store, id: 1), popper = Client(store, id: 2), writer = Client(store, id: 3)
         var timeouts: [() -> Void] = []

@@ -76,6 +76,13 @@ extension ParityCommands {
         "XREAD BLOCK 0 STREAMS s $", "ZADD z 1 a", "BZPOPMIN z 0", "EXEC", "XREAD BLOCK -1 STREAMS s $",
         "XREAD BLOCK x STREAMS s $", "XREAD BLOCK 9223372036854775807 COUNT x STREAMS s $", "XREAD BLOCK 10 STREAMS s $",
         "XADD s 1-1 f v", "XREAD BLOCK 10 STREAMS s 0", "ZADD z 1 a 2 b", "OBJECT ENCODING z",
+        // WATCH sees entries added and removed and a stream made, not a group's reads, acks or claims.
+        "FLUSHALL",
+        "XADD s 1-1 f v", "XGROUP CREATE s g 0", "WATCH s", "XREADGROUP GROUP g c STREAMS s >", "XACK s g 1-1",
+        "XGROUP CREATECONSUMER s g c2", "XGROUP SETID s g 0", "XCLAIM s g c3 0 1-1", "XSETID s 5-0", "XDEL s 9-9",
+        "XTRIM s MAXLEN 5", "XINFO STREAM s", "MULTI", "XLEN s", "EXEC", "WATCH s", "XDEL s 1-1", "MULTI", "XLEN s", "EXEC",
+        "WATCH s", "XGROUP DESTROY s g", "XGROUP CREATE s g2 0", "MULTI", "XLEN s", "EXEC", "WATCH n",
+        "XGROUP CREATE n g $ MKSTREAM", "MULTI", "XLEN n", "EXEC", "WATCH s", "XADD s 1-1 f v", "MULTI", "XLEN s", "EXEC",
         // Nodes: 100 entries or about 4 KB each; `~` trims whole nodes; XINFO counts them.
         "FLUSHALL",
     ].map(words) + nodes
