@@ -57,27 +57,35 @@ extension Commands {
         CommandError(message: "ERR unknown subcommand or wrong number of arguments for '\(subcommand.text)'. Try \(command) HELP.")
     }
 
-    /// XGROUP CREATE, SETID, DESTROY, CREATECONSUMER and DELCONSUMER, checked in the order of Redis's xgroupCommand.
-    static func group(_ session: Session, _ name: String, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
-        let syntax = subcommandSyntax("XGROUP", arguments[0])
+    /// XGROUP's words after `key group id`: MKSTREAM (CREATE) and ENTRIESREAD (CREATE and SETID).
+    struct GroupOptions {
         var makeStream = false
         var entriesRead = ConsumerGroup.unknownEntriesRead
-        var index = 4
-        while index < arguments.count {
-            let word = arguments[index].text.uppercased()
-            if name == "create", word == "MKSTREAM" {
-                makeStream = true
-                index += 1
-            } else if name == "create" || name == "setid", word == "ENTRIESREAD", index + 1 < arguments.count {
-                entriesRead = Int64(try int(arguments[index + 1]))
-                guard entriesRead >= 0 || entriesRead == ConsumerGroup.unknownEntriesRead else {
-                    throw CommandError(message: "ERR value for ENTRIESREAD must be positive or -1")
+
+        init(_ name: String, _ arguments: [[UInt8]]) throws(CommandError) {
+            var index = 4
+            while index < arguments.count {
+                let word = arguments[index].text.uppercased()
+                if name == "create", word == "MKSTREAM" {
+                    makeStream = true
+                    index += 1
+                } else if name == "create" || name == "setid", word == "ENTRIESREAD", index + 1 < arguments.count {
+                    entriesRead = Int64(try int(arguments[index + 1]))
+                    guard entriesRead >= 0 || entriesRead == ConsumerGroup.unknownEntriesRead else {
+                        throw CommandError(message: "ERR value for ENTRIESREAD must be positive or -1")
+                    }
+                    index += 2
+                } else {
+                    throw subcommandSyntax("XGROUP", arguments[0])
                 }
-                index += 2
-            } else {
-                throw syntax
             }
         }
+    }
+
+    /// XGROUP CREATE, SETID, DESTROY, CREATECONSUMER and DELCONSUMER, checked in the order of Redis's xgroupCommand.
+    static func group(_ session: Session, _ name: String, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
+        let options = try GroupOptions(name, arguments)
+        let (makeStream, entriesRead) = (options.makeStream, options.entriesRead)
         let (key, groupName) = (arguments[1], arguments[2])
         let existing = try session.stream(key)
         if !makeStream {
@@ -124,7 +132,7 @@ extension Commands {
                 return consumer.pending.count
             })
         default:
-            throw syntax
+            throw subcommandSyntax("XGROUP", arguments[0])
         }
     }
 }
