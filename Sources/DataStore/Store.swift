@@ -74,6 +74,8 @@ public final class Database {
     /// FLUSHDB: a watched key that existed has changed; one that did not, has not (Redis 7).
     func flush() {
         for key in watchers.keys where values[key] != nil { touch(key) }
+        // Its XREADGROUP waiters fail with UNBLOCKED, as a deleted stream's do (Redis 7.0).
+        for (key, value) in values where value.isStream { keyReady?(key) }
         values.removeAll()
         expires.removeAll()
     }

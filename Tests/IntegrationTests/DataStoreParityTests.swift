@@ -132,6 +132,8 @@ import Testing
             try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["XGROUP", "DESTROY", "s", "g"]])
             transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$"]) })
             try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["DEL", "s"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["FLUSHALL"]])
             try await woken(["XREAD", "BLOCK", "100", "STREAMS", "s", "$"], by: [])
             try await woken(["BZPOPMAX", "none", "0.1"], by: [])
             return transcript
