@@ -134,6 +134,9 @@ import Testing
             try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["DEL", "s"]])
             transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
             try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["FLUSHALL"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["RENAME", "s", "t"]])
+            try await woken(["XREAD", "BLOCK", "5000", "STREAMS", "u", "$"], by: [["XADD", "t", "9-1", "a", "b"], ["COPY", "t", "u"]])
             try await woken(["XREAD", "BLOCK", "100", "STREAMS", "s", "$"], by: [])
             try await woken(["BZPOPMAX", "none", "0.1"], by: [])
             return transcript
