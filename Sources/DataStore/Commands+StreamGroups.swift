@@ -117,7 +117,7 @@ extension Commands {
             return .ok
         case "destroy":
             guard existing?.groups[groupName] != nil else { return .integer(0) }
-            try session.mutateStream(key, changed: { false }) { stream in stream.groups[groupName] = nil }
+            try session.mutateStream(key, changed: { false }, wakes: true) { stream in stream.groups[groupName] = nil }
             return .integer(1)
         case "createconsumer":
             return .integer(try session.mutateStream(key, changed: { _ in false }) { stream in

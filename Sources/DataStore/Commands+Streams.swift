@@ -103,7 +103,7 @@ extension Commands {
         }
         let key = arguments[0]
         guard try session.stream(key) != nil || !options.noMakeStream else { return .null }
-        return try session.mutateStream(key) { (stream) throws(CommandError) in
+        return try session.mutateStream(key, wakes: true) { (stream) throws(CommandError) in
             guard stream.lastID != .max else {
                 throw CommandError(message: "ERR The stream has exhausted the last possible ID, unable to add more items")
             }

@@ -216,15 +216,16 @@ final class Session {
     /// Changes a stream in place, creating an empty one for a missing key; a stream is
     /// kept when it empties, as in Redis. WATCH sees the change when the stream was made
     /// or `changed` says the result is one Redis signals (entries added or removed; not
-    /// a group's reads, acknowledgements or claims).
-    func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true },
+    /// a group's reads, acknowledgements or claims). Blocked readers look again when the
+    /// stream was made or the command `wakes` them (XADD, XGROUP DESTROY).
+    func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true }, wakes: Bool = false,
                          _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
         var stream = Stream()
         let existed = try self.stream(key) != nil
         if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
         var result: R?
         defer {
-            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true)
+            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes)
             store.changes += 1
         }
         let value = try body(&stream)

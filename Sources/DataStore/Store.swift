@@ -89,14 +89,15 @@ public final class Database {
         return values[key]
     }
 
-    /// Stores a value; `touching` false leaves WATCH alone, for the stream commands
-    /// Redis does not count as changes (a group read, an acknowledgement).
-    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true) {
+    /// Stores a value; `touching` false leaves WATCH alone, and `readying` false the
+    /// blocked clients, for the stream commands Redis counts as neither (a group read,
+    /// an XSETID).
+    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true, readying: Bool = true) {
         let old = values.updateValue(value, forKey: key)
         if !keepTTL { expires.removeValue(forKey: key) }
         if touching { touch(key) }
         // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
-        if value.wakesWaiters || old?.isStream == true { keyReady?(key) }
+        if readying, value.wakesWaiters || old?.isStream == true { keyReady?(key) }
     }
 
     /// Told when a key may wake the clients blocked on it: it got a list, a sorted set

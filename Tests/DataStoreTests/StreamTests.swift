@@ -145,6 +145,21 @@ import Testing
         #expect(store.waiters.isEmpty, "served and timed-out clients leave every key they waited on")
     }
 
+    @Test func onlyNewEntriesOrAGroupGoneWakeAReader() {
+        let reader = Client(store, id: 1), writer = Client(store, id: 2)
+        reader.session.scheduleTimeout = { _, _ in }
+        reader.session.resume = {}
+        writer.run("XADD", "s", "5-0", "f", "v")
+        writer.run("XGROUP", "CREATE", "s", "g", "$")
+        #expect(reader.all("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">").isEmpty)
+        for command in [["XSETID", "s", "10-0"], ["XGROUP", "SETID", "s", "g", "0"], ["XDEL", "s", "5-0"], ["XGROUP", "CREATECONSUMER", "s", "g", "d"]] {
+            _ = writer.session.execute(command.map { Array($0.utf8) })
+        }
+        #expect(reader.pushed.isEmpty, "Redis 7.0 wakes stream readers on XADD, XGROUP DESTROY and the key's creation or removal only")
+        writer.run("XADD", "s", "11-0", "f", "w")
+        #expect(reader.pushed == [.array([.array([.bulk("s"), .array([Self.entry("11-0", "f", "w")])])])])
+    }
+
     @Test func hostileNumbersAreRefusedNotTrapped() {
         let client = Client(store)
         client.run("XADD", "s", "1-1", "f", "v")

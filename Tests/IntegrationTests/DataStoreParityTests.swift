@@ -137,6 +137,7 @@ import Testing
             transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
             try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["RENAME", "s", "t"]])
             try await woken(["XREAD", "BLOCK", "5000", "STREAMS", "u", "$"], by: [["XADD", "t", "9-1", "a", "b"], ["COPY", "t", "u"]])
+            try await woken(["XREAD", "BLOCK", "300", "STREAMS", "t", "$"], by: [["XSETID", "t", "99-0"], ["XTRIM", "t", "MAXLEN", "0"]])
             try await woken(["XREAD", "BLOCK", "100", "STREAMS", "s", "$"], by: [])
             try await woken(["BZPOPMAX", "none", "0.1"], by: [])
             return transcript
