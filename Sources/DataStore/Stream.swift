@@ -224,7 +224,10 @@ enum Listpack {
     }
 
     static func size(ofString bytes: [UInt8]) -> Int {
-        if bytes.count <= 20, let value = Commands.integer(bytes) { return size(ofInteger: Int64(value)) }
+        if let first = bytes.first, bytes.count <= 20, first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first),
+           let value = Commands.integer(bytes) {
+            return size(ofInteger: Int64(value))
+        }
         let body = bytes.count + (bytes.count < 64 ? 1 : bytes.count < 4096 ? 2 : 5)
         return body + backlength(body)
     }
