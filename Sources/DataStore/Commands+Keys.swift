@@ -33,7 +33,8 @@ extension Commands {
         },
         "scan": Command(arity: -2) { (session, arguments) throws(CommandError) in
             let keys = session.db.keys(now: session.now).sorted { $0.lexicographicallyPrecedes($1) }
-            return [try scan(keys, cursor: arguments[0], options: Array(arguments.dropFirst()), key: { $0 }) { [.bulkString($0)] }]
+            let typeName = { (key: [UInt8]) in session.db.get(key, now: session.now)?.typeName }
+            return [try scan(keys, cursor: arguments[0], options: Array(arguments.dropFirst()), key: { $0 }, typeName: typeName) { [.bulkString($0)] }]
         },
         "rename": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: false) },
         "renamenx": one(3) { (session, arguments) throws(CommandError) in try rename(session, arguments, onlyIfMissing: true) },
@@ -146,7 +147,9 @@ extension Commands {
         store.changes += 1
         for database in [first, second] {
             for key in store.waiters.keys where key.database == database {
-                if case .list? = store.databases[database].get(key.key, now: session.now) { store.readyKeys.insert(key) }
+                if store.databases[database].get(key.key, now: session.now)?.wakesWaiters == true {
+                    store.databases[database].keyReady?(key.key)
+                }
             }
         }
         return .ok
@@ -229,15 +232,18 @@ extension Commands {
 
     /// A cursor over a sorted snapshot: the cursor is the index of the next item.
     /// Stateless, so a client can resume it anywhere; items added meanwhile may be missed, as Redis allows.
+    /// SCAN alone takes TYPE (`typeName` says an item's).
     static func scan<Item>(_ items: [Item], cursor: [UInt8], options: [[UInt8]], key: (Item) -> [UInt8],
-                           _ render: (Item) -> [RESPValue]) throws(CommandError) -> RESPValue {
+                           typeName: ((Item) -> String?)? = nil, _ render: (Item) -> [RESPValue]) throws(CommandError) -> RESPValue {
         guard let start = Int(cursor.text), start >= 0 else { throw CommandError(message: "ERR invalid cursor") }
         var pattern: [UInt8]?
+        var type: String?
         var count = 10
         var index = 0
         while index < options.count {
             switch options[index].text.uppercased() {
             case "MATCH" where index + 1 < options.count: pattern = options[index + 1]
+            case "TYPE" where index + 1 < options.count && typeName != nil: type = options[index + 1].text.lowercased()
             case "COUNT" where index + 1 < options.count:
                 count = try int(options[index + 1])
                 guard count > 0 else { throw .syntax }
@@ -248,7 +254,9 @@ extension Commands {
         let (sum, overflow) = start.addingReportingOverflow(count)
         let end = overflow ? items.count : min(items.count, sum)
         let page = start < items.count ? items[start..<end] : []
-        let chosen = page.filter { item in pattern.map { Glob.matches($0, key(item)) } ?? true }
+        let chosen = page.filter { item in
+            (pattern.map { Glob.matches($0, key(item)) } ?? true) && (type.map { $0 == typeName?(item) } ?? true)
+        }
         return .array([.bulk(end >= items.count ? "0" : String(end)), .array(chosen.flatMap(render))])
     }
 }

@@ -67,20 +67,21 @@ extension Commands {
         }
     }
 
-    /// LMPOP's and BLMPOP's `numkeys key... LEFT|RIGHT [COUNT count]`.
+    /// LMPOP's and BLMPOP's `numkeys key... LEFT|RIGHT [COUNT count]`, and ZMPOP's
+    /// and BZMPOP's with MIN|MAX (`front` is MIN).
     struct MultiPop {
         let keys: [[UInt8]]
         let front: Bool
         var count = 1
 
-        init(_ words: ArraySlice<[UInt8]>) throws(CommandError) {
+        init(_ words: ArraySlice<[UInt8]>, side: ([UInt8]) throws(CommandError) -> Bool = end) throws(CommandError) {
             let start = words.startIndex
             // Redis words a count that is not a number as one that is too small.
             guard let number = integer(words[start]), number > 0 else { throw CommandError(message: "ERR numkeys should be greater than 0") }
             // The side must follow the keys: more keys than words is a syntax error.
             guard number < words.count - 1 else { throw .syntax }
             keys = Array(words[(start + 1)...(start + number)])
-            front = try end(words[start + number + 1])
+            front = try side(words[start + number + 1])
             var index = start + number + 2
             var counted = false
             while index < words.endIndex {

@@ -63,6 +63,8 @@ extension Commands {
             return set.count <= 512 && set.allSatisfy({ integer($0) != nil }) ? "intset" : "hashtable"
         case .sortedSet(let set):
             return set.count <= 128 && set.scores.keys.allSatisfy({ $0.count <= 64 }) ? "listpack" : "skiplist"
+        case .stream:
+            return "stream"
         }
     }
 }

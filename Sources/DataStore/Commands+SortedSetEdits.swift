@@ -71,18 +71,22 @@ extension Commands {
             count = number
         }
         guard try session.sortedSet(arguments[0]) != nil, count > 0 else { return .array([]) }
-        let popped = try session.mutateSortedSet(arguments[0]) { set in
+        let popped = try popSorted(session, arguments[0], highest: highest, count: count)
+        // Without a count, RESP3 too answers one flat member-score pair (Redis 7.0).
+        guard arguments.count == 2 else { return .array(popped.flatMap { [.bulkString($0.member), .double($0.score)] }) }
+        return render(popped, withScores: true)
+    }
+
+    /// Takes up to `count` members from the low (or high) end of the sorted set at `key`, which must exist.
+    static func popSorted(_ session: Session, _ key: [UInt8], highest: Bool, count: Int) throws(CommandError) -> Entries {
+        let popped = try session.mutateSortedSet(key) { set in
             let taken = highest ? Array(set.range(max(0, set.count - count)...(set.count - 1)).reversed())
                 : Array(set.range(0...(min(count, set.count) - 1)))
             for entry in taken { set.remove(entry.member) }
             return taken
         }
-        if !popped.isEmpty { session.notify(.sortedSets, highest ? "zpopmax" : "zpopmin", arguments[0]) }
-        // Without a count, RESP3 too answers one flat member-score pair (Redis 7.0).
-        guard arguments.count == 2, case .pairs(let flat) = render(popped, withScores: true) else {
-            return .array(popped.flatMap { [.bulkString($0.member), .double($0.score)] })
-        }
-        return .pairs(flat)
+        if !popped.isEmpty { session.notify(.sortedSets, highest ? "zpopmax" : "zpopmin", key) }
+        return popped
     }
 
     /// ZRANDMEMBER key [count [WITHSCORES]], as HRANDFIELD: distinct members for a

@@ -23,6 +23,9 @@ enum Commands {
         .merging(sortedSets) { a, _ in a }.merging(stringRanges) { a, _ in a }.merging(object) { a, _ in a }
         .merging(listMoves) { a, _ in a }.merging(setMoves) { a, _ in a }.merging(sortedSetEdits) { a, _ in a }
         .merging(sortedSetAlgebra) { a, _ in a }.merging(clients) { a, _ in a }.merging(server) { a, _ in a }
+        .merging(sortedSetPops) { a, _ in a }.merging(streams) { a, _ in a }
+        .merging(streamReads) { a, _ in a }.merging(streamGroups) { a, _ in a }.merging(streamClaims) { a, _ in a }
+        .merging(streamInfo) { a, _ in a }
 
     /// The commands whose key lookups Redis 7.0 makes as writes: not keyspace hits or
     /// misses, no `keymiss` event. (GETDEL and GETEX write, but look up as reads.)

@@ -24,6 +24,9 @@ public enum RESPValue: Equatable, Sendable {
     /// Pairs one after the other (member, score): an array of two-element arrays in
     /// RESP3, a flat array in RESP2.
     case pairs([RESPValue])
+    /// Keys and values one after the other that RESP2 writes as two-element arrays
+    /// (XREAD's streams): a map in RESP3.
+    case keyedArrays([RESPValue])
 
     public static let ok = RESPValue.simpleString("OK")
     public static let null = RESPValue.bulkString(nil)
@@ -58,7 +61,10 @@ public enum RESPValue: Equatable, Sendable {
         case .simpleString(let text):
             buffer.writeString("+\(text)\r\n")
         case .error(let text):
-            buffer.writeString("-\(text)\r\n")
+            // Key names quoted in an error may hold line breaks: spaces, as Redis writes them.
+            buffer.writeString("-")
+            buffer.writeBytes(text.utf8.map { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 })
+            buffer.writeString("\r\n")
         case .integer(let value):
             buffer.writeString(":\(value)\r\n")
         case .bulkString(nil), .array(nil):
@@ -89,17 +95,28 @@ public enum RESPValue: Equatable, Sendable {
             } else {
                 RESPValue.bulk(text).write(to: &buffer)
             }
+        case .keyedArrays(let values):
+            if resp3 {
+                RESPValue.map(values).write(to: &buffer, resp3: true)
+            } else {
+                Self.writeNested(values, to: &buffer, resp3: false)
+            }
         case .pairs(let values):
             if resp3 {
-                buffer.writeString("*\(values.count / 2)\r\n")
-                for index in stride(from: 0, to: values.count - 1, by: 2) {
-                    buffer.writeString("*2\r\n")
-                    values[index].write(to: &buffer, resp3: true)
-                    values[index + 1].write(to: &buffer, resp3: true)
-                }
+                Self.writeNested(values, to: &buffer, resp3: true)
             } else {
                 Self.write(values, as: "*", to: &buffer, resp3: false)
             }
+        }
+    }
+
+    /// Pairs as an array of two-element arrays.
+    private static func writeNested(_ values: [RESPValue], to buffer: inout ByteBuffer, resp3: Bool) {
+        buffer.writeString("*\(values.count / 2)\r\n")
+        for index in stride(from: 0, to: values.count - 1, by: 2) {
+            buffer.writeString("*2\r\n")
+            values[index].write(to: &buffer, resp3: resp3)
+            values[index + 1].write(to: &buffer, resp3: resp3)
         }
     }
 

@@ -253,6 +253,10 @@ final class Session {
         try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
     }
 
+    func stream(_ key: [UInt8]) throws(CommandError) -> Stream? {
+        try typed(key) { if case .stream(let stream) = $0 { stream } else { nil } }
+    }
+
     /// Changes a collection in place. The dictionary lets go of it first, so the
     /// change does not copy it (copy-on-write made every LPUSH O(n)). A missing key
     /// starts empty; an emptied collection is deleted; the value goes back even if
@@ -286,6 +290,26 @@ final class Session {
     func mutateSortedSet<R>(_ key: [UInt8], _ body: (inout SortedSet) throws(CommandError) -> R) throws(CommandError) -> R {
         try mutate(key, extract: { if case .sortedSet(let set) = $0 { set } else { nil } }, wrap: StoreValue.sortedSet,
                    empty: SortedSet(), body)
+    }
+
+    /// Changes a stream in place, creating an empty one for a missing key; a stream is
+    /// kept when it empties, as in Redis. WATCH sees the change when the stream was made
+    /// or `changed` says the result is one Redis signals (entries added or removed; not
+    /// a group's reads, acknowledgements or claims). Blocked readers look again when the
+    /// stream was made or the command `wakes` them (XADD, XGROUP DESTROY).
+    func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true }, wakes: Bool = false,
+                         _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
+        var stream = Stream()
+        let existed = try self.stream(key) != nil
+        if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
+        var result: R?
+        defer {
+            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes)
+            store.changes += 1
+        }
+        let value = try body(&stream)
+        result = value
+        return value
     }
 
     /// Stores a collection, or deletes the key when it became empty (as Redis does);
@@ -349,7 +373,10 @@ final class Session {
     /// The connection closed (or RESET): leave every channel, stop waiting, forget
     /// the transaction and the watched keys.
     func close() {
-        blocked?.done = true
+        if let blocked {
+            blocked.done = true
+            store.unwait(blocked)
+        }
         blocked = nil
         transaction = nil
         unwatchAll()

@@ -7,7 +7,8 @@ import NIOCore
 /// good snapshot. Expiry times are absolute, so they survive a restart.
 ///
 /// Format: `PULSEDS1`, then per non-empty database `0xFE index`, then entries
-/// `type expiry-ms key value`, then `0xFF`. Lengths are 32-bit big-endian.
+/// `type expiry-ms key value`, then `0xFF`. Lengths are 32-bit big-endian. Type 5,
+/// a stream, came later: snapshots without one read as before.
 public enum Snapshot {
     static let magic = Array("PULSEDS1".utf8)
 
@@ -50,24 +51,20 @@ public enum Snapshot {
                 blob(entry.member)
                 buffer.writeInteger(entry.score.bitPattern)
             }
+        case .stream(let stream):
+            buffer.writeInteger(UInt8(5)); buffer.writeInteger(expiry); blob(key)
+            write(stream, to: &buffer)
         }
     }
 
     /// Loads a snapshot into an empty store; keys already expired are skipped.
     public static func decode(_ bytes: [UInt8], into store: Store) throws(SnapshotError) {
-        var buffer = ByteBuffer(bytes: bytes)
-        guard buffer.readBytes(length: magic.count) == magic else { throw SnapshotError("not a pulse data store snapshot") }
+        var reader = Reader(buffer: ByteBuffer(bytes: bytes))
+        guard reader.buffer.readBytes(length: magic.count) == magic else { throw SnapshotError("not a pulse data store snapshot") }
         let now = Store.now()
         var database = store.databases[0]
-        func read<T: FixedWidthInteger>(_ type: T.Type) throws(SnapshotError) -> T {
-            guard let value = buffer.readInteger(as: T.self) else { throw SnapshotError("truncated") }
-            return value
-        }
-        func blob() throws(SnapshotError) -> [UInt8] {
-            let length = Int(try read(UInt32.self))
-            guard let value = buffer.readBytes(length: length) else { throw SnapshotError("truncated") }
-            return value
-        }
+        func read<T: FixedWidthInteger>(_ type: T.Type) throws(SnapshotError) -> T { try reader.read(type) }
+        func blob() throws(SnapshotError) -> [UInt8] { try reader.blob() }
         while true {
             let tag = try read(UInt8.self)
             switch tag {
@@ -77,7 +74,7 @@ public enum Snapshot {
                 let index = Int(try read(UInt8.self))
                 guard index < store.databases.count else { throw SnapshotError("database \(index) out of range") }
                 database = store.databases[index]
-            case 0...4:
+            case 0...5:
                 let expiry = try read(Int64.self)
                 let key = try blob()
                 let value: StoreValue
@@ -89,6 +86,7 @@ public enum Snapshot {
                     for _ in 0..<Int(try read(UInt32.self)) { hash[try blob()] = try blob() }
                     value = .hash(hash)
                 case 3: value = .set(Set(try (0..<Int(try read(UInt32.self))).map { _ throws(SnapshotError) in try blob() }))
+                case 5: value = .stream(try readStream(&reader))
                 default:
                     var set = SortedSet()
                     for _ in 0..<Int(try read(UInt32.self)) {
@@ -126,6 +124,31 @@ public enum Snapshot {
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw SnapshotError("cannot rename to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+extension Snapshot {
+    /// Reads a snapshot's integers and length-prefixed byte strings.
+    struct Reader {
+        var buffer: ByteBuffer
+
+        mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws(SnapshotError) -> T {
+            guard let value = buffer.readInteger(as: T.self) else { throw SnapshotError("truncated") }
+            return value
+        }
+
+        mutating func blob() throws(SnapshotError) -> [UInt8] {
+            let length = Int(try read(UInt32.self))
+            guard let value = buffer.readBytes(length: length) else { throw SnapshotError("truncated") }
+            return value
+        }
+
+        /// A count followed by that many items.
+        mutating func list<T>(_ item: (inout Reader) throws(SnapshotError) -> T) throws(SnapshotError) -> [T] {
+            var items: [T] = []
+            for _ in 0..<Int(try read(UInt32.self)) { items.append(try item(&self)) }
+            return items
         }
     }
 }

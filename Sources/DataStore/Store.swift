@@ -9,6 +9,7 @@ public enum StoreValue: Sendable {
     case hash([[UInt8]: [UInt8]])
     case set(Set<[UInt8]>)
     case sortedSet(SortedSet)
+    case stream(Stream)
 
     var typeName: String {
         switch self {
@@ -17,8 +18,19 @@ public enum StoreValue: Sendable {
         case .hash: "hash"
         case .set: "set"
         case .sortedSet: "zset"
+        case .stream: "stream"
         }
     }
+
+    /// Whether a client may wait for a key to hold a value of this kind.
+    var wakesWaiters: Bool {
+        switch self {
+        case .list, .sortedSet, .stream: true
+        case .string, .hash, .set: false
+        }
+    }
+
+    var isStream: Bool { if case .stream = self { true } else { false } }
 }
 
 /// One of the 16 numbered databases: values and their expiry times (ms since 1970).
@@ -73,6 +85,8 @@ public final class Database {
     /// FLUSHDB: a watched key that existed has changed; one that did not, has not (Redis 7).
     func flush() {
         for key in watchers.keys where values[key] != nil { touch(key) }
+        // Its XREADGROUP waiters fail with UNBLOCKED, as a deleted stream's do (Redis 7.0).
+        for (key, value) in values where value.isStream { keyReady?(key) }
         values.removeAll()
         expires.removeAll()
     }
@@ -88,23 +102,29 @@ public final class Database {
         return values[key]
     }
 
-    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false) {
-        values[key] = value
+    /// Stores a value; `touching` false leaves WATCH alone, and `readying` false the
+    /// blocked clients, for the stream commands Redis counts as neither (a group read,
+    /// an XSETID).
+    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true, readying: Bool = true) {
+        let old = values.updateValue(value, forKey: key)
         if !keepTTL { expires.removeValue(forKey: key) }
-        touch(key)
-        if case .list = value { listStored?(key) }
+        if touching { touch(key) }
+        // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
+        if readying, value.wakesWaiters || old?.isStream == true { keyReady?(key) }
     }
 
-    /// Told when a list is stored under a key (clients blocked on it may be served).
-    var listStored: (([UInt8]) -> Void)?
+    /// Told when a key may wake the clients blocked on it: it got a list, a sorted set
+    /// or a stream, or lost a stream.
+    var keyReady: (([UInt8]) -> Void)?
     /// Told when a key is forgotten because its time is up (the `expired` event).
     var keyExpired: (([UInt8]) -> Void)?
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
         expires.removeValue(forKey: key)
-        guard values.removeValue(forKey: key) != nil else { return false }
+        guard let old = values.removeValue(forKey: key) else { return false }
         touch(key)
+        if old.isStream { keyReady?(key) }
         return true
     }
 
@@ -139,9 +159,9 @@ public final class Store {
     public internal(set) var connections = 0
     var lastClientID = 0
     var waiters: [WaitKey: [BlockedClient]] = [:]
-    /// Keys with blocked clients that got a list since: served after the command (or
-    /// the whole transaction) that did it, as Redis does.
-    var readyKeys: Set<WaitKey> = []
+    /// Keys with blocked clients that got a value since, in the order they got it:
+    /// served after the command (or the whole transaction) that did it, as Redis does.
+    var readyKeys: [WaitKey] = []
     public var channelCount: Int { pubsub.channels.count + pubsub.patterns.count }
     public var subscriberCount: Int { pubsub.subscriptionCount }
     let startedAt = Date()
@@ -171,9 +191,9 @@ public final class Store {
 
     public init(password: String? = nil, snapshotPath: String? = nil) {
         for (index, database) in databases.enumerated() {
-            database.listStored = { [unowned self] key in
+            database.keyReady = { [unowned self] key in
                 let waitKey = WaitKey(database: index, key: key)
-                if waiters[waitKey] != nil { readyKeys.insert(waitKey) }
+                if waiters[waitKey] != nil, !readyKeys.contains(waitKey) { readyKeys.append(waitKey) }
             }
             database.keyExpired = { [unowned self] key in notify(.expired, "expired", key: key, database: index) }
         }

@@ -29,7 +29,14 @@ import Testing
         "ZREM z c", "ZADD z 3 c 4 d 5 e", "ZREMRANGEBYRANK z 0 0", "ZREMRANGEBYSCORE z 4 4", "ZREMRANGEBYLEX z - +",
         "ZADD z 1 a 2 b 3 c", "ZPOPMIN z", "ZPOPMAX z 5", "ZPOPMIN z", "ZADD z1 1 a 2 b", "ZADD z2 2 b 3 c", "ZUNIONSTORE zu 2 z1 z2",
         "ZINTERSTORE zu 2 z1 z2", "ZDIFFSTORE zu 2 z1 z1", "ZDIFFSTORE zu 2 z1 z1", "ZRANGESTORE zr z1 0 -1", "ZRANGESTORE zr z1 5 6",
-        "SET mv 1", "MOVE mv 1", "MOVE mv 1", "FLUSHDB", "SET last v",
+        "SET mv 1", "MOVE mv 1", "MOVE mv 1",
+        "XADD xs 1-1 f v", "XADD xs 2-1 f v", "XADD xs MAXLEN 1 3-1 f v", "XADD xs 1-1 f v", "XADD none NOMKSTREAM * f v",
+        "XDEL xs 1-1", "XDEL xs 3-1", "XTRIM xs MAXLEN 5", "XADD xs 4-1 f v", "XTRIM xs MAXLEN 0", "XSETID xs 9-9",
+        "XGROUP CREATE xs g 0", "XGROUP CREATE xs g 0", "XGROUP CREATE xm g $ MKSTREAM", "XGROUP SETID xs g 0",
+        "XGROUP CREATECONSUMER xs g c1", "XGROUP CREATECONSUMER xs g c1", "XADD xs 10-1 f v", "XREADGROUP GROUP g c2 STREAMS xs >",
+        "XREADGROUP GROUP g c2 STREAMS xs >", "XCLAIM xs g c3 0 10-1", "XAUTOCLAIM xs g c4 0 0", "XGROUP DELCONSUMER xs g c1",
+        "XGROUP DELCONSUMER xs g nobody", "XGROUP DESTROY xs g", "XGROUP DESTROY xs g", "XREAD STREAMS nostream 0",
+        "FLUSHDB", "SET last v",
     ]
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))

@@ -20,6 +20,13 @@ import Testing
             return Pair(server: server, redis: redis, ours: try DataStoreSafetyTests.Connection(port: try server.port(service: "ds")),
                         theirs: try DataStoreSafetyTests.Connection(port: redis.port))
         }
+
+        /// Runs `script` on the embedded store, then on redis-server: what each answered.
+        static func transcripts(_ script: (Int) async throws -> [String]) async throws -> [[String]] {
+            let pair = try await start()
+            defer { pair.server.shutdown() }
+            return [try await script(try pair.server.port(service: "ds")), try await script(pair.redis.port)]
+        }
     }
 
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
@@ -28,7 +35,7 @@ import Testing
         defer { pair.server.shutdown() }
         let storePID = try #require(try pair.server.workerPIDs(service: "ds").first)
         let differences = try await onThread {
-            try ParityCommands.fixed.compactMap { command -> String? in
+            try (ParityCommands.fixed + ParityCommands.streams).compactMap { command -> String? in
                 let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
                 guard !ParityCommands.same(command, mine, reference) else { return nil }
                 return "\(command.joined(separator: " ")): ours \(Self.show(mine)), Redis \(Self.show(reference))"
@@ -68,10 +75,7 @@ import Testing
     /// list (RENAMENX, COPY, LMOVE, another BLMOVE's push) with the same replies from both stores.
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
     func blockingMovesAreWokenAsInRedis() async throws {
-        let pair = try await Pair.start()
-        defer { pair.server.shutdown() }
-        var transcripts: [[String]] = []
-        for port in [try pair.server.port(service: "ds"), pair.redis.port] {
+        let transcripts = try await Pair.transcripts { port in
             let (blocked, chained, writer) = (try DataStoreSafetyTests.Connection(port: port), try DataStoreSafetyTests.Connection(port: port),
                                               try DataStoreSafetyTests.Connection(port: port))
             var transcript: [String] = []
@@ -96,10 +100,50 @@ import Testing
 
             transcript.append(try await onThread { try blocked.send(["BLMOVE", "none", "dst", "LEFT", "LEFT", "0.1"]) })
             transcript.append(try await onThread { try blocked.send(["BLMPOP", "0.1", "1", "none", "LEFT"]) })
-            transcripts.append(transcript)
+            return transcript
         }
         #expect(transcripts[0] == transcripts[1])
         #expect(transcripts[1].contains("$1\r\na\r\n"), "Redis itself moved the element: \(transcripts[1])")
+    }
+
+    /// XREAD, XREADGROUP, BZPOPMIN and BZMPOP wait, and are woken by another client's
+    /// XADD or ZADD (after its EXEC, inside a transaction), failed when their group or
+    /// stream goes, and time out, with the same replies from both stores.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func blockedStreamReadsAndSortedSetPopsAreWokenAsInRedis() async throws {
+        let transcripts = try await Pair.transcripts { port in
+            let (blocked, writer) = (try DataStoreSafetyTests.Connection(port: port), try DataStoreSafetyTests.Connection(port: port))
+            var transcript: [String] = []
+            /// Sends `command` on the blocked connection, the writes on the other, and records every reply.
+            func woken(_ command: [String], by writes: [[String]]) async throws {
+                async let reply = onThread { try blocked.send(command) }
+                try await Task.sleep(for: .milliseconds(150))
+                transcript += try await onThread { try writes.map { try writer.send($0) } }
+                transcript.append(try await reply)
+            }
+            try await woken(["XREAD", "BLOCK", "5000", "STREAMS", "s", "$"], by: [["XADD", "s", "1-1", "f", "v"]])
+            try await woken(["BZPOPMIN", "z", "5"], by: [["ZADD", "z", "1", "a", "2", "b"]])
+            try await woken(["BZMPOP", "5", "2", "z1", "z2", "MAX", "COUNT", "2"], by: [["RPUSH", "z2", "list"], ["DEL", "z2"], ["ZADD", "z2", "1", "a", "3", "c"]])
+            try await woken(["XREAD", "BLOCK", "5000", "STREAMS", "s", "$"],
+                            by: [["MULTI"], ["XADD", "s", "2-1", "a", "b"], ["XADD", "s", "3-1", "c", "d"], ["EXEC"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["XADD", "s", "4-1", "e", "f"]])
+            transcript.append(try await onThread { try writer.send(["XPENDING", "s", "g"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["XGROUP", "DESTROY", "s", "g"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["DEL", "s"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["FLUSHALL"]])
+            transcript.append(try await onThread { try writer.send(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]) })
+            try await woken(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "5000", "STREAMS", "s", ">"], by: [["RENAME", "s", "t"]])
+            try await woken(["XREAD", "BLOCK", "5000", "STREAMS", "u", "$"], by: [["XADD", "t", "9-1", "a", "b"], ["COPY", "t", "u"]])
+            try await woken(["XREAD", "BLOCK", "300", "STREAMS", "t", "$"], by: [["XSETID", "t", "99-0"], ["XTRIM", "t", "MAXLEN", "0"]])
+            try await woken(["XREAD", "BLOCK", "100", "STREAMS", "s", "$"], by: [])
+            try await woken(["BZPOPMAX", "none", "0.1"], by: [])
+            return transcript
+        }
+        #expect(transcripts[0] == transcripts[1])
+        #expect(transcripts[1].first == "$3\r\n1-1\r\n" && transcripts[1].contains { $0.hasPrefix("-UNBLOCKED") }, "\(transcripts[1])")
     }
 
     static func show(_ reply: [UInt8]) -> String { String(decoding: reply.prefix(200), as: UTF8.self).debugDescription }
@@ -129,7 +173,9 @@ struct RandomCommands {
 
     mutating func next() -> [String] {
         let (k, l) = (key(), key())
-        switch random() % 64 {
+        let choice = random() % 84
+        if choice >= 64 { return nextStreamCommand(choice - 64, k, l) }
+        switch choice {
         case 0: return ["SET", k, value()]
         case 1: return ["GET", k]
         case 2: return ["DEL", k, l]
@@ -195,6 +241,47 @@ struct RandomCommands {
         case 61: return ["ZSCORE", k, value()]
         case 62: return ["STRLEN", k]
         default: return ["LLEN", k]
+        }
+    }
+}
+
+/// Streams and the sorted-set pops in the random sequences: explicit IDs only (`*`
+/// would answer with the clock), mostly rising so that appends succeed, over two
+/// groups and three consumers.
+extension RandomCommands {
+    mutating func streamID() -> String {
+        let ms = String(random() % 12)
+        return pick(["\(ms)-\(random() % 3)", "\(ms)-*", ms, "\(ms)-0"])
+    }
+
+    mutating func rangeBound() -> String { pick(["-", "+", "0", "3", "5-1", "(2-0", "(5", "9"]) }
+    mutating func group() -> String { pick(["g1", "g2"]) }
+    mutating func consumer() -> String { pick(["c1", "c2", "c3"]) }
+
+    mutating func nextStreamCommand(_ choice: UInt64, _ k: String, _ l: String) -> [String] {
+        switch choice {
+        case 0, 1, 2:
+            let options = pick([[], ["NOMKSTREAM"], ["MAXLEN", pick(["~", "=", "2"]), "3"], ["MINID", "4"], ["MAXLEN", "~", "0", "LIMIT", "1"]])
+            return ["XADD", k] + options + [streamID(), pick(["f", "g"]), value()] + (random() % 3 == 0 ? ["h", value()] : [])
+        case 3: return [pick(["XLEN", "TYPE"]), k]
+        case 4: return ["XRANGE", k, rangeBound(), rangeBound()] + pick([[], ["COUNT", pick(["0", "1", "2", "-1"])]])
+        case 5: return ["XREVRANGE", k, rangeBound(), rangeBound()] + pick([[], ["COUNT", pick(["1", "3"])]])
+        case 6: return ["XDEL", k, streamID(), streamID()]
+        case 7: return ["XTRIM", k, pick(["MAXLEN", "MINID"]), pick(["~", "="]), pick(["0", "1", "3", "5-0"])]
+        case 8: return ["XREAD", "COUNT", pick(["1", "2", "0"]), "STREAMS", k, l, pick(["0", "$", "3-0"]), pick(["0", "$"])]
+        case 9: return ["XGROUP", "CREATE", k, group(), pick(["0", "$", "3"])] + pick([[], ["MKSTREAM"], ["ENTRIESREAD", pick(["0", "2", "-1"])]])
+        case 10: return ["XGROUP", pick(["DESTROY", "CREATECONSUMER", "DELCONSUMER", "SETID"]), k, group()]
+            + pick([[consumer()], [pick(["0", "$", "4-0"])]])
+        case 11, 12: return ["XREADGROUP", "GROUP", group(), consumer()] + pick([[], ["COUNT", "1"], ["NOACK"]])
+            + ["STREAMS", k, pick([">", ">", "0", "2-0"])]
+        case 13: return ["XACK", k, group(), streamID(), streamID()]
+        case 14: return ["XPENDING", k, group()] + pick([[], ["-", "+", "10"], ["-", "+", "5", consumer()], ["IDLE", "0", "(1", "+", "3"]])
+        case 15: return ["XCLAIM", k, group(), consumer(), "0", streamID(), streamID()] + pick([[], ["JUSTID"], ["FORCE"], ["RETRYCOUNT", "5"]])
+        case 16: return ["XAUTOCLAIM", k, group(), consumer(), "0", pick(["0", "3", "(1-0"])] + pick([[], ["COUNT", "1"], ["JUSTID"]])
+        case 17: return ["XINFO", pick(["GROUPS", "STREAM", "CONSUMERS"]), k] + pick([[group()], []])
+        case 18: return ["ZMPOP", "2", k, l, pick(["MIN", "MAX"])] + pick([[], ["COUNT", pick(["1", "3"])]])
+        default: return pick([[pick(["BZPOPMIN", "BZPOPMAX"]), k, l, "0.01"], ["BZMPOP", "0.01", "1", k, pick(["MIN", "MAX"]), "COUNT", "2"],
+                              ["XREAD", "BLOCK", "5", "STREAMS", k, "$"], ["XSETID", k, pick(["5-0", "20-0"])]])
         }
     }
 }

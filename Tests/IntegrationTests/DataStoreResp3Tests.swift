@@ -23,7 +23,7 @@ import Testing
         let pair = try await Self.start()
         defer { pair.server.shutdown() }
         let differences = try await onThread {
-            try ParityCommands.fixed.compactMap { command -> String? in
+            try (ParityCommands.fixed + ParityCommands.streams).compactMap { command -> String? in
                 let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
                 guard !ParityCommands.same(command, mine, reference) else { return nil }
                 return "\(command.joined(separator: " ")): ours \(DataStoreParityTests.show(mine)), Redis \(DataStoreParityTests.show(reference))"
