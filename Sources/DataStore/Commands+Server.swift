@@ -6,6 +6,11 @@ extension Commands {
         "info": one(-1) { session, arguments in
             .verbatim(session.store.info(Store.infoSections(arguments.map(\.text)), asker: session))
         },
+        // The arbiter supervises this process and would start it again: a client may not stop it.
+        "shutdown": one(-1) { (_, _) throws(CommandError) in
+            throw CommandError(message: "ERR SHUTDOWN is refused: the pulse arbiter supervises this data store; "
+                               + "stop it with `pulse ctl stop`")
+        },
         "config": one(-2) { (session, arguments) throws(CommandError) in
             let subcommand = arguments[0].text.lowercased()
             let rest = Array(arguments.dropFirst())

@@ -185,8 +185,12 @@ import Testing
             }
             #expect(asked == ["-NOAUTH Authentication required.\r\n", "+OK\r\n", "+OK\r\n"], "port \(port)")
         }
-        // timeout: the idle client is closed within a few seconds; a subscriber is not.
+        // SHUTDOWN is refused, saying why; the store lives on.
         let port = try pair.server.port(service: "ds")
+        let shutdown = try await onThread { [try pair.ours.send(["SHUTDOWN", "NOSAVE"]), try pair.ours.send(["PING"])] }
+        #expect(shutdown[0].hasPrefix("-ERR SHUTDOWN is refused") && shutdown[1] == "+PONG\r\n", "\(shutdown)")
+
+        // timeout: the idle client is closed within a few seconds; a subscriber is not.
         let (admin, idle, subscriber) = (try Connection(port: port), try Connection(port: port), try Connection(port: port))
         defer { withExtendedLifetime(admin) {} }
         _ = try await onThread { [try idle.send(["PING"]), try subscriber.send(["SUBSCRIBE", "c"]), try admin.send(["CONFIG", "SET", "timeout", "1"])] }
