@@ -101,11 +101,22 @@ import Testing
     /// Replies compared exactly, except seconds left (TTL): the two stores compute
     /// them a moment apart, and a second's boundary may fall between.
     static func expectSameReply(_ command: [String], _ mine: String, _ reference: String) {
-        if command[0] == "TTL", let a = Int(mine.dropFirst().prefix { $0 != "\r" }),
-           let b = Int(reference.dropFirst().prefix { $0 != "\r" }), a >= 0, b >= 0 {
+        // ":n\r\n": the digits only ("\r\n" is one Character, so stopping at "\r" never stops).
+        if command[0] == "TTL", let a = Int(mine.dropFirst().prefix(while: \.isNumber)),
+           let b = Int(reference.dropFirst().prefix(while: \.isNumber)), a >= 0, b >= 0 {
             #expect(abs(a - b) <= 1, "\(command.joined(separator: " ")): \(mine) against \(reference)")
         } else {
             #expect(mine == reference, "\(command.joined(separator: " "))")
+        }
+    }
+
+    @Test func ttlRepliesASecondApartCountAsTheSame() {
+        Self.expectSameReply(["TTL", "e"], ":8203869057\r\n", ":8203869056\r\n")
+        withKnownIssue("two seconds apart is a difference") {
+            Self.expectSameReply(["TTL", "e"], ":8203869058\r\n", ":8203869056\r\n")
+        }
+        withKnownIssue("only TTL replies may differ") {
+            Self.expectSameReply(["PTTL", "e"], ":1001\r\n", ":1000\r\n")
         }
     }
 
