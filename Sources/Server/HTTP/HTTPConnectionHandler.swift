@@ -245,7 +245,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 response = .text("Internal Server Error\n", status: .internalServerError)
             }
             await ResponseTarget.deliver(response, for: head, started: started, to: bound, channel: channel,
-                                         logger: logger, what: "\(request.method) \(request.path)")
+                                         logger: logger, what: (request.method, request.path))
         }
         if !accepted {
             var busy = Response.text("Service Unavailable: the worker's queue is full\n", status: .serviceUnavailable)
