@@ -28,7 +28,16 @@ public struct Router: Sendable {
         /// The handler runs at once and reads `Request.bodyStream` as it arrives; `--max-body` does not apply.
         case stream
     }
-    private(set) var routes: [Route] = []
+    private(set) var routes: [Route] = [] {
+        didSet {
+            streams = routes.contains { $0.body == .stream }
+            webSocketPatterns = routes.filter { $0.webSocket != nil }.map(\.segments)
+        }
+    }
+    /// Whether any route streams its body, and the paths that speak WebSocket: the
+    /// questions asked of every request's head walk no more routes than they must.
+    private var streams = false
+    private var webSocketPatterns: [[Substring]] = []
     private var middleware: [any Middleware] = []
     private var fallbackHandler: Handler?
 
@@ -89,7 +98,9 @@ public struct Router: Sendable {
 
     /// Answers `request`: the matching route's handler inside every middleware.
     public func respond(to request: Request) async throws -> Response {
-        try await middleware.wrapping(dispatch)(request)
+        // Without middleware, no chain of closures is built for each request.
+        if middleware.isEmpty { return try await dispatch(request) }
+        return try await middleware.wrapping(dispatch)(request)
     }
 
     /// How the route answering `method` on `path` takes its body.
@@ -98,7 +109,8 @@ public struct Router: Sendable {
     }
 
     func bodyMode(method: HTTPRequest.Method, segments requested: [Substring]) -> BodyMode {
-        routes.first { $0.method == method && Self.matches($0.segments, requested) }?.body ?? .collect
+        guard streams else { return .collect }
+        return routes.first { $0.method == method && Self.matches($0.segments, requested) }?.body ?? .collect
     }
 
     /// The WebSocket handlers for a path, when it has any.
@@ -117,7 +129,7 @@ public struct Router: Sendable {
 
     /// Whether a path has a WebSocket route, without building its parameters.
     func hasWebSocket(segments requested: [Substring]) -> Bool {
-        routes.contains { $0.webSocket != nil && Self.matches($0.segments, requested) }
+        webSocketPatterns.contains { Self.matches($0, requested) }
     }
 
     private func dispatch(_ request: Request) async throws -> Response {
@@ -143,7 +155,7 @@ public struct Router: Sendable {
     }
 
     static func segments(_ path: some StringProtocol) -> [Substring] {
-        Substring(path).split(separator: "/", omittingEmptySubsequences: true)
+        TargetSplitting.segments(Substring(path))
     }
 
     /// Whether `path` fits `pattern`; nothing is allocated for routes that do not.

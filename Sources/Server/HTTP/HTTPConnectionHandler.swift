@@ -125,7 +125,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let target = RequestTarget.originForm(head.uri)
-        let segments = Router.segments(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])
+        let segments = Router.segments(target[..<(TargetSplitting.queryMark(in: target) ?? target.endIndex)])
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
         let streams = configuration.router.bodyMode(method: method, segments: segments) == .stream
         var refusal = rules.refusal(of: head, checkLength: !streams)
