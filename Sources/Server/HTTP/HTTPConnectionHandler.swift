@@ -223,7 +223,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         incoming.bodyStream = bodyStream
         let request = incoming
         observer.requestStarted()
-        scoreboardSlot = observer.requestBegan("\(head.method.rawValue) \(head.uri)")
+        scoreboardSlot = observer.requestBegan(method: head.method.rawValue, target: head.uri)
         if observer.logsAccess {
             pendingAccess = AccessRecord(remote: request.remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
                                          version: "HTTP/\(head.version.major).\(head.version.minor)",
@@ -276,32 +276,35 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = machine.responseHeadWritten(draining: observer.isDraining, knownLength: response.knownLength != nil)
-        // The app's fields, less those the server sets, then the server's: one pass, no lookups.
-        var headers = HTTPHeaders()
+        // The app's fields, less those the server sets, then the server's: one pass, no
+        // lookups, one array (HTTPHeaders.add would check each name again; HTTPField
+        // names are valid tokens already).
+        var headers: [(String, String)] = []
         headers.reserveCapacity(response.headers.count + 4)
         for field in response.headers where !Self.serverFields.contains(field.name) {
-            headers.add(name: field.name.rawName, value: field.value)
+            headers.append((field.name.rawName, field.value))
         }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         // The body's framing is ours (the encoder's is off): no field for a status that
         // has no body; a HEAD response states the length a GET would have, or nothing.
         if status.mayHaveResponseBody {
             if let length = response.knownLength {
-                headers.add(name: "Content-Length", value: String(length))
+                headers.append(("Content-Length", String(length)))
             } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
-                headers.add(name: "Transfer-Encoding", value: "chunked")
+                headers.append(("Transfer-Encoding", "chunked"))
             }
         }
-        headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "pulse")
+        headers.append(("Date", HTTPDate.now()))
+        headers.append(("Server", "pulse"))
         if !keepAlive {
-            headers.add(name: "Connection", value: "close")
+            headers.append(("Connection", "close"))
         } else if head.version.major == 1, head.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")   // HTTP/1.0 closes unless told
+            headers.append(("Connection", "keep-alive"))   // HTTP/1.0 closes unless told
         } else if let connection = response.headers[.connection] {
-            headers.add(name: "Connection", value: connection)
+            headers.append(("Connection", connection))
         }
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: HTTPHeaders(headers))
+        context.write(Self.wrapOutboundOut(.head(responseHead)), promise: nil)
     }
 
     /// Fields the server writes itself, whatever the app set.
