@@ -132,17 +132,21 @@ public struct Router: Sendable {
         webSocketPatterns.contains { Self.matches($0, requested) }
     }
 
-    private func dispatch(_ request: Request) async throws -> Response {
+    nonisolated(nonsending) private func dispatch(_ request: Request) async throws -> Response {
         let requested = Self.segments(request.path)
         var allowed: [HTTPRequest.Method] = []
         let method = request.method == .head ? HTTPRequest.Method.get : request.method
-        for route in routes where Self.matches(route.segments, requested) {
+        for index in routes.indices where Self.matches(routes[index].segments, requested) {
+            let route = routes[index]
             guard route.method == method else {
                 if !allowed.contains(route.method) { allowed.append(route.method) }
                 continue
             }
+            let parameters = Self.parameters(route.segments, requested)
+            // A route without `:name` segments leaves the request as it came: no copy.
+            if parameters.isEmpty, request.pathParameters.isEmpty { return try await route.handler(request) }
             var request = request
-            request.pathParameters = Self.parameters(route.segments, requested)
+            request.pathParameters = parameters
             return try await route.handler(request)
         }
         if let fallbackHandler { return try await fallbackHandler(request) }

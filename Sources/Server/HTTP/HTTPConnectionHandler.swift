@@ -212,20 +212,20 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: - Running the app
 
     private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
-        var incoming = Request(
+        let remoteAddress = clientAddress(head, peer: peerAddress)
+        var request = Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get,
             target: RequestTarget.originForm(head.uri),
             headers: HTTPFields(head.headers),
             body: body,
-            remoteAddress: clientAddress(head, peer: peerAddress),
+            remoteAddress: remoteAddress,
             eventLoop: context.eventLoop,
             context: configuration.context)
-        incoming.bodyStream = bodyStream
-        let request = incoming
+        request.bodyStream = bodyStream
         observer.requestStarted()
         scoreboardSlot = observer.requestBegan(method: head.method.rawValue, target: head.uri)
         if observer.logsAccess {
-            pendingAccess = AccessRecord(remote: request.remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
+            pendingAccess = AccessRecord(remote: remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
                                          version: "HTTP/\(head.version.major).\(head.version.minor)",
                                          referer: head.headers.first(name: "referer"), userAgent: head.headers.first(name: "user-agent"))
         }
@@ -236,7 +236,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let bound = NIOLoopBound(ResponseTarget(handler: self, context: context), eventLoop: context.eventLoop)
         let token = RequestToken()
         running = token
-        let accepted = runner.submit(token: token) {
+        // Captured by value and not used after: the job takes the request over.
+        let accepted = runner.submit(token: token) { [request] in
             let response: Response
             do {
                 response = try await router.respond(to: request)

@@ -148,7 +148,10 @@ extension StringProtocol {
 enum RequestTarget {
     static func originForm(_ target: String) -> String {
         // The usual case, `/path?query` with no fragment, is returned as it is.
-        if target.utf8.first == UInt8(ascii: "/"), !target.utf8.contains(UInt8(ascii: "#")) { return target }
+        let usual = target.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.first == UInt8(ascii: "/") && !bytes.contains(UInt8(ascii: "#"))
+        }
+        if usual ?? (target.utf8.first == UInt8(ascii: "/") && !target.utf8.contains(UInt8(ascii: "#"))) { return target }
         var target = Substring(target)
         if let hash = target.firstIndex(of: "#") { target = target[..<hash] }
         let lower = target.prefix(8).lowercased()

@@ -14,7 +14,7 @@ struct ResponseTarget {
     /// Writes a response from the request's execution context: a whole body at once
     /// when the request ends on the loop (cooperative), in one hop to it from a pool
     /// thread; a stream as head, pieces written by the producer, then end.
-    static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
+    nonisolated(nonsending) static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
                         to bound: NIOLoopBound<ResponseTarget>, channel: Channel, logger: Logger,
                         what: (method: HTTPRequest.Method, path: String)) async {
         guard case .stream(let produce) = response.body, head.method != .HEAD else {
@@ -56,6 +56,7 @@ struct ResponseTarget {
 extension HTTPFields {
     init(_ headers: HTTPHeaders) {
         self.init()
+        reserveCapacity(headers.count)
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { append(HTTPField(name: field, value: value)) }
         }
