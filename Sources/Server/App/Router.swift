@@ -165,16 +165,22 @@ public struct Router: Sendable {
     /// Whether `path` fits `pattern`; nothing is allocated for routes that do not.
     static func matches(_ pattern: [Substring], _ path: [Substring]) -> Bool {
         guard pattern.count == path.count else { return false }
-        for (expected, actual) in zip(pattern, path) where expected.first != ":" && expected != actual {
+        for (expected, actual) in zip(pattern, path) where !isParameter(expected) && expected != actual {
             return false
         }
         return true
     }
 
+    /// Whether a pattern's segment is `:name`: its first Character is ":". The byte
+    /// is looked at first, since taking a Character builds a String.
+    static func isParameter(_ segment: Substring) -> Bool {
+        segment.utf8.first == UInt8(ascii: ":") && segment.first == ":"
+    }
+
     /// The `:name` values of a path that `matches` the pattern, percent-decoded.
     static func parameters(_ pattern: [Substring], _ path: [Substring]) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (expected, actual) in zip(pattern, path) where expected.first == ":" {
+        for (expected, actual) in zip(pattern, path) where isParameter(expected) {
             parameters[String(expected.dropFirst())] = String(actual).removingPercentEncoding ?? String(actual)
         }
         return parameters

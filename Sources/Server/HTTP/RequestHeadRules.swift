@@ -128,7 +128,11 @@ extension String {
     func equalsASCIICaseInsensitive(_ lowercase: StaticString) -> Bool {
         guard utf8.count == lowercase.utf8CodeUnitCount else { return false }
         return lowercase.withUTF8Buffer { expected in
-            zip(utf8, expected).allSatisfy { byte, wanted in byte == wanted || (byte | 0x20) == wanted && wanted >= 0x61 && wanted <= 0x7A }
+            let matches = { (byte: UInt8, wanted: UInt8) in byte == wanted || (byte | 0x20) == wanted && wanted >= 0x61 && wanted <= 0x7A }
+            // Over the contiguous bytes when there are (a native string): no iterator.
+            return utf8.withContiguousStorageIfAvailable { bytes in
+                bytes.indices.allSatisfy { matches(bytes[$0], expected[$0]) }
+            } ?? zip(utf8, expected).allSatisfy(matches)
         }
     }
 }
