@@ -132,7 +132,7 @@ public struct Router: Sendable {
         webSocketPatterns.contains { Self.matches($0, requested) }
     }
 
-    nonisolated(nonsending) private func dispatch(_ request: Request) async throws -> Response {
+    private func dispatch(_ request: Request) async throws -> Response {
         let requested = Self.segments(request.path)
         var allowed: [HTTPRequest.Method] = []
         let method = request.method == .head ? HTTPRequest.Method.get : request.method

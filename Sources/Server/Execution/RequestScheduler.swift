@@ -121,12 +121,14 @@ final class RequestScheduler: RequestRunner {
     }
 
     private func startGreen(_ run: @escaping @Sendable () async -> Void, immediately: Bool) -> Task<Void, Never> {
-        guard immediately, immediateDepth < Self.maxImmediateDepth, #available(macOS 26, *) else {
-            return Task(executorPreference: loopExecutor, operation: run)
+        #if compiler(>=6.2)   // Task.immediate (SE-0472); the package's tools version is 6.1
+        if immediately, immediateDepth < Self.maxImmediateDepth, #available(macOS 26, *) {
+            immediateDepth += 1
+            defer { immediateDepth -= 1 }
+            return Task.immediate(executorPreference: loopExecutor, operation: run)
         }
-        immediateDepth += 1
-        defer { immediateDepth -= 1 }
-        return Task.immediate(executorPreference: loopExecutor, operation: run)
+        #endif
+        return Task(executorPreference: loopExecutor, operation: run)
     }
 
     private func threadFinished(_ index: Int) {

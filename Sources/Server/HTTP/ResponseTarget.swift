@@ -14,7 +14,7 @@ struct ResponseTarget {
     /// Writes a response from the request's execution context: a whole body at once
     /// when the request ends on the loop (cooperative), in one hop to it from a pool
     /// thread; a stream as head, pieces written by the producer, then end.
-    nonisolated(nonsending) static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
+    static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
                         to bound: NIOLoopBound<ResponseTarget>, channel: Channel, logger: Logger,
                         what: (method: HTTPRequest.Method, path: String)) async {
         guard case .stream(let produce) = response.body, head.method != .HEAD else {
