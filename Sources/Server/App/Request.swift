@@ -29,9 +29,13 @@ public struct Request: Sendable {
                 remoteAddress: String? = nil, eventLoop: EventLoop, context: WorkerContext = .standalone) {
         self.method = method
         self.target = target
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        self.path = parts.first.map(String.init) ?? "/"
-        self.queryItems = parts.count > 1 ? QueryItem.parse(String(parts[1])) : []
+        if let mark = TargetSplitting.queryMark(in: target) {
+            self.path = String(target[..<mark])
+            self.queryItems = QueryItem.parse(String(target[target.index(after: mark)...]))
+        } else {
+            self.path = target
+            self.queryItems = []
+        }
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress

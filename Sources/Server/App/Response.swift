@@ -37,12 +37,16 @@ public struct Response: Sendable {
     }
 
     public static func text(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ByteBuffer(string: text))
+        Response(status: status, headers: textFields, body: ByteBuffer(string: text))
     }
 
     public static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ByteBuffer(string: html))
+        Response(status: status, headers: htmlFields, body: ByteBuffer(string: html))
     }
+
+    /// Built once: a response shares them until it changes its own copy.
+    private static let textFields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+    private static let htmlFields: HTTPFields = [.contentType: "text/html; charset=utf-8"]
 
     public static func json<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) throws -> Response {
         let encoder = JSONEncoder()

@@ -28,7 +28,16 @@ public struct Router: Sendable {
         /// The handler runs at once and reads `Request.bodyStream` as it arrives; `--max-body` does not apply.
         case stream
     }
-    private(set) var routes: [Route] = []
+    private(set) var routes: [Route] = [] {
+        didSet {
+            streams = routes.contains { $0.body == .stream }
+            webSocketPatterns = routes.filter { $0.webSocket != nil }.map(\.segments)
+        }
+    }
+    /// Whether any route streams its body, and the paths that speak WebSocket: the
+    /// questions asked of every request's head walk no more routes than they must.
+    private var streams = false
+    private var webSocketPatterns: [[Substring]] = []
     private var middleware: [any Middleware] = []
     private var fallbackHandler: Handler?
 
@@ -89,7 +98,9 @@ public struct Router: Sendable {
 
     /// Answers `request`: the matching route's handler inside every middleware.
     public func respond(to request: Request) async throws -> Response {
-        try await middleware.wrapping(dispatch)(request)
+        // Without middleware, no chain of closures is built for each request.
+        if middleware.isEmpty { return try await dispatch(request) }
+        return try await middleware.wrapping(dispatch)(request)
     }
 
     /// How the route answering `method` on `path` takes its body.
@@ -98,7 +109,8 @@ public struct Router: Sendable {
     }
 
     func bodyMode(method: HTTPRequest.Method, segments requested: [Substring]) -> BodyMode {
-        routes.first { $0.method == method && Self.matches($0.segments, requested) }?.body ?? .collect
+        guard streams else { return .collect }
+        return routes.first { $0.method == method && Self.matches($0.segments, requested) }?.body ?? .collect
     }
 
     /// The WebSocket handlers for a path, when it has any.
@@ -117,20 +129,24 @@ public struct Router: Sendable {
 
     /// Whether a path has a WebSocket route, without building its parameters.
     func hasWebSocket(segments requested: [Substring]) -> Bool {
-        routes.contains { $0.webSocket != nil && Self.matches($0.segments, requested) }
+        webSocketPatterns.contains { Self.matches($0, requested) }
     }
 
     private func dispatch(_ request: Request) async throws -> Response {
         let requested = Self.segments(request.path)
         var allowed: [HTTPRequest.Method] = []
         let method = request.method == .head ? HTTPRequest.Method.get : request.method
-        for route in routes where Self.matches(route.segments, requested) {
+        for index in routes.indices where Self.matches(routes[index].segments, requested) {
+            let route = routes[index]
             guard route.method == method else {
                 if !allowed.contains(route.method) { allowed.append(route.method) }
                 continue
             }
+            let parameters = Self.parameters(route.segments, requested)
+            // A route without `:name` segments leaves the request as it came: no copy.
+            if parameters.isEmpty, request.pathParameters.isEmpty { return try await route.handler(request) }
             var request = request
-            request.pathParameters = Self.parameters(route.segments, requested)
+            request.pathParameters = parameters
             return try await route.handler(request)
         }
         if let fallbackHandler { return try await fallbackHandler(request) }
@@ -143,22 +159,28 @@ public struct Router: Sendable {
     }
 
     static func segments(_ path: some StringProtocol) -> [Substring] {
-        Substring(path).split(separator: "/", omittingEmptySubsequences: true)
+        TargetSplitting.segments(Substring(path))
     }
 
     /// Whether `path` fits `pattern`; nothing is allocated for routes that do not.
     static func matches(_ pattern: [Substring], _ path: [Substring]) -> Bool {
         guard pattern.count == path.count else { return false }
-        for (expected, actual) in zip(pattern, path) where expected.first != ":" && expected != actual {
+        for (expected, actual) in zip(pattern, path) where !isParameter(expected) && expected != actual {
             return false
         }
         return true
     }
 
+    /// Whether a pattern's segment is `:name`: its first Character is ":". The byte
+    /// is looked at first, since taking a Character builds a String.
+    static func isParameter(_ segment: Substring) -> Bool {
+        segment.utf8.first == UInt8(ascii: ":") && segment.first == ":"
+    }
+
     /// The `:name` values of a path that `matches` the pattern, percent-decoded.
     static func parameters(_ pattern: [Substring], _ path: [Substring]) -> [String: String] {
         var parameters: [String: String] = [:]
-        for (expected, actual) in zip(pattern, path) where expected.first == ":" {
+        for (expected, actual) in zip(pattern, path) where isParameter(expected) {
             parameters[String(expected.dropFirst())] = String(actual).removingPercentEncoding ?? String(actual)
         }
         return parameters

@@ -23,6 +23,12 @@ final class RequestScheduler: RequestRunner {
     private var idleThreads: [Int]
     private(set) var busyGreen = 0
     private var queue = CircularBuffer<(job: Job, token: RequestToken?)>()
+    /// Cooperative requests running synchronously inside `submit` right now: a
+    /// pipelined request answered inside another's response nests one level deeper.
+    private var immediateDepth = 0
+    /// Beyond this many nested, a request's task starts on the loop's next turn, so
+    /// a long run of pipelined requests cannot grow the stack without bound.
+    static let maxImmediateDepth = 8
 
     init(settings: WorkerSettings, loop: EventLoop, name: String) {
         mode = settings.mode
@@ -44,7 +50,7 @@ final class RequestScheduler: RequestRunner {
         loop.preconditionInEventLoop()
         guard queue.count < maxQueue || hasFreeSlot else { return false }
         queue.append((job, token))
-        startQueued()
+        startQueued(immediately: true)
         return true
     }
 
@@ -80,7 +86,11 @@ final class RequestScheduler: RequestRunner {
         }
     }
 
-    private func startQueued() {
+    /// Starts what the free slots allow, oldest first. A cooperative request whose
+    /// slot is free when it arrives (`immediately`) runs at once, on the loop, until
+    /// it first suspends: no hop through the loop's queue before the handler runs.
+    /// A slot given back starts the next request on the loop's next turn instead.
+    private func startQueued(immediately: Bool = false) {
         let bound = NIOLoopBound(self, eventLoop: loop)
         while !queue.isEmpty, hasFreeSlot {
             let (job, token) = queue.removeFirst()
@@ -97,15 +107,28 @@ final class RequestScheduler: RequestRunner {
             case .cooperative:
                 busyGreen += 1
                 let executor = loopExecutor
-                let task = Task(executorPreference: loopExecutor) { [loop] in
+                let run: @Sendable () async -> Void = { [loop] in
                     await Execution.$mode.withValue(.cooperative) {
                         await Execution.$executor.withValue(executor) { await job() }
                     }
-                    loop.execute { bound.value.greenFinished() }
+                    // The task prefers the loop's executor, so it ends on the loop.
+                    if loop.inEventLoop { bound.value.greenFinished() } else { loop.execute { bound.value.greenFinished() } }
                 }
+                let task = startGreen(run, immediately: immediately)
                 token?.attach(task)
             }
         }
+    }
+
+    private func startGreen(_ run: @escaping @Sendable () async -> Void, immediately: Bool) -> Task<Void, Never> {
+        #if compiler(>=6.2)   // Task.immediate (SE-0472); the package's tools version is 6.1
+        if immediately, immediateDepth < Self.maxImmediateDepth, #available(macOS 26, *) {
+            immediateDepth += 1
+            defer { immediateDepth -= 1 }
+            return Task.immediate(executorPreference: loopExecutor, operation: run)
+        }
+        #endif
+        return Task(executorPreference: loopExecutor, operation: run)
     }
 
     private func threadFinished(_ index: Int) {

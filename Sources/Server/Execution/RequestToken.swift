@@ -1,8 +1,9 @@
 import NIOConcurrencyHelpers
 
 /// Lets a connection cancel its request's task (the client went away), whether the
-/// request is still queued or already running.
-final class RequestToken: Sendable {
+/// request is still queued or already running. Copies share one state: a struct
+/// around the locked box, so a request allocates one object for it, not two.
+struct RequestToken: Sendable {
     private struct State {
         var task: Task<Void, Never>?
         var cancelled = false

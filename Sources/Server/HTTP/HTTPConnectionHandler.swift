@@ -125,7 +125,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func received(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let target = RequestTarget.originForm(head.uri)
-        let segments = Router.segments(target[..<(target.firstIndex(of: "?") ?? target.endIndex)])
+        let segments = Router.segments(target[..<(TargetSplitting.queryMark(in: target) ?? target.endIndex)])
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
         let streams = configuration.router.bodyMode(method: method, segments: segments) == .stream
         var refusal = rules.refusal(of: head, checkLength: !streams)
@@ -212,20 +212,20 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     // MARK: - Running the app
 
     private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
-        var incoming = Request(
+        let remoteAddress = clientAddress(head, peer: peerAddress)
+        var request = Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get,
             target: RequestTarget.originForm(head.uri),
             headers: HTTPFields(head.headers),
             body: body,
-            remoteAddress: clientAddress(head, peer: peerAddress),
+            remoteAddress: remoteAddress,
             eventLoop: context.eventLoop,
             context: configuration.context)
-        incoming.bodyStream = bodyStream
-        let request = incoming
+        request.bodyStream = bodyStream
         observer.requestStarted()
-        scoreboardSlot = observer.requestBegan("\(head.method.rawValue) \(head.uri)")
+        scoreboardSlot = observer.requestBegan(method: head.method.rawValue, target: head.uri)
         if observer.logsAccess {
-            pendingAccess = AccessRecord(remote: request.remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
+            pendingAccess = AccessRecord(remote: remoteAddress ?? "-", method: head.method.rawValue, target: head.uri,
                                          version: "HTTP/\(head.version.major).\(head.version.minor)",
                                          referer: head.headers.first(name: "referer"), userAgent: head.headers.first(name: "user-agent"))
         }
@@ -236,7 +236,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let bound = NIOLoopBound(ResponseTarget(handler: self, context: context), eventLoop: context.eventLoop)
         let token = RequestToken()
         running = token
-        let accepted = runner.submit(token: token) {
+        // Captured by value and not used after: the job takes the request over.
+        let accepted = runner.submit(token: token) { [request] in
             let response: Response
             do {
                 response = try await router.respond(to: request)
@@ -245,7 +246,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 response = .text("Internal Server Error\n", status: .internalServerError)
             }
             await ResponseTarget.deliver(response, for: head, started: started, to: bound, channel: channel,
-                                         logger: logger, what: "\(request.method) \(request.path)")
+                                         logger: logger, what: (request.method, request.path))
         }
         if !accepted {
             var busy = Response.text("Service Unavailable: the worker's queue is full\n", status: .serviceUnavailable)
@@ -276,32 +277,35 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = machine.responseHeadWritten(draining: observer.isDraining, knownLength: response.knownLength != nil)
-        // The app's fields, less those the server sets, then the server's: one pass, no lookups.
-        var headers = HTTPHeaders()
+        // The app's fields, less those the server sets, then the server's: one pass, no
+        // lookups, one array (HTTPHeaders.add would check each name again; HTTPField
+        // names are valid tokens already).
+        var headers: [(String, String)] = []
         headers.reserveCapacity(response.headers.count + 4)
         for field in response.headers where !Self.serverFields.contains(field.name) {
-            headers.add(name: field.name.rawName, value: field.value)
+            headers.append((field.name.rawName, field.value))
         }
         let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
         // The body's framing is ours (the encoder's is off): no field for a status that
         // has no body; a HEAD response states the length a GET would have, or nothing.
         if status.mayHaveResponseBody {
             if let length = response.knownLength {
-                headers.add(name: "Content-Length", value: String(length))
+                headers.append(("Content-Length", String(length)))
             } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
-                headers.add(name: "Transfer-Encoding", value: "chunked")
+                headers.append(("Transfer-Encoding", "chunked"))
             }
         }
-        headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "pulse")
+        headers.append(("Date", HTTPDate.now()))
+        headers.append(("Server", "pulse"))
         if !keepAlive {
-            headers.add(name: "Connection", value: "close")
+            headers.append(("Connection", "close"))
         } else if head.version.major == 1, head.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")   // HTTP/1.0 closes unless told
+            headers.append(("Connection", "keep-alive"))   // HTTP/1.0 closes unless told
         } else if let connection = response.headers[.connection] {
-            headers.add(name: "Connection", value: connection)
+            headers.append(("Connection", connection))
         }
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: HTTPHeaders(headers))
+        context.write(Self.wrapOutboundOut(.head(responseHead)), promise: nil)
     }
 
     /// Fields the server writes itself, whatever the app set.

@@ -61,25 +61,40 @@ struct RequestHeadRules: Sendable {
     }
 
     static func isValidHost(_ value: String) -> Bool {
-        var bytes = Substring(value).utf8[...]
-        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
-        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
-        guard !bytes.isEmpty else { return true }
-        var rest: Substring.UTF8View.SubSequence
-        if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
-            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
-            guard !literal.isEmpty, literal.allSatisfy({ isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }) else { return false }
-            rest = bytes[bytes.index(after: close)...]
+        var value = value
+        return value.withUTF8(isValidHost(bytes:))
+    }
+
+    /// One pass over the bytes: `[IP-literal]` or a reg-name, then an optional
+    /// `:port` of at most five digits; whitespace around it is allowed, and empty is valid.
+    static func isValidHost(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard start < end else { return true }
+        var index = start
+        if bytes[start] == UInt8(ascii: "[") {
+            index += 1
+            let literal = index
+            while index < end, bytes[index] != UInt8(ascii: "]") {
+                let byte = bytes[index]
+                guard isHexDigit(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") else { return false }
+                index += 1
+            }
+            guard index < end, index > literal else { return false }
+            index += 1
         } else {
-            let end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
-            guard end > bytes.startIndex, bytes[..<end].allSatisfy(isRegNameByte) else { return false }
-            rest = bytes[end...]
+            while index < end, bytes[index] != UInt8(ascii: ":") {
+                guard isRegNameByte(bytes[index]) else { return false }
+                index += 1
+            }
+            guard index > start else { return false }
         }
-        guard let colon = rest.first else { return true }
-        guard colon == UInt8(ascii: ":") else { return false }
-        let port = rest.dropFirst()
-        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard index < end else { return true }
+        guard bytes[index] == UInt8(ascii: ":") else { return false }
+        let port = (index + 1)..<end
+        return port.count <= 5 && port.allSatisfy { bytes[$0] >= UInt8(ascii: "0") && bytes[$0] <= UInt8(ascii: "9") }
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -113,7 +128,11 @@ extension String {
     func equalsASCIICaseInsensitive(_ lowercase: StaticString) -> Bool {
         guard utf8.count == lowercase.utf8CodeUnitCount else { return false }
         return lowercase.withUTF8Buffer { expected in
-            zip(utf8, expected).allSatisfy { byte, wanted in byte == wanted || (byte | 0x20) == wanted && wanted >= 0x61 && wanted <= 0x7A }
+            let matches = { (byte: UInt8, wanted: UInt8) in byte == wanted || (byte | 0x20) == wanted && wanted >= 0x61 && wanted <= 0x7A }
+            // Over the contiguous bytes when there are (a native string): no iterator.
+            return utf8.withContiguousStorageIfAvailable { bytes in
+                bytes.indices.allSatisfy { matches(bytes[$0], expected[$0]) }
+            } ?? zip(utf8, expected).allSatisfy(matches)
         }
     }
 }
@@ -133,7 +152,10 @@ extension StringProtocol {
 enum RequestTarget {
     static func originForm(_ target: String) -> String {
         // The usual case, `/path?query` with no fragment, is returned as it is.
-        if target.utf8.first == UInt8(ascii: "/"), !target.utf8.contains(UInt8(ascii: "#")) { return target }
+        let usual = target.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.first == UInt8(ascii: "/") && !bytes.contains(UInt8(ascii: "#"))
+        }
+        if usual ?? (target.utf8.first == UInt8(ascii: "/") && !target.utf8.contains(UInt8(ascii: "#"))) { return target }
         var target = Substring(target)
         if let hash = target.firstIndex(of: "#") { target = target[..<hash] }
         let lower = target.prefix(8).lowercased()

@@ -11,13 +11,20 @@ struct ResponseTarget {
     let handler: HTTPConnectionHandler
     let context: ChannelHandlerContext
 
-    /// Writes a response from the request's execution context: a whole body in one
-    /// hop to the loop; a stream as head, pieces written by the producer, then end.
+    /// Writes a response from the request's execution context: a whole body at once
+    /// when the request ends on the loop (cooperative), in one hop to it from a pool
+    /// thread; a stream as head, pieces written by the producer, then end.
     static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
-                        to bound: NIOLoopBound<ResponseTarget>, channel: Channel, logger: Logger, what: String) async {
+                        to bound: NIOLoopBound<ResponseTarget>, channel: Channel, logger: Logger,
+                        what: (method: HTTPRequest.Method, path: String)) async {
         guard case .stream(let produce) = response.body, head.method != .HEAD else {
-            channel.eventLoop.execute {
+            // A cooperative request ends on the loop: written at once, with no hop.
+            if channel.eventLoop.inEventLoop {
                 bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context)
+            } else {
+                channel.eventLoop.execute {
+                    bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context)
+                }
             }
             return
         }
@@ -39,7 +46,7 @@ struct ResponseTarget {
             failure = error
         }
         channel.eventLoop.execute {
-            if let failure { logger.error("\(what) failed while streaming: \(failure)") }
+            if let failure { logger.error("\(what.method) \(what.path) failed while streaming: \(failure)") }
             bound.value.handler.finish(status: response.status.code, started: started, bytes: 0, abort: failure != nil,
                                        context: bound.value.context)
         }
@@ -49,6 +56,7 @@ struct ResponseTarget {
 extension HTTPFields {
     init(_ headers: HTTPHeaders) {
         self.init()
+        reserveCapacity(headers.count)
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { append(HTTPField(name: field, value: value)) }
         }

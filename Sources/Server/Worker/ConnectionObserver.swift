@@ -25,7 +25,7 @@ protocol ConnectionObserver: AnyObject {
     func hostedHandler(running: Bool)
     /// A request began (`GET /path`): written to the worker's scoreboard, where the
     /// arbiter reads it even if the worker hangs. Returns the slot, or -1.
-    func requestBegan(_ line: String) -> Int32
+    func requestBegan(method: String, target: String) -> Int32
     func requestEnded(slot: Int32)
     /// Whether answered requests go to an access log (`--access-log`).
     var logsAccess: Bool { get }
@@ -33,7 +33,7 @@ protocol ConnectionObserver: AnyObject {
 }
 
 extension ConnectionObserver {
-    func requestBegan(_ line: String) -> Int32 { -1 }
+    func requestBegan(method: String, target: String) -> Int32 { -1 }
     func requestEnded(slot: Int32) {}
     var logsAccess: Bool { false }
     func logAccess(_ record: AccessRecord) {}

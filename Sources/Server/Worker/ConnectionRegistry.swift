@@ -27,8 +27,9 @@ struct ConnectionRegistry {
     }
 
     mutating func setBusy(_ channel: Channel, _ busy: Bool) {
-        connections[ObjectIdentifier(channel)]?.busy = busy
-        if !busy { connections[ObjectIdentifier(channel)]?.served = true }
+        guard let index = connections.index(forKey: ObjectIdentifier(channel)) else { return }
+        connections.values[index].busy = busy
+        if !busy { connections.values[index].served = true }
     }
 
     /// Connections idle between two requests: safe to close.

@@ -94,7 +94,7 @@ public struct HostingWorker: Sendable {
                                userAgent: String?) -> HostedRequest {
         observer.value.connection(channel, busy: true)
         observer.value.requestStarted()
-        let slot = observer.value.requestBegan("\(method) \(target)")
+        let slot = observer.value.requestBegan(method: method, target: target)
         let access = observer.value.logsAccess
             ? AccessRecord(remote: channel.remoteAddress?.ipAddress ?? "-", method: method, target: target, version: "HTTP/1.1",
                            referer: referer, userAgent: userAgent)

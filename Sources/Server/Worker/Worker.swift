@@ -311,10 +311,24 @@ extension Worker: ConnectionObserver {
     func bytesSent(_ count: Int) { metrics.bytesSent(count) }
     func requestStarted() { metrics.requestStarted() }
 
-    func requestBegan(_ line: String) -> Int32 {
+    /// `METHOD target` is assembled on the stack, as much of it as a slot keeps: no
+    /// string is built for each request.
+    func requestBegan(method: String, target: String) -> Int32 {
         guard let scoreboard else { return -1 }
-        var line = line
-        return line.withUTF8 { pulse_scoreboard_begin(scoreboard, $0.baseAddress, $0.count) }
+        var (method, target, space) = (method, target, " ")
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PULSE_SCOREBOARD_TEXT)) { line in
+            var count = 0
+            func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+                let kept = min(bytes.count, line.count - count)
+                guard kept > 0, let source = bytes.baseAddress, let destination = line.baseAddress else { return }
+                UnsafeMutableRawPointer(destination + count).copyMemory(from: source, byteCount: kept)
+                count += kept
+            }
+            method.withUTF8(append)
+            space.withUTF8(append)
+            target.withUTF8(append)
+            return pulse_scoreboard_begin(scoreboard, line.baseAddress, count)
+        }
     }
 
     func requestEnded(slot: Int32) { pulse_scoreboard_end(scoreboard, slot) }

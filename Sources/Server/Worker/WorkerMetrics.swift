@@ -7,7 +7,12 @@ import NIOCore
 struct WorkerMetrics {
     private(set) var report = WorkerReport()
     /// Response times of the current heartbeat interval, in microseconds.
-    private var latencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private var latencies = Self.noLatencies
+    /// An empty histogram: each interval starts from a copy (its counts are copied
+    /// on the first write, with memcpy). Histogram.reset() zeroes its 23,552 counts
+    /// one by one through generic code: about 2.7 million instructions a second.
+    private static let noLatencies = Histogram<UInt64>(highestTrackableValue: 3_600_000_000,
+                                                       numberOfSignificantValueDigits: .three)
     private var lastBeat = NIODeadline.now()
 
     var inflight: Int { report.inflight }
@@ -44,7 +49,7 @@ struct WorkerMetrics {
 
     /// The latency percentiles of the interval, for an HTTP worker.
     mutating func takeLatencies() -> LatencySummary {
-        defer { latencies.reset() }
+        defer { latencies = Self.noLatencies }
         return LatencySummary(microseconds: latencies)
     }
 }
