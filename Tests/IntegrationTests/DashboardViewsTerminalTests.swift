@@ -31,22 +31,23 @@ import Testing
         let port = Int(try await ready(control, 2).services[0].binds[0].split(separator: ":").last ?? "") ?? 0
         try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
         // On a thread of its own: a blocking read on the cooperative pool would starve other suites.
-        Thread.detachNewThread { _ = try? HTTPProbe.get(port: port, "/sleep?ms=8000", timeout: 20) }
+        // 30 s: long enough for a loaded machine's dashboard to show it while it runs.
+        Thread.detachNewThread { _ = try? HTTPProbe.get(port: port, "/sleep?ms=30000", timeout: 40) }
         // Which worker took it: `pulse ctl inspect` reads the scoreboards.
         var serving = ""
         try await eventually(timeout: 10, "a worker serving /sleep") {
             for name in ["web.1", "web.2"] {
                 let inflight = try ControlClient(path: control).send(.inspect(worker: name)).inflight ?? []
-                if inflight.contains(where: { $0.request.contains("/sleep?ms=8000") }) { serving = name }
+                if inflight.contains(where: { $0.request.contains("/sleep?ms=30000") }) { serving = name }
             }
             return !serving.isEmpty
         }
         let ctl = try await runCommand("pulse", ["ctl", "--control", control, "inspect", serving])
-        #expect(ctl.status == 0 && ctl.output.contains("GET /sleep?ms=8000 ("))
+        #expect(ctl.status == 0 && ctl.output.contains("GET /sleep?ms=30000 ("))
         if serving == "web.2" { session.send("Down") }
         session.send("Enter")
         try await session.waitFor("the inside view of \(serving) with the request") { screen in
-            screen.contains(" \(serving)  pid ") && screen.contains("in flight now: 1") && screen.contains("GET /sleep?ms=8000")
+            screen.contains(" \(serving)  pid ") && screen.contains("in flight now: 1") && screen.contains("GET /sleep?ms=30000")
         }
         session.send("Escape")
         try await session.waitFor("the table again") { !$0.contains("in flight now") && $0.contains("RPS TREND") }
@@ -91,7 +92,7 @@ import Testing
         try await session.waitFor("the signal menu") { $0.contains("signal web.2") && $0.contains("t TERM (drain)") }
         session.send("t")
         let old = try #require(before.first { $0.name == "web.2" }).pid
-        try await eventually(timeout: 20, "web.2 drained and replaced") {
+        try await eventually(timeout: 40, "web.2 drained and replaced") {
             let workers = try controlStatus(control).services[0].workers
             return !isRunning(old) && workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
         }
