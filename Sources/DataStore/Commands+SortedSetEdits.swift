@@ -108,7 +108,7 @@ extension Commands {
             entries = Array(set.range(0...(set.count - 1)).shuffled().prefix(count))
         } else {
             guard count >= -Commands.maximumRepeatedMembers else { throw CommandError(message: "ERR value is out of range") }
-            entries = (0..<(-count)).compactMap { _ in set.range(0...(set.count - 1)).randomElement() }
+            entries = (0..<(-count)).compactMap { _ in set.element(at: Int.random(in: 0..<set.count)) }
         }
         return render(entries, withScores: withScores)
     }

@@ -78,11 +78,11 @@ extension Commands {
             guard let low = ScoreBound(arguments[1]), let high = ScoreBound(arguments[2]) else {
                 throw CommandError(message: "ERR min or max is not a float")
             }
-            return .integer(try session.sortedSet(arguments[0])?.members(scoreFrom: low, to: high).count ?? 0)
+            return .integer(try session.sortedSet(arguments[0])?.ranks(scoreFrom: low, to: high).count ?? 0)
         },
         "zlexcount": one(4) { (session, arguments) throws(CommandError) in
             guard let low = LexBound(arguments[1]), let high = LexBound(arguments[2]) else { throw lexRangeError }
-            return .integer(try session.sortedSet(arguments[0])?.members(lexFrom: low, to: high).count ?? 0)
+            return .integer(try session.sortedSet(arguments[0])?.ranks(lexFrom: low, to: high).count ?? 0)
         },
         "zrange": one(-4) { (session, arguments) throws(CommandError) in try range(session, arguments, RangeOptions()) },
         "zrevrange": one(-4) { (session, arguments) throws(CommandError) in
@@ -156,7 +156,8 @@ extension Commands {
         }
         // With REV the bounds come max first, as in Redis.
         let (first, second) = reverse ? (arguments[2], arguments[1]) : (arguments[1], arguments[2])
-        let members: [(score: Double, member: [UInt8])]
+        let set: SortedSet?
+        let ranks: Range<Int>
         switch kind {
         case .rank:
             return (try byRank(session, arguments, reverse: reverse), options.withScores)
@@ -164,16 +165,21 @@ extension Commands {
             guard let low = ScoreBound(first), let high = ScoreBound(second) else {
                 throw CommandError(message: "ERR min or max is not a float")
             }
-            members = try session.sortedSet(arguments[0])?.members(scoreFrom: low, to: high) ?? []
+            set = try session.sortedSet(arguments[0])
+            ranks = set?.ranks(scoreFrom: low, to: high) ?? 0..<0
         case .lex:
             guard let low = LexBound(first), let high = LexBound(second) else { throw lexRangeError }
-            members = try session.sortedSet(arguments[0])?.members(lexFrom: low, to: high) ?? []
+            set = try session.sortedSet(arguments[0])
+            ranks = set?.ranks(lexFrom: low, to: high) ?? 0..<0
         }
         // LIMIT as Redis walks it: a negative offset skips past the end, a negative count takes all.
-        guard options.offset >= 0 else { return ([], options.withScores) }
-        let walked = (reverse ? members.reversed() : members).dropFirst(options.offset)
-        let taken = options.limit < 0 ? Array(walked) : Array(walked.prefix(options.limit))
-        return (taken, options.withScores)
+        guard options.offset >= 0, let set else { return ([], options.withScores) }
+        let skipped = min(options.offset, ranks.count)
+        let taken = options.limit < 0 ? ranks.count - skipped : min(options.limit, ranks.count - skipped)
+        let window = reverse ? (ranks.upperBound - skipped - taken)..<(ranks.upperBound - skipped)
+            : (ranks.lowerBound + skipped)..<(ranks.lowerBound + skipped + taken)
+        let entries = set.range(window)
+        return (reverse ? entries.reversed() : entries, options.withScores)
     }
 
     static func byRank(_ session: Session, _ arguments: [[UInt8]], reverse: Bool) throws(CommandError) -> Entries {

@@ -1,13 +1,20 @@
-/// A sorted set: members with scores, kept in score order (then member order).
-/// Inserts are O(n) on a sorted array, which is fine at the sizes a chat or a
-/// leaderboard keeps; a skip list can replace it without touching the commands.
+/// A sorted set: members with scores, in score order (then member bytes, unsigned),
+/// as Redis orders them. A dictionary answers a member's score in O(1); the order
+/// lives in a `RankedTree`, so adding, removing, re-scoring, ranking, the member at a
+/// rank and the start of a score or lex range are O(log n), and k members from there
+/// cost O(k) more.
 public struct SortedSet: Sendable, Equatable {
+    public typealias Entry = (score: Double, member: [UInt8])
+
     private(set) var scores: [[UInt8]: Double] = [:]
-    private(set) var ordered: [(score: Double, member: [UInt8])] = []
+    private var tree = RankedTree()
 
     public init() {}
 
-    public var count: Int { ordered.count }
+    public var count: Int { scores.count }
+
+    /// Every entry, in ascending order: O(n).
+    public var ordered: [Entry] { tree.entries(0..<count) }
 
     public static func == (lhs: SortedSet, rhs: SortedSet) -> Bool { lhs.scores == rhs.scores }
 
@@ -16,51 +23,64 @@ public struct SortedSet: Sendable, Equatable {
     /// Sets a member's score; returns whether it was added rather than updated.
     @discardableResult
     public mutating func set(_ member: [UInt8], score: Double) -> Bool {
-        let added = remove(member) == nil
-        scores[member] = score
-        ordered.insert((score, member), at: insertionIndex(score, member))
-        return added
+        let old = scores.updateValue(score, forKey: member)
+        if let old {
+            // Same bits, same place; -0 and 0 differ in what a reply prints, so they are re-stored.
+            if old.bitPattern == score.bitPattern { return false }
+            tree.remove(old, member)
+        }
+        tree.insert(score, member)
+        return old == nil
     }
 
     @discardableResult
     public mutating func remove(_ member: [UInt8]) -> Double? {
         guard let score = scores.removeValue(forKey: member) else { return nil }
-        let index = insertionIndex(score, member)
-        if index < ordered.count, ordered[index].member == member { ordered.remove(at: index) }
+        tree.remove(score, member)
         return score
     }
 
     /// Position of `member` in ascending order.
     public func rank(of member: [UInt8]) -> Int? {
         guard let score = scores[member] else { return nil }
-        let index = insertionIndex(score, member)
-        return index < ordered.count && ordered[index].member == member ? index : nil
+        return tree.rank(score, member)
     }
 
-    public func range(_ ranks: ClosedRange<Int>) -> ArraySlice<(score: Double, member: [UInt8])> { ordered[ranks] }
+    /// The entry at `rank` in ascending order.
+    public func element(at rank: Int) -> Entry? { tree.entry(at: rank) }
 
-    public func members(scoreFrom low: ScoreBound, to high: ScoreBound) -> [(score: Double, member: [UInt8])] {
-        ordered.filter { low.admits($0.score, asLower: true) && high.admits($0.score, asLower: false) }
+    /// Entries at `ranks` (clamped to the set), ascending.
+    public func range(_ ranks: ClosedRange<Int>) -> [Entry] { tree.entries(ranks.lowerBound..<(ranks.upperBound + 1)) }
+
+    /// Entries at `ranks` (clamped to the set), ascending.
+    public func range(_ ranks: Range<Int>) -> [Entry] { tree.entries(ranks) }
+
+    /// The ranks of the members whose scores lie between the bounds: O(log n).
+    public func ranks(scoreFrom low: ScoreBound, to high: ScoreBound) -> Range<Int> {
+        ranks(before: { score, _ in !low.admits(score, asLower: true) },
+              through: { score, _ in high.admits(score, asLower: false) })
     }
 
-    /// Members between two lex bounds, for sets whose members share one score (as
-    /// Redis documents ZRANGEBYLEX; with mixed scores its answer is unspecified).
-    public func members(lexFrom low: LexBound, to high: LexBound) -> [(score: Double, member: [UInt8])] {
-        ordered.filter { low.admits($0.member, asLower: true) && high.admits($0.member, asLower: false) }
+    public func members(scoreFrom low: ScoreBound, to high: ScoreBound) -> [Entry] {
+        tree.entries(ranks(scoreFrom: low, to: high))
     }
 
-    private func insertionIndex(_ score: Double, _ member: [UInt8]) -> Int {
-        var low = 0, high = ordered.count
-        while low < high {
-            let middle = (low + high) / 2
-            let entry = ordered[middle]
-            if entry.score < score || (entry.score == score && entry.member.lexicographicallyPrecedes(member)) {
-                low = middle + 1
-            } else {
-                high = middle
-            }
-        }
-        return low
+    /// The ranks of the members between two lex bounds, for sets whose members share one
+    /// score (as Redis documents ZRANGEBYLEX; with mixed scores its answer is unspecified).
+    public func ranks(lexFrom low: LexBound, to high: LexBound) -> Range<Int> {
+        ranks(before: { _, member in !low.admits(member, asLower: true) },
+              through: { _, member in high.admits(member, asLower: false) })
+    }
+
+    public func members(lexFrom low: LexBound, to high: LexBound) -> [Entry] {
+        tree.entries(ranks(lexFrom: low, to: high))
+    }
+
+    /// From the first entry `before` turns false for to the last `through` holds for;
+    /// each must hold for a prefix of the order. Two descents: O(log n).
+    private func ranks(before: (Double, [UInt8]) -> Bool, through: (Double, [UInt8]) -> Bool) -> Range<Int> {
+        let start = tree.countBelow(before), end = tree.countBelow(through)
+        return start..<max(start, end)
     }
 }
 
