@@ -173,6 +173,10 @@ enum Commands {
             }
         },
         "save": one(1) { (session, _) throws(CommandError) in
+            // The background save writes the same file: as Redis, SAVE waits its turn.
+            guard !session.store.saving.withLockedValue({ $0 }) else {
+                throw CommandError(message: "ERR Background save already in progress")
+            }
             do { try session.store.save() } catch { throw CommandError(message: "ERR \(error)") }
             return .ok
         },
