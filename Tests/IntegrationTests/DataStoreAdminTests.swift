@@ -185,6 +185,16 @@ import Testing
             }
             #expect(asked == ["-NOAUTH Authentication required.\r\n", "+OK\r\n", "+OK\r\n"], "port \(port)")
         }
+        // CONFIG SET save starts the save rule at once: the snapshot appears where CONFIG GET says.
+        let (directory, file) = try await onThread {
+            (Self.pairs(try pair.ours.send(["CONFIG", "GET", "dir"])), Self.pairs(try pair.ours.send(["CONFIG", "GET", "dbfilename"])))
+        }
+        let snapshot = String(directory.dropFirst("dir=".count)) + "/" + String(file.dropFirst("dbfilename=".count))
+        try? FileManager.default.removeItem(atPath: snapshot)
+        let saved = try await onThread { [try pair.ours.send(["CONFIG", "SET", "save", "1 1"]), try pair.ours.send(["SET", "saved", "yes"])] }
+        #expect(saved == ["+OK\r\n", "+OK\r\n"])
+        try await eventually(timeout: 10, "the save rule set by CONFIG SET to write \(snapshot)") { FileManager.default.fileExists(atPath: snapshot) }
+
         // SHUTDOWN is refused, saying why; the store lives on.
         let port = try pair.server.port(service: "ds")
         let shutdown = try await onThread { [try pair.ours.send(["SHUTDOWN", "NOSAVE"]), try pair.ours.send(["PING"])] }

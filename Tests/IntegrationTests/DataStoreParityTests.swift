@@ -21,6 +21,39 @@ import Testing
                         theirs: try DataStoreSafetyTests.Connection(port: redis.port))
         }
 
+        /// Each command to both stores in turn: how the replies that differ differ.
+        func differences(_ commands: [[String]]) async throws -> [String] {
+            try await onThread {
+                try commands.compactMap { command -> String? in
+                    let (mine, reference) = (try ours.reply(to: command), try theirs.reply(to: command))
+                    guard !ParityCommands.same(command, mine, reference) else { return nil }
+                    return "\(command.joined(separator: " ")): ours \(DataStoreParityTests.show(mine)), Redis \(DataStoreParityTests.show(reference))"
+                }
+            }
+        }
+
+        /// `count` random commands (DATASTORE_PARITY_SEED replays a run) to both stores:
+        /// the first divergence with the commands before it, nil when there is none.
+        func divergence(of count: Int, label: String) async throws -> String? {
+            let seed = ProcessInfo.processInfo.environment["DATASTORE_PARITY_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+            print("\(label): random sequence seed \(seed) (DATASTORE_PARITY_SEED=\(seed) replays it)")
+            return try await onThread { () throws -> String? in
+                var generator = RandomCommands(seed: seed)
+                var recent: [String] = []
+                for index in 0..<count {
+                    let command = generator.next()
+                    let (mine, reference) = (try ours.reply(to: command), try theirs.reply(to: command))
+                    recent = Array((recent + [command.joined(separator: " ")]).suffix(12))
+                    guard ParityCommands.same(command, mine, reference) else {
+                        return "seed \(seed), command \(index + 1) of \(count): \(command.joined(separator: " "))\n"
+                            + "ours \(DataStoreParityTests.show(mine)), Redis \(DataStoreParityTests.show(reference))\nthe commands before it:\n"
+                            + recent.dropLast().joined(separator: "\n")
+                    }
+                }
+                return nil
+            }
+        }
+
         /// Runs `script` on the embedded store, then on redis-server: what each answered.
         static func transcripts(_ script: (Int) async throws -> [String]) async throws -> [[String]] {
             let pair = try await start()
@@ -34,13 +67,7 @@ import Testing
         let pair = try await Pair.start()
         defer { pair.server.shutdown() }
         let storePID = try #require(try pair.server.workerPIDs(service: "ds").first)
-        let differences = try await onThread {
-            try (ParityCommands.fixed + ParityCommands.streams).compactMap { command -> String? in
-                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
-                guard !ParityCommands.same(command, mine, reference) else { return nil }
-                return "\(command.joined(separator: " ")): ours \(Self.show(mine)), Redis \(Self.show(reference))"
-            }
-        }
+        let differences = try await pair.differences(ParityCommands.fixed + ParityCommands.streams)
         #expect(differences.isEmpty, "\(differences.count) differ:\n\(differences.joined(separator: "\n"))")
         #expect(try pair.server.workerPIDs(service: "ds") == [storePID], "the store was restarted: it crashed")
     }
@@ -50,24 +77,7 @@ import Testing
     func randomSequencesAnswerAsRedis7Does() async throws {
         let pair = try await Pair.start()
         defer { pair.server.shutdown() }
-        let seed = ProcessInfo.processInfo.environment["DATASTORE_PARITY_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("DataStoreParityTests: random sequence seed \(seed) (DATASTORE_PARITY_SEED=\(seed) replays it)")
-        let count = 4000
-        let divergence = try await onThread { () throws -> String? in
-            var generator = RandomCommands(seed: seed)
-            var recent: [String] = []
-            for index in 0..<count {
-                let command = generator.next()
-                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
-                recent = Array((recent + [command.joined(separator: " ")]).suffix(12))
-                guard ParityCommands.same(command, mine, reference) else {
-                    return "seed \(seed), command \(index + 1) of \(count): \(command.joined(separator: " "))\n"
-                        + "ours \(Self.show(mine)), Redis \(Self.show(reference))\nthe commands before it:\n"
-                        + recent.dropLast().joined(separator: "\n")
-                }
-            }
-            return nil
-        }
+        let divergence = try await pair.divergence(of: 4000, label: "DataStoreParityTests")
         #expect(divergence == nil, "\(divergence ?? "")")
     }
 

@@ -22,13 +22,7 @@ import Testing
     func theParityCommandsAnswerInRESP3AsRedis7Does() async throws {
         let pair = try await Self.start()
         defer { pair.server.shutdown() }
-        let differences = try await onThread {
-            try (ParityCommands.fixed + ParityCommands.streams).compactMap { command -> String? in
-                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
-                guard !ParityCommands.same(command, mine, reference) else { return nil }
-                return "\(command.joined(separator: " ")): ours \(DataStoreParityTests.show(mine)), Redis \(DataStoreParityTests.show(reference))"
-            }
-        }
+        let differences = try await pair.differences(ParityCommands.fixed + ParityCommands.streams)
         #expect(differences.isEmpty, "\(differences.count) differ:\n\(differences.joined(separator: "\n"))")
     }
 
@@ -36,20 +30,7 @@ import Testing
     func randomSequencesAnswerInRESP3AsRedis7Does() async throws {
         let pair = try await Self.start()
         defer { pair.server.shutdown() }
-        let seed = ProcessInfo.processInfo.environment["DATASTORE_PARITY_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("DataStoreResp3Tests: random sequence seed \(seed) (DATASTORE_PARITY_SEED=\(seed) replays it)")
-        let divergence = try await onThread { () throws -> String? in
-            var generator = RandomCommands(seed: seed)
-            for index in 0..<2000 {
-                let command = generator.next()
-                let (mine, reference) = (try pair.ours.reply(to: command), try pair.theirs.reply(to: command))
-                guard ParityCommands.same(command, mine, reference) else {
-                    return "seed \(seed), command \(index + 1): \(command.joined(separator: " "))\n"
-                        + "ours \(DataStoreParityTests.show(mine)), Redis \(DataStoreParityTests.show(reference))"
-                }
-            }
-            return nil
-        }
+        let divergence = try await pair.divergence(of: 2000, label: "DataStoreResp3Tests")
         #expect(divergence == nil, "\(divergence ?? "")")
     }
 
