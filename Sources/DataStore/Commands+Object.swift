@@ -17,7 +17,7 @@ extension Commands {
             case "encoding": return .bulk(encoding(of: value))
             case "refcount":
                 // Small integers are one shared object in Redis, with a refcount that never changes.
-                if case .string(let bytes) = value, let number = integer(bytes), (0..<10000).contains(number) { return .integer(Int(Int32.max)) }
+                if let bytes = value.stringBytes, let number = integer(bytes), (0..<10000).contains(number) { return .integer(Int(Int32.max)) }
                 return .integer(1)
             case "idletime": return .integer(0)
             default:
@@ -52,7 +52,8 @@ extension Commands {
     /// default thresholds (128 entries of at most 64 bytes, 512 integers in a set).
     static func encoding(of value: StoreValue) -> String {
         switch value {
-        case .string(let bytes):
+        case .string, .shortString:
+            let bytes = value.stringBytes ?? []
             if bytes.count <= 20, integer(bytes) != nil { return "int" }
             return bytes.count <= 44 ? "embstr" : "raw"
         case .list:

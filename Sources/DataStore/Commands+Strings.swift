@@ -69,7 +69,7 @@ extension Commands {
         },
         "mget": one(-2) { session, arguments in
             .array(arguments.map { key in
-                if case .string(let bytes)? = session.lookup(key) { return .bulkString(bytes) }
+                if let bytes = session.lookup(key)?.stringBytes { return .bulkString(bytes) }
                 return .null
             })
         },

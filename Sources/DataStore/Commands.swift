@@ -45,6 +45,26 @@ enum Commands {
     static let containers: Set<String> = ["client", "config", "object", "command", "pubsub", "xinfo", "xgroup", "memory",
                                           "slowlog", "latency", "acl", "function", "script", "cluster", "module"]
 
+    /// A command name as a client spells it (`SET`, `set`), resolved once: the work
+    /// every call would otherwise repeat (lower-casing, the table and the sets above).
+    final class Resolved {
+        let name: String
+        let command: Command
+        let isWrite: Bool
+        let isContainer: Bool
+        /// MULTI, EXEC, DISCARD, WATCH or UNWATCH, which the session runs itself.
+        let isTransactionControl: Bool
+
+        init?(_ spelling: [UInt8]) {
+            name = String(decoding: spelling, as: UTF8.self).lowercased()
+            guard let command = Commands.table[name] else { return nil }
+            self.command = command
+            isWrite = Commands.writes.contains(name)
+            isContainer = Commands.containers.contains(name)
+            isTransactionControl = ["multi", "exec", "discard", "watch", "unwatch"].contains(name)
+        }
+    }
+
     // MARK: - Helpers
 
     static func int(_ bytes: [UInt8]) throws(CommandError) -> Int {

@@ -155,48 +155,85 @@ public struct RESPRequestParser: Sendable {
     public func next(_ buffer: inout ByteBuffer, authenticated: Bool = true) throws(RESPProtocolError) -> [[UInt8]]? {
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
         if first != UInt8(ascii: "*") { return try inline(&buffer) }
-        var view = buffer
-        guard let count = try line(&view, prefix: "*").map(Self.integer) else { return nil }
-        guard let count, count <= maxArgumentCount else {
-            throw RESPProtocolError("Protocol error: invalid multibulk length")
+        // Scanned in place: only the arguments themselves are copied out.
+        switch buffer.withUnsafeReadableBytes({ scanArray($0, authenticated: authenticated) }) {
+        case .incomplete:
+            return nil
+        case .failed(let error):
+            throw error
+        case .complete(let arguments, let consumed):
+            buffer.moveReaderIndex(forwardBy: consumed)
+            return arguments
         }
+    }
+
+    private enum Scan {
+        case incomplete
+        case failed(RESPProtocolError)
+        case complete([[UInt8]], consumed: Int)
+    }
+
+    private enum Header {
+        case incomplete
+        case failed(RESPProtocolError)
+        /// The line's number; nil when it is not one.
+        case number(Int?)
+    }
+
+    private func scanArray(_ bytes: UnsafeRawBufferPointer, authenticated: Bool) -> Scan {
+        var index = 0
+        let count: Int?
+        switch header(bytes, &index, prefix: UInt8(ascii: "*")) {
+        case .incomplete: return .incomplete
+        case .failed(let error): return .failed(error)
+        case .number(let number): count = number
+        }
+        guard let count, count <= maxArgumentCount else { return .failed(RESPProtocolError("Protocol error: invalid multibulk length")) }
         guard authenticated || count <= Self.maxUnauthenticatedArguments else {
-            throw RESPProtocolError("Protocol error: unauthenticated multibulk length")
+            return .failed(RESPProtocolError("Protocol error: unauthenticated multibulk length"))
         }
         var arguments: [[UInt8]] = []
         arguments.reserveCapacity(max(0, min(count, 1024)))
         for _ in 0..<max(0, count) {
-            guard let header = try line(&view, prefix: "$") else { return nil }
-            guard let length = Self.integer(header), length >= 0, length <= maxBulkLength else {
-                throw RESPProtocolError("Protocol error: invalid bulk length")
+            let declared: Int?
+            switch header(bytes, &index, prefix: UInt8(ascii: "$")) {
+            case .incomplete: return .incomplete
+            case .failed(let error): return .failed(error)
+            case .number(let number): declared = number
+            }
+            guard let length = declared, length >= 0, length <= maxBulkLength else {
+                return .failed(RESPProtocolError("Protocol error: invalid bulk length"))
             }
             guard authenticated || length <= Self.maxUnauthenticatedBulk else {
-                throw RESPProtocolError("Protocol error: unauthenticated bulk length")
+                return .failed(RESPProtocolError("Protocol error: unauthenticated bulk length"))
             }
-            guard view.readableBytes >= length + 2, let bytes = view.readBytes(length: length) else { return nil }
-            guard view.readInteger(as: UInt16.self) == 0x0D0A else {
-                throw RESPProtocolError("Protocol error: expected '\\r\\n' after a bulk string")
+            guard bytes.count - index >= length + 2 else { return .incomplete }
+            arguments.append(Array(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])))
+            guard bytes[index + length] == 0x0D, bytes[index + length + 1] == 0x0A else {
+                return .failed(RESPProtocolError("Protocol error: expected '\\r\\n' after a bulk string"))
             }
-            arguments.append(bytes)
+            index += length + 2
         }
-        buffer = view
-        return arguments
+        return .complete(arguments, consumed: index)
     }
 
-    /// A line after `prefix`, without its CRLF; nil until the whole line is there.
-    private func line(_ buffer: inout ByteBuffer, prefix: Character) throws(RESPProtocolError) -> [UInt8]? {
-        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.readableBytes > maxInlineLength { throw RESPProtocolError("Protocol error: too big line") }
-            return nil
+    /// The number on the line at `index` after `prefix` (a CR before the LF is
+    /// optional), moving `index` past the line.
+    private func header(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, prefix: UInt8) -> Header {
+        let start = index
+        var newline = start
+        while newline < bytes.count, bytes[newline] != 0x0A { newline += 1 }
+        guard newline < bytes.count else {
+            return bytes.count - start > maxInlineLength ? .failed(RESPProtocolError("Protocol error: too big line")) : .incomplete
         }
-        let length = newline - buffer.readerIndex
-        guard var line = buffer.readBytes(length: length + 1) else { return nil }
-        line.removeLast()
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        guard line.first == prefix.asciiValue else {
-            throw RESPProtocolError("Protocol error: expected '\(prefix)', got '\(String(decoding: line.prefix(1), as: UTF8.self))'")
+        index = newline + 1
+        var end = newline
+        if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+        guard end > start, bytes[start] == prefix else {
+            let got = end > start ? String(decoding: [bytes[start]], as: UTF8.self) : ""
+            return .failed(RESPProtocolError("Protocol error: expected '\(Character(Unicode.Scalar(prefix)))', got '\(got)'"))
         }
-        return Array(line.dropFirst())
+        return .number(Self.integer(UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<end])))
     }
 
     private func inline(_ buffer: inout ByteBuffer) throws(RESPProtocolError) -> [[UInt8]]? {
@@ -284,7 +321,27 @@ public struct RESPRequestParser: Sendable {
         }
     }
 
-    static func integer(_ bytes: [UInt8]) -> Int? { Int(String(decoding: bytes, as: UTF8.self)) }
+    static func integer(_ bytes: [UInt8]) -> Int? { bytes.withUnsafeBytes { integer($0) } }
+
+    /// A decimal integer as Swift's `Int(String)` reads one: an optional sign, then at
+    /// least one digit and nothing else; nil past Int's range.
+    static func integer(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var index = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative || bytes.first == UInt8(ascii: "+") { index = 1 }
+        guard index < bytes.count else { return nil }
+        var value = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(Int(digit)) : shifted.addingReportingOverflow(Int(digit))
+            guard !overflowA, !overflowB else { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
 }
 
 import Foundation

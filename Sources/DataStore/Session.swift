@@ -75,7 +75,10 @@ final class Session {
     }
 
     var db: Database { store.databases[database] }
-    var now: Int64 { Store.now() }
+    /// The time (ms since 1970) a command sees: read once as it starts, as Redis 7
+    /// freezes it for the length of a command; read afresh outside a command.
+    var now: Int64 { commandTime ?? Store.now() }
+    private var commandTime: Int64?
     var isSubscribed: Bool { !channels.isEmpty || !patterns.isEmpty }
     var inTransaction: Bool { transaction != nil || executingTransaction }
     /// Commands queued by MULTI; nil outside one (CLIENT LIST's multi=-1).
@@ -101,22 +104,26 @@ final class Session {
 
     private func dispatch(_ arguments: [[UInt8]]) -> [RESPValue] {
         guard let first = arguments.first else { return [] }
-        let name = String(decoding: first, as: UTF8.self).lowercased()
         store.commandsProcessed += 1
-        lastInteraction = Store.now()
-        guard let command = Commands.table[name] else {
+        let time = Store.now()
+        lastInteraction = time
+        let outer = commandTime
+        commandTime = time
+        defer { commandTime = outer }
+        guard let resolved = store.resolve(first) else {
             if transaction != nil { transactionFailed = true }   // EXEC will say EXECABORT
             let shown = arguments.dropFirst().prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
             return [.error("ERR unknown command '\(String(decoding: first, as: UTF8.self))', with args beginning with: \(shown)")]
         }
-        readsCountAsLookups = !Commands.writes.contains(name)
-        let fullName = Commands.containers.contains(name) && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
+        let (name, command) = (resolved.name, resolved.command)
+        readsCountAsLookups = !resolved.isWrite
+        let fullName = resolved.isContainer && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
         lastCommand = fullName
         if let refusal = refusal(name, fullName, command, count: arguments.count) {
             store.stats.commands[fullName, default: .init()].rejected += 1
             return [.error(refusal)]
         }
-        if let replies = transactionControl(name, arguments) {
+        if resolved.isTransactionControl, let replies = transactionControl(name, arguments) {
             store.stats.commands[fullName, default: .init()].record(microseconds: 0, failed: replies.first?.isError ?? false)
             return replies
         }
@@ -125,7 +132,7 @@ final class Session {
             store.stats.commands[fullName, default: .init()].rejected += 1
             return [.error("ERR Command not allowed inside a transaction")]
         }
-        if transaction != nil, !["quit", "reset"].contains(name) {
+        if transaction != nil, name != "quit", name != "reset" {
             transaction!.append(arguments)
             return [.simpleString("QUEUED")]
         }
@@ -234,7 +241,7 @@ final class Session {
     }
 
     func string(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
-        try typed(key) { if case .string(let bytes) = $0 { bytes } else { nil } }
+        try typed(key) { $0.stringBytes }
     }
 
     func list(_ key: [UInt8]) throws(CommandError) -> CircularBuffer<[UInt8]>? {

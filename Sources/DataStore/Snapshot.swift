@@ -36,8 +36,8 @@ public enum Snapshot {
         }
         func count(_ count: Int) { buffer.writeInteger(UInt32(count)) }
         switch value {
-        case .string(let string):
-            buffer.writeInteger(UInt8(0)); buffer.writeInteger(expiry); blob(key); blob(string)
+        case .string, .shortString:
+            buffer.writeInteger(UInt8(0)); buffer.writeInteger(expiry); blob(key); blob(value.stringBytes ?? [])
         case .list(let list):
             buffer.writeInteger(UInt8(1)); buffer.writeInteger(expiry); blob(key); count(list.count); list.forEach(blob)
         case .hash(let hash):
@@ -79,7 +79,7 @@ public enum Snapshot {
                 let key = try blob()
                 let value: StoreValue
                 switch tag {
-                case 0: value = .string(try blob())
+                case 0: value = StoreValue.string(try blob()).compacted
                 case 1: value = .list(CircularBuffer(try (0..<Int(try read(UInt32.self))).map { _ throws(SnapshotError) in try blob() }))
                 case 2:
                     var hash: [[UInt8]: [UInt8]] = [:]

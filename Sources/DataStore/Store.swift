@@ -3,17 +3,27 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// A stored value; keys and members are byte strings, as in Redis.
+///
+/// A word and a tag: every key's slot in the dictionary holds one, so its size is
+/// paid for each of a million keys. The payloads wider than a pointer live in boxes
+/// (`indirect`); a stream inline made every slot 88 bytes, 200 MB for a million
+/// string keys. A box is immutable, so a value stays a value: the mutations take it
+/// out of the dictionary first, and the payload they change is then theirs alone.
 public enum StoreValue: Sendable {
     case string([UInt8])
-    case list(CircularBuffer<[UInt8]>)
+    /// A string of at most 7 bytes (a counter, a flag) kept in the slot itself, as
+    /// Redis keeps small values inside their object: no allocation of its own.
+    /// `Database.set` stores short strings this way; read them with `stringBytes`.
+    case shortString(ShortString)
+    indirect case list(CircularBuffer<[UInt8]>)
     case hash([[UInt8]: [UInt8]])
     case set(Set<[UInt8]>)
-    case sortedSet(SortedSet)
-    case stream(Stream)
+    indirect case sortedSet(SortedSet)
+    indirect case stream(Stream)
 
     var typeName: String {
         switch self {
-        case .string: "string"
+        case .string, .shortString: "string"
         case .list: "list"
         case .hash: "hash"
         case .set: "set"
@@ -26,11 +36,41 @@ public enum StoreValue: Sendable {
     var wakesWaiters: Bool {
         switch self {
         case .list, .sortedSet, .stream: true
-        case .string, .hash, .set: false
+        case .string, .shortString, .hash, .set: false
         }
     }
 
     var isStream: Bool { if case .stream = self { true } else { false } }
+
+    /// A string's bytes, however it is kept; nil for the other types.
+    var stringBytes: [UInt8]? {
+        switch self {
+        case .string(let bytes): bytes
+        case .shortString(let short): short.bytes
+        default: nil
+        }
+    }
+
+    /// The form a value is stored in: short strings in the slot.
+    var compacted: StoreValue {
+        if case .string(let bytes) = self, let short = ShortString(bytes) { return .shortString(short) }
+        return self
+    }
+}
+
+/// Up to 7 bytes and their count in one word: the count in the low byte, then the bytes.
+public struct ShortString: Sendable, Equatable {
+    private let raw: UInt64
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count <= 7 else { return nil }
+        var raw = UInt64(bytes.count)
+        for (index, byte) in bytes.enumerated() { raw |= UInt64(byte) << (8 * (index + 1)) }
+        self.raw = raw
+    }
+
+    var count: Int { Int(raw & 0xFF) }
+    var bytes: [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: raw >> (8 * ($0 + 1))) } }
 }
 
 /// One of the 16 numbered databases: values and their expiry times (ms since 1970).
@@ -64,7 +104,8 @@ public final class Database {
     func version(of key: [UInt8]) -> Int { versions[key] ?? 0 }
 
     private func touch(_ key: [UInt8]) {
-        if watchers[key] != nil { versions[key, default: 0] += 1 }
+        // An empty dictionary is checked first: it costs no hashing of the key.
+        if !watchers.isEmpty, watchers[key] != nil { versions[key, default: 0] += 1 }
     }
 
     /// Sets or clears the expiry time of a key (ms since 1970).
@@ -93,7 +134,7 @@ public final class Database {
 
     /// The live value of `key`, forgetting it first when it has expired.
     func get(_ key: [UInt8], now: Int64) -> StoreValue? {
-        if let deadline = expires[key], deadline <= now {
+        if !expires.isEmpty, let deadline = expires[key], deadline <= now {
             delete(key)
             expired += 1
             keyExpired?(key)
@@ -106,8 +147,8 @@ public final class Database {
     /// blocked clients, for the stream commands Redis counts as neither (a group read,
     /// an XSETID).
     func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true, readying: Bool = true) {
-        let old = values.updateValue(value, forKey: key)
-        if !keepTTL { expires.removeValue(forKey: key) }
+        let old = values.updateValue(value.compacted, forKey: key)
+        if !keepTTL, !expires.isEmpty { expires.removeValue(forKey: key) }
         if touching { touch(key) }
         // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
         if readying, value.wakesWaiters || old?.isStream == true { keyReady?(key) }
@@ -202,6 +243,18 @@ public final class Store {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Command names by the spelling clients sent, resolved; nil for an unknown name.
+    /// At most a few spellings of each command are ever seen, but a client could
+    /// invent mixed-case spellings without end: past the bound they are resolved anew.
+    private var resolvedCommands: [[UInt8]: Commands.Resolved] = [:]
+
+    func resolve(_ spelling: [UInt8]) -> Commands.Resolved? {
+        if let known = resolvedCommands[spelling] { return known }
+        guard let resolved = Commands.Resolved(spelling) else { return nil }
+        if resolvedCommands.count < 1024 { resolvedCommands[spelling] = resolved }
+        return resolved
+    }
 
     public var keyCount: Int { databases.reduce(0) { $0 + $1.values.count } }
 

@@ -273,4 +273,53 @@ import Testing
         #expect(SaveRule(parsing: "60:1000") == SaveRule(seconds: 60, changes: 1000))
         #expect(SaveRule(parsing: "60") == nil && SaveRule(parsing: "0:1") == nil)
     }
+
+    /// Each key's slot holds a `StoreValue`: a word and a tag, or a million string keys
+    /// pay for the widest payload (a stream inline cost 88 bytes a slot).
+    @Test func aStoredValueIsAWordAndATag() {
+        #expect(MemoryLayout<StoreValue>.size <= MemoryLayout<Int>.size + 1)
+    }
+
+    /// Strings of up to 7 bytes live in the slot; they read, grow and count as any string.
+    @Test func shortStringsAreKeptInTheSlotAndReadAsStrings() {
+        let store = Store()
+        let client = Client(store)
+        client.run("SET", "n", "1234567")
+        client.run("SET", "e", "")
+        client.run("SET", "x", "12345678")
+        let values = store.databases[0].values
+        guard case .shortString? = values[Array("n".utf8)], case .shortString? = values[Array("e".utf8)],
+              case .string? = values[Array("x".utf8)] else {
+            Issue.record("not stored as expected: \(values)")
+            return
+        }
+        #expect(client.run("GET", "n") == .bulkString(Array("1234567".utf8)))
+        #expect(client.run("GET", "e") == .bulkString([]))
+        #expect(client.run("OBJECT", "ENCODING", "n") == .bulkString(Array("int".utf8)))
+        #expect(client.run("TYPE", "n") == .simpleString("string"))
+        #expect(client.run("INCR", "n") == .integer(1234568))
+        #expect(client.run("APPEND", "n", "9") == .integer(8))
+        #expect(client.run("GET", "n") == .bulkString(Array("12345689".utf8)))
+        #expect(client.run("STRLEN", "e") == .integer(0) && client.run("GETRANGE", "x", "-2", "-1") == .bulkString(Array("78".utf8)))
+        // Bytes that are not text, and a zero byte, come back as they went in.
+        _ = client.session.execute([Array("SET".utf8), Array("b".utf8), [0, 255, 0x80, 7]])
+        #expect(client.run("GET", "b") == .bulkString([0, 255, 0x80, 7]))
+    }
+
+    /// Boxed payloads keep value semantics: a copy taken before a change keeps its contents.
+    @Test func aCopyOfABoxedValueIsUnchangedByLaterWrites() {
+        let store = Store()
+        let client = Client(store)
+        client.run("RPUSH", "l", "a", "b")
+        client.run("ZADD", "z", "1", "m")
+        let before = store.databases[0].values
+        client.run("RPUSH", "l", "c")
+        client.run("ZADD", "z", "2", "n")
+        guard case .list(let list)? = before[Array("l".utf8)], case .sortedSet(let set)? = before[Array("z".utf8)] else {
+            Issue.record("the copy lost its values")
+            return
+        }
+        #expect(list.count == 2 && set.count == 1)
+        #expect(client.run("LLEN", "l") == .integer(3) && client.run("ZCARD", "z") == .integer(2))
+    }
 }
