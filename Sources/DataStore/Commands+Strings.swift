@@ -6,7 +6,9 @@ extension Commands {
             let options = try StringOptions(arguments.dropFirst(2), forSet: true)
             let expireAt = try options.deadline(now: session.now, command: "set")
             let old = options.get ? try session.string(key) : nil
-            let exists = session.lookup(key) != nil
+            // Redis looks the key up first, which lets an expired one go (with its
+            // `expired` event); a database without expiry times has nothing to let go.
+            let exists = options.nx || options.xx || session.db.hasExpiries ? session.lookup(key) != nil : false
             if (options.nx && exists) || (options.xx && !exists) { return options.get ? .bulkString(old) : .null }
             session.db.set(key, .string(arguments[1]), keepTTL: options.keepTTL)
             if let expireAt { session.db.setExpiry(key, expireAt) }

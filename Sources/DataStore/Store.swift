@@ -132,6 +132,8 @@ public final class Database {
         expires.removeAll()
     }
 
+    var hasExpiries: Bool { !expires.isEmpty }
+
     /// The live value of `key`, forgetting it first when it has expired.
     func get(_ key: [UInt8], now: Int64) -> StoreValue? {
         if !expires.isEmpty, let deadline = expires[key], deadline <= now {

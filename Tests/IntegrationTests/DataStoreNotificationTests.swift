@@ -76,8 +76,9 @@ import Testing
             #expect(try writer.send(["CONFIG", "SET", "notify-keyspace-events", "Exl"]) == "+OK\r\n")
             #expect(try writer.send(["CONFIG", "GET", "notify-keyspace-events"]).hasSuffix("$3\r\nlxE\r\n"))
             _ = try listener.send(["PSUBSCRIBE", "__key*__:*", "end"])
-            _ = try writer.send(["SET", "session:1", "v", "PX", "50"])   // a string: no `set` event (class $ not asked)
+            // RPUSH first: on a busy machine the 50 ms could pass before a later command.
             _ = try writer.send(["RPUSH", "l", "a"])
+            _ = try writer.send(["SET", "session:1", "v", "PX", "50"])   // a string: no `set` event (class $ not asked)
             Thread.sleep(forTimeInterval: 0.5)   // the periodic sweep forgets it, untouched
             _ = try writer.send(["PUBLISH", "end", "end"])
             return try Self.messages(on: listener, until: "end")
