@@ -13,6 +13,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     private var pending = ByteBuffer()
     private var session: Session?
     private var queuedPushBytes = 0
+    private var flushScheduled = false
 
     /// `outputLimit`: bytes of undelivered pub/sub messages after which a slow
     /// subscriber is disconnected, so it cannot grow the store's memory.
@@ -114,8 +115,17 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        context.writeAndFlush(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
+        context.write(Self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in
             queuedPushBytes -= size
+        }
+        // One flush for every message of this turn of the loop, as Redis writes a
+        // client's output once before it sleeps: a burst of PUBLISHes is one write
+        // to each subscriber, not one each.
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
+            context.flush()
         }
     }
 
