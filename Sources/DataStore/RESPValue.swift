@@ -59,20 +59,22 @@ public enum RESPValue: Equatable, Sendable {
     public func write(to buffer: inout ByteBuffer, resp3: Bool = false) {
         switch self {
         case .simpleString(let text):
-            buffer.writeString("+\(text)\r\n")
+            buffer.writeInteger(UInt8(ascii: "+"))
+            buffer.writeString(text)
+            buffer.writeInteger(Self.crlf)
         case .error(let text):
             // Key names quoted in an error may hold line breaks: spaces, as Redis writes them.
             buffer.writeString("-")
             buffer.writeBytes(text.utf8.map { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 })
             buffer.writeString("\r\n")
         case .integer(let value):
-            buffer.writeString(":\(value)\r\n")
+            Self.writeLine(UInt8(ascii: ":"), value, to: &buffer)
         case .bulkString(nil), .array(nil):
             buffer.writeString(resp3 ? "_\r\n" : self == .null ? "$-1\r\n" : "*-1\r\n")
         case .bulkString(let bytes?):
-            buffer.writeString("$\(bytes.count)\r\n")
+            Self.writeLine(UInt8(ascii: "$"), bytes.count, to: &buffer)
             buffer.writeBytes(bytes)
-            buffer.writeString("\r\n")
+            buffer.writeInteger(Self.crlf)
         case .array(let values?):
             Self.write(values, as: "*", to: &buffer, resp3: resp3)
         case .double(let value):
@@ -121,8 +123,32 @@ public enum RESPValue: Equatable, Sendable {
     }
 
     private static func write(_ values: [RESPValue], as kind: String, to buffer: inout ByteBuffer, resp3: Bool) {
-        buffer.writeString("\(kind)\(values.count)\r\n")
+        writeLine(kind.utf8.first ?? UInt8(ascii: "*"), values.count, to: &buffer)
         for value in values { value.write(to: &buffer, resp3: resp3) }
+    }
+
+    /// CR LF as one big-endian integer.
+    private static let crlf = UInt16(0x0D0A)
+
+    /// `prefix`, the decimal `value`, CR LF: a reply's header, written without a String.
+    static func writeLine(_ prefix: UInt8, _ value: Int, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(prefix)
+        if (0..<10).contains(value) {
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+                var magnitude = value.magnitude
+                var start = digits.count
+                repeat {
+                    start -= 1
+                    digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                    magnitude /= 10
+                } while magnitude > 0
+                if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+            }
+        }
+        buffer.writeInteger(crlf)
     }
 }
 

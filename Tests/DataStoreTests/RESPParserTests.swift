@@ -85,4 +85,26 @@ import Testing
         #expect(String(buffer: two) == resp2)
         #expect(String(buffer: three) == resp3)
     }
+
+    /// Reply headers are written digit by digit: the ends of 64 bits and the one-digit edge.
+    @Test(arguments: [0, 9, 10, -1, -10, 1234567890, Int.max, Int.min])
+    func integersAreWrittenAsSwiftPrintsThem(_ value: Int) {
+        var buffer = ByteBuffer()
+        RESPValue.integer(value).write(to: &buffer)
+        RESPValue.bulkString(Array(repeating: 1, count: abs(value % 1000))).write(to: &buffer)
+        let expected = ":\(value)\r\n$\(abs(value % 1000))\r\n"
+        #expect(buffer.getString(at: 0, length: expected.utf8.count) == expected)
+    }
+
+    /// Lengths and counts are read as Swift's Int(String) reads them, one past either end failing.
+    @Test func headerNumbersStopAtTheEndsOf64Bits() throws {
+        #expect(RESPRequestParser.integer(Array("9223372036854775807".utf8)) == Int.max)
+        #expect(RESPRequestParser.integer(Array("-9223372036854775808".utf8)) == Int.min)
+        #expect(RESPRequestParser.integer(Array("9223372036854775808".utf8)) == nil)
+        #expect(RESPRequestParser.integer(Array("-9223372036854775809".utf8)) == nil)
+        for text in ["", "+", "-", "1 ", " 1", "1a", "0x1", "١"] {
+            #expect(RESPRequestParser.integer(Array(text.utf8)) == nil, "\(text)")
+        }
+        #expect(RESPRequestParser.integer(Array("+12".utf8)) == 12 && RESPRequestParser.integer(Array("-0".utf8)) == 0)
+    }
 }
