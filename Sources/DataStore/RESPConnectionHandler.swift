@@ -10,10 +10,10 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     private let store: Store
     private let parser: RESPRequestParser
     private let outputLimit: Int
-    private var pending = ByteBuffer()
-    private var session: Session?
-    private var queuedPushBytes = 0
-    private var flushScheduled = false
+    @exclusivity(unchecked) private var pending = ByteBuffer()
+    @exclusivity(unchecked) private var session: Session?
+    @exclusivity(unchecked) private var queuedPushBytes = 0
+    @exclusivity(unchecked) private var flushScheduled = false
 
     /// `outputLimit`: bytes of undelivered pub/sub messages after which a slow
     /// subscriber is disconnected, so it cannot grow the store's memory.

@@ -58,6 +58,8 @@ public enum RESPValue: Equatable, Sendable {
     /// Appends the wire form of the value, in RESP2 or (`resp3`) RESP3.
     public func write(to buffer: inout ByteBuffer, resp3: Bool = false) {
         switch self {
+        case .simpleString("OK"):
+            buffer.writeStaticString("+OK\r\n")
         case .simpleString(let text):
             buffer.writeInteger(UInt8(ascii: "+"))
             buffer.writeString(text)
@@ -72,9 +74,7 @@ public enum RESPValue: Equatable, Sendable {
         case .bulkString(nil), .array(nil):
             buffer.writeString(resp3 ? "_\r\n" : self == .null ? "$-1\r\n" : "*-1\r\n")
         case .bulkString(let bytes?):
-            Self.writeLine(UInt8(ascii: "$"), bytes.count, to: &buffer)
-            buffer.writeBytes(bytes)
-            buffer.writeInteger(Self.crlf)
+            Self.writeLine(UInt8(ascii: "$"), bytes.count, payload: bytes, to: &buffer)
         case .array(let values?):
             Self.write(values, as: "*", to: &buffer, resp3: resp3)
         case .double(let value):
@@ -130,25 +130,45 @@ public enum RESPValue: Equatable, Sendable {
     /// CR LF as one big-endian integer.
     private static let crlf = UInt16(0x0D0A)
 
-    /// `prefix`, the decimal `value`, CR LF: a reply's header, written without a String.
-    static func writeLine(_ prefix: UInt8, _ value: Int, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(prefix)
-        if (0..<10).contains(value) {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(value))
-        } else {
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-                var magnitude = value.magnitude
-                var start = digits.count
-                repeat {
-                    start -= 1
-                    digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                    magnitude /= 10
-                } while magnitude > 0
-                if value < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+    /// `prefix`, the decimal `value`, CR LF, then `payload` and CR LF when there is
+    /// one: a reply's header (and a bulk string's bytes), in one write to the buffer.
+    static func writeLine(_ prefix: UInt8, _ value: Int, payload: [UInt8]? = nil, to buffer: inout ByteBuffer) {
+        let payloadSpace = payload.map { $0.count + 2 } ?? 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 24 + payloadSpace) { out in
+            var magnitude = value.magnitude
+            var length = 1
+            var probe = magnitude
+            while probe >= 10 {
+                probe /= 10
+                length += 1
             }
+            out[0] = prefix
+            var index = 1
+            if value < 0 {
+                out[index] = UInt8(ascii: "-")
+                index += 1
+            }
+            var position = index + length - 1
+            repeat {
+                out[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                position -= 1
+            } while magnitude > 0
+            index += length
+            out[index] = 0x0D
+            out[index + 1] = 0x0A
+            index += 2
+            if let payload {
+                payload.withUnsafeBytes { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: out[index..<(index + bytes.count)]).copyMemory(from: bytes)
+                }
+                index += payload.count
+                out[index] = 0x0D
+                out[index + 1] = 0x0A
+                index += 2
+            }
+            return index
         }
-        buffer.writeInteger(crlf)
     }
 }
 

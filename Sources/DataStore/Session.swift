@@ -24,44 +24,44 @@ final class Session {
     let localAddress: String
     /// When the connection was made and last ran a command (ms since 1970; CLIENT LIST's age and idle).
     let createdAt = Store.now()
-    var lastInteraction = Store.now()
+    @exclusivity(unchecked) var lastInteraction = Store.now()
     /// The last command, with its subcommand (`client|list`), as CLIENT LIST shows it.
-    var lastCommand = "NULL"
+    @exclusivity(unchecked) var lastCommand = "NULL"
     /// Whether the running command's key lookups count as INFO's keyspace hits and
     /// misses: a read command's do, a write command's do not (Redis's lookupKeyWrite).
-    private var readsCountAsLookups = true
+    @exclusivity(unchecked) private var readsCountAsLookups = true
     /// Collections the running command emptied (and so deleted): their `del` event
     /// follows the command's own.
-    var emptied: [[UInt8]] = []
+    @exclusivity(unchecked) var emptied: [[UInt8]] = []
     /// CLIENT REPLY OFF and SKIP: no replies at all, or none to the next command.
-    var repliesOff = false
-    var skipNextReply = false
+    @exclusivity(unchecked) var repliesOff = false
+    @exclusivity(unchecked) var skipNextReply = false
     /// Closes the connection (CLIENT KILL); set by the connection.
     var disconnect: (() -> Void)?
     /// Bytes read but not yet run, and bytes of pushes not yet written (CLIENT LIST's qbuf and omem).
     var pendingInput: () -> Int = { 0 }
     var pendingOutput: () -> Int = { 0 }
-    var database = 0
+    @exclusivity(unchecked) var database = 0
     var name: String?
     /// Whether the client asked for RESP3 (HELLO 3): replies are written in it.
-    var resp3 = false
-    var authenticated: Bool
+    @exclusivity(unchecked) var resp3 = false
+    @exclusivity(unchecked) var authenticated: Bool
     /// Set when the connection must close after its reply (QUIT).
-    var closeAfterReply = false
+    @exclusivity(unchecked) var closeAfterReply = false
     /// Commands queued between MULTI and EXEC; nil outside a transaction.
-    private var transaction: [[[UInt8]]]?
-    private var transactionFailed = false
-    private var executingTransaction = false
+    @exclusivity(unchecked) private var transaction: [[[UInt8]]]?
+    @exclusivity(unchecked) private var transactionFailed = false
+    @exclusivity(unchecked) private var executingTransaction = false
     /// Keys watched for EXEC, with their version when watched.
     private var watched: [(database: Int, key: [UInt8], version: Int)] = []
     /// Set while a blocking pop waits; the connection reads no further requests meanwhile.
-    var blocked: BlockedClient?
+    @exclusivity(unchecked) var blocked: BlockedClient?
     /// How the connection schedules a blocked client's timeout (on its event loop).
     var scheduleTimeout: ((Double, @escaping () -> Void) -> Void)?
     /// Called when a blocked client is served or times out, to go on with the pipeline.
     var resume: (() -> Void)?
-    private(set) var channels: Set<[UInt8]> = []
-    private(set) var patterns: Set<[UInt8]> = []
+    @exclusivity(unchecked) private(set) var channels: Set<[UInt8]> = []
+    @exclusivity(unchecked) private(set) var patterns: Set<[UInt8]> = []
     private var subscriber: PubSubHub.Subscriber?
     private let push: (RESPValue) -> Void
 
@@ -78,7 +78,7 @@ final class Session {
     /// The time (ms since 1970) a command sees: read once as it starts, as Redis 7
     /// freezes it for the length of a command; read afresh outside a command.
     var now: Int64 { commandTime ?? Store.now() }
-    private var commandTime: Int64?
+    @exclusivity(unchecked) private var commandTime: Int64?
     var isSubscribed: Bool { !channels.isEmpty || !patterns.isEmpty }
     var inTransaction: Bool { transaction != nil || executingTransaction }
     /// Commands queued by MULTI; nil outside one (CLIENT LIST's multi=-1).
