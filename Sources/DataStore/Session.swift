@@ -94,7 +94,7 @@ final class Session {
     /// Runs one request; most commands answer once, (un)subscribe once per channel.
     /// Clients blocked on keys the request filled are served after it (after EXEC,
     /// for a transaction), with the state it left.
-    func execute(_ arguments: [[UInt8]]) -> [RESPValue] {
+    func execute(_ arguments: consuming [[UInt8]]) -> [RESPValue] {
         let replies = dispatch(arguments)
         if !emptied.isEmpty { notifyEmptied() }
         for case .error(let message) in replies { store.stats.noteError(message) }
@@ -102,7 +102,7 @@ final class Session {
         return replies
     }
 
-    private func dispatch(_ arguments: [[UInt8]]) -> [RESPValue] {
+    private func dispatch(_ arguments: consuming [[UInt8]]) -> [RESPValue] {
         guard let first = arguments.first else { return [] }
         store.commandsProcessed += 1
         let time = Store.now()
@@ -127,7 +127,7 @@ final class Session {
             store.stats.commands[fullName, default: .init()].record(microseconds: 0, failed: replies.first?.isError ?? false)
             return replies
         }
-        if name == "save", transaction != nil {
+        if transaction != nil, name == "save" {
             transactionFailed = true
             store.stats.commands[fullName, default: .init()].rejected += 1
             return [.error("ERR Command not allowed inside a transaction")]
@@ -139,8 +139,12 @@ final class Session {
         let started = pulse_monotonic_ns()
         var replies: [RESPValue]
         var failed = false
+        // The request's own array, its name taken off: when the parser's array is
+        // this request's alone, that moves two pointers rather than copying it.
+        var rest = arguments
+        rest.removeFirst()
         do {
-            replies = try command.run(self, Array(arguments.dropFirst()))
+            replies = try command.run(self, rest)
         } catch {
             replies = [.error(error.message)]
             failed = true
