@@ -27,6 +27,10 @@ enum Commands {
         .merging(streamReads) { a, _ in a }.merging(streamGroups) { a, _ in a }.merging(streamClaims) { a, _ in a }
         .merging(streamInfo) { a, _ in a }
 
+    /// Every command's name, in order: a command's statistics are at its place here.
+    static let names: [String] = table.keys.sorted()
+    static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+
     /// The commands whose key lookups Redis 7.0 makes as writes: not keyspace hits or
     /// misses, no `keymiss` event. (GETDEL and GETEX write, but look up as reads.)
     static let writes: Set<String> = [
@@ -54,10 +58,13 @@ enum Commands {
         let isContainer: Bool
         /// MULTI, EXEC, DISCARD, WATCH or UNWATCH, which the session runs itself.
         let isTransactionControl: Bool
+        /// Its place in `Commands.names`, where its statistics are kept.
+        let slot: Int
 
         init?(_ spelling: [UInt8]) {
             name = String(decoding: spelling, as: UTF8.self).lowercased()
-            guard let command = Commands.table[name] else { return nil }
+            guard let command = Commands.table[name], let slot = Commands.slots[name] else { return nil }
+            self.slot = slot
             self.command = command
             isWrite = Commands.writes.contains(name)
             isContainer = Commands.containers.contains(name)

@@ -18,7 +18,30 @@ struct ServerStats {
         }
     }
 
-    var commands: [String: Command] = [:]
+    /// Per command by `Commands.Resolved.slot`: an array, so a call costs no hashing
+    /// of its name.
+    var byCommand = [Command](repeating: Command(), count: Commands.names.count)
+    /// The commands Redis counts per subcommand (`config|get`), by that name.
+    var bySubcommand: [String: Command] = [:]
+
+    /// Every command counted, by the name INFO shows.
+    var commands: [String: Command] {
+        var all = bySubcommand
+        for (slot, command) in byCommand.enumerated() where command.calls + command.rejected > 0 {
+            all[Commands.names[slot]] = command
+        }
+        return all
+    }
+
+    /// The counters of a command as the dispatcher names it (`fullName` differs from
+    /// the resolved name for a container's subcommand).
+    mutating func update(_ resolved: Commands.Resolved, fullName: String, _ change: (inout Command) -> Void) {
+        if resolved.isContainer, fullName != resolved.name {
+            change(&bySubcommand[fullName, default: Command()])
+        } else {
+            change(&byCommand[resolved.slot])
+        }
+    }
     /// The store's command count when the counters were last reset.
     var commandsAtReset = 0
     /// Error replies by their first word (ERR, WRONGTYPE, NOAUTH...).

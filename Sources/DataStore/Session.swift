@@ -120,16 +120,16 @@ final class Session {
         let fullName = resolved.isContainer && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
         lastCommand = fullName
         if let refusal = refusal(name, fullName, command, count: arguments.count) {
-            store.stats.commands[fullName, default: .init()].rejected += 1
+            store.stats.update(resolved, fullName: fullName) { $0.rejected += 1 }
             return [.error(refusal)]
         }
         if resolved.isTransactionControl, let replies = transactionControl(name, arguments) {
-            store.stats.commands[fullName, default: .init()].record(microseconds: 0, failed: replies.first?.isError ?? false)
+            store.stats.update(resolved, fullName: fullName) { $0.record(microseconds: 0, failed: replies.first?.isError ?? false) }
             return replies
         }
         if transaction != nil, name == "save" {
             transactionFailed = true
-            store.stats.commands[fullName, default: .init()].rejected += 1
+            store.stats.update(resolved, fullName: fullName) { $0.rejected += 1 }
             return [.error("ERR Command not allowed inside a transaction")]
         }
         if transaction != nil, name != "quit", name != "reset" {
@@ -150,7 +150,7 @@ final class Session {
             failed = true
         }
         let elapsed = Int((pulse_monotonic_ns() &- started) / 1000)
-        store.stats.commands[fullName, default: .init()].record(microseconds: elapsed, failed: failed)
+        store.stats.update(resolved, fullName: fullName) { $0.record(microseconds: elapsed, failed: failed) }
         return replies
     }
 
