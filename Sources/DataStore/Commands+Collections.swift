@@ -61,7 +61,7 @@ extension Commands {
                 } ?? 0
                 let (result, overflow) = current.addingReportingOverflow(amount)
                 guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
-                hash[arguments[1]] = Array(String(result).utf8)
+                hash[arguments[1]] = decimal(result)
                 return result
             }
             session.notify(.hashes, "hincrby", arguments[0])

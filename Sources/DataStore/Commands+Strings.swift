@@ -184,7 +184,7 @@ extension Commands {
         let current = try session.string(key).map { (bytes) throws(CommandError) in try int(bytes) } ?? 0
         let (result, overflow) = current.addingReportingOverflow(amount)
         guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
-        session.db.set(key, .string(Array(String(result).utf8)), keepTTL: true)
+        session.db.set(key, .string(decimal(result)), keepTTL: true)
         session.store.changes += 1
         session.notify(.strings, "incrby", key)
         return .integer(result)

@@ -11,11 +11,25 @@ enum Commands {
     struct Command: Sendable {
         let arity: Int
         let run: @Sendable (Session, [[UInt8]]) throws(CommandError) -> [RESPValue]
+        /// The same, for a command that always answers once: no array for its reply.
+        let runOne: (@Sendable (Session, [[UInt8]]) throws(CommandError) -> RESPValue)?
+
+        init(arity: Int, run: @escaping @Sendable (Session, [[UInt8]]) throws(CommandError) -> [RESPValue]) {
+            self.arity = arity
+            self.run = run
+            runOne = nil
+        }
+
+        init(arity: Int, one: @escaping @Sendable (Session, [[UInt8]]) throws(CommandError) -> RESPValue) {
+            self.arity = arity
+            run = { (session, arguments) throws(CommandError) in [try one(session, arguments)] }
+            runOne = one
+        }
     }
 
     /// Wraps a command with one reply.
     static func one(_ arity: Int, _ body: @escaping @Sendable (Session, [[UInt8]]) throws(CommandError) -> RESPValue) -> Command {
-        Command(arity: arity) { (session, arguments) throws(CommandError) in [try body(session, arguments)] }
+        Command(arity: arity, one: body)
     }
 
     static let table: [String: Command] = connection.merging(strings) { a, _ in a }.merging(keys) { a, _ in a }
@@ -85,7 +99,28 @@ enum Commands {
         let digits = bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
         guard let first = digits.first, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
               first != UInt8(ascii: "0") || bytes.count == 1 else { return nil }
-        return Int(bytes.text)
+        return RESPRequestParser.integer(bytes)
+    }
+
+    /// The decimal digits of `value`, as a string value holds a number.
+    static func decimal(_ value: Int) -> [UInt8] {
+        var magnitude = value.magnitude
+        var length = value < 0 ? 2 : 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            length += 1
+        }
+        return [UInt8](unsafeUninitializedCapacity: length) { digits, count in
+            if value < 0 { digits[0] = UInt8(ascii: "-") }
+            var position = length - 1
+            repeat {
+                digits[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                position -= 1
+            } while magnitude > 0
+            count = length
+        }
     }
 
     /// A score or timeout, read as Redis reads it (strtod over all of it; no NaN, no overflow).

@@ -83,10 +83,11 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
                 guard !arguments.isEmpty else { continue }
                 let skipped = session.skipNextReply
                 session.skipNextReply = false
-                let replies = session.execute(arguments)
+                let replies = session.respond(to: arguments)
                 // CLIENT REPLY SKIP is not answered either; it set the flag for the next command.
                 if !skipped, !session.skipNextReply, !session.repliesOff {
-                    for reply in replies { reply.write(to: &output, resp3: session.resp3) }
+                    let resp3 = session.resp3
+                    replies.forEach { $0.write(to: &output, resp3: resp3) }
                 }
                 if session.closeAfterReply || session.blocked != nil { break }
             }

@@ -70,7 +70,12 @@ public struct ShortString: Sendable, Equatable {
     }
 
     var count: Int { Int(raw & 0xFF) }
-    var bytes: [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: raw >> (8 * ($0 + 1))) } }
+    var bytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
+            for index in 0..<count { bytes[index] = UInt8(truncatingIfNeeded: raw >> (8 * (index + 1))) }
+            initialized = count
+        }
+    }
 }
 
 /// A key in a database's dictionaries: its bytes, hashed as one run of bytes.

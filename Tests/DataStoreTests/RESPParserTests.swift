@@ -106,5 +106,8 @@ import Testing
             #expect(RESPRequestParser.integer(Array(text.utf8)) == nil, "\(text)")
         }
         #expect(RESPRequestParser.integer(Array("+12".utf8)) == 12 && RESPRequestParser.integer(Array("-0".utf8)) == 0)
+        for value in [0, 7, -7, 10, -10, 99, 100, Int.max, Int.min] {
+            #expect(Commands.decimal(value) == Array(String(value).utf8))
+        }
     }
 }

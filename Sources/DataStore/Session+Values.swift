@@ -1,0 +1,123 @@
+import NIOCore
+
+/// A session's access to the values of its database: read as one kind (WRONGTYPE
+/// otherwise), changed in place, stored or deleted when emptied.
+extension Session {
+    /// The live value at `key`, counted as a keyspace hit or miss when a read command looks.
+    func lookup(_ key: [UInt8]) -> StoreValue? {
+        let value = db.get(key, now: now)
+        if readsCountAsLookups {
+            if value == nil {
+                store.stats.keyspaceMisses += 1
+                notify(.keyMiss, "keymiss", key)
+            } else {
+                store.stats.keyspaceHits += 1
+            }
+        }
+        return value
+    }
+
+    /// The value at `key` as one kind; WRONGTYPE when it holds another, nil when missing.
+    private func typed<T>(_ key: [UInt8], _ extract: (StoreValue) -> T?) throws(CommandError) -> T? {
+        guard let value = lookup(key) else { return nil }
+        guard let typed = extract(value) else { throw .wrongType }
+        return typed
+    }
+
+    func string(_ key: [UInt8]) throws(CommandError) -> [UInt8]? {
+        try typed(key) { $0.stringBytes }
+    }
+
+    func list(_ key: [UInt8]) throws(CommandError) -> CircularBuffer<[UInt8]>? {
+        try typed(key) { if case .list(let list) = $0 { list } else { nil } }
+    }
+
+    func hash(_ key: [UInt8]) throws(CommandError) -> [[UInt8]: [UInt8]]? {
+        try typed(key) { if case .hash(let hash) = $0 { hash } else { nil } }
+    }
+
+    func set(_ key: [UInt8]) throws(CommandError) -> Set<[UInt8]>? {
+        try typed(key) { if case .set(let set) = $0 { set } else { nil } }
+    }
+
+    func sortedSet(_ key: [UInt8]) throws(CommandError) -> SortedSet? {
+        try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
+    }
+
+    func stream(_ key: [UInt8]) throws(CommandError) -> Stream? {
+        try typed(key) { if case .stream(let stream) = $0 { stream } else { nil } }
+    }
+
+    /// Changes a collection in place. The dictionary lets go of it first, so the
+    /// change does not copy it (copy-on-write made every LPUSH O(n)). A missing key
+    /// starts empty; an emptied collection is deleted; the value goes back even if
+    /// `body` throws.
+    private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> T?, wrap: (T) -> StoreValue, empty: T,
+                              _ body: (inout T) throws(CommandError) -> R) throws(CommandError) -> R {
+        var value = empty
+        var existed = false
+        if let existing = db.get(key, now: now) {
+            guard let typed = extract(existing) else { throw .wrongType }
+            value = typed
+            existed = true
+            db.values[key] = nil
+        }
+        defer { store(key, wrap(value), existed: existed) }
+        return try body(&value)
+    }
+
+    func mutateList<R>(_ key: [UInt8], _ body: (inout CircularBuffer<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .list(let list) = $0 { list } else { nil } }, wrap: StoreValue.list, empty: [], body)
+    }
+
+    func mutateHash<R>(_ key: [UInt8], _ body: (inout [[UInt8]: [UInt8]]) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .hash(let hash) = $0 { hash } else { nil } }, wrap: StoreValue.hash, empty: [:], body)
+    }
+
+    func mutateSet<R>(_ key: [UInt8], _ body: (inout Set<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .set(let set) = $0 { set } else { nil } }, wrap: StoreValue.set, empty: [], body)
+    }
+
+    func mutateSortedSet<R>(_ key: [UInt8], _ body: (inout SortedSet) throws(CommandError) -> R) throws(CommandError) -> R {
+        try mutate(key, extract: { if case .sortedSet(let set) = $0 { set } else { nil } }, wrap: StoreValue.sortedSet,
+                   empty: SortedSet(), body)
+    }
+
+    /// Changes a stream in place, creating an empty one for a missing key; a stream is
+    /// kept when it empties, as in Redis. WATCH sees the change when the stream was made
+    /// or `changed` says the result is one Redis signals (entries added or removed; not
+    /// a group's reads, acknowledgements or claims). Blocked readers look again when the
+    /// stream was made or the command `wakes` them (XADD, XGROUP DESTROY).
+    func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true }, wakes: Bool = false,
+                         _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
+        var stream = Stream()
+        let existed = try self.stream(key) != nil
+        if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
+        var result: R?
+        defer {
+            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes)
+            store.changes += 1
+        }
+        let value = try body(&stream)
+        result = value
+        return value
+    }
+
+    /// Stores a collection, or deletes the key when it became empty (as Redis does);
+    /// `existed` says the key was there before a mutation took its value out.
+    func store(_ key: [UInt8], _ value: StoreValue, existed: Bool = false) {
+        let empty = switch value {
+        case .list(let list): list.isEmpty
+        case .hash(let hash): hash.isEmpty
+        case .set(let set): set.isEmpty
+        case .sortedSet(let set): set.count == 0
+        default: false
+        }
+        if empty {
+            if db.delete(key) || existed { emptied.append(key) }
+        } else {
+            db.set(key, value, keepTTL: true)
+        }
+        store.changes += 1
+    }
+}
