@@ -267,8 +267,10 @@ extension Commands {
 
     static func store(_ session: Session, _ arguments: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> RESPValue {
         let result = try combine(session, Array(arguments.dropFirst()), operation)
-        let existed = session.db.delete(arguments[0])
-        session.store(arguments[0], .set(result))
+        // Replaced in place, as Redis's setKey does (no `new` event, the expiry dropped).
+        let existed = result.isEmpty ? session.db.delete(arguments[0]) : true
+        if !result.isEmpty { session.db.set(arguments[0], .set(result)) }
+        session.store.changes += 1
         if !result.isEmpty {
             session.notify(.sets, ["sinterstore", "sunionstore", "sdiffstore"][[.intersection, .union, .difference].firstIndex(of: operation) ?? 0],
                            arguments[0])

@@ -51,8 +51,10 @@ extension Commands {
     /// A STORE variant's result replaces the destination: its event, or `del` when the
     /// result is empty and a key was there.
     static func storeResult(_ session: Session, _ destination: [UInt8], _ result: SortedSet, event: String) {
-        let existed = session.db.delete(destination)
-        session.store(destination, .sortedSet(result))
+        // Replaced in place, as Redis's setKey does (no `new` event, the expiry dropped).
+        let existed = result.count == 0 ? session.db.delete(destination) : true
+        if result.count > 0 { session.db.set(destination, .sortedSet(result)) }
+        session.store.changes += 1
         if result.count > 0 {
             session.notify(.sortedSets, event, destination)
         } else if existed {

@@ -95,7 +95,8 @@ extension Session {
         if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
         var result: R?
         defer {
-            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes)
+            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes,
+                   isNew: !existed)
             store.changes += 1
         }
         let value = try body(&stream)
@@ -116,7 +117,7 @@ extension Session {
         if empty {
             if db.delete(key) || existed { emptied.append(key) }
         } else {
-            db.set(key, value, keepTTL: true)
+            db.set(key, value, keepTTL: true, isNew: existed ? false : nil)
         }
         store.changes += 1
     }

@@ -176,9 +176,12 @@ public final class Database {
 
     /// Stores a value; `touching` false leaves WATCH alone, and `readying` false the
     /// blocked clients, for the stream commands Redis counts as neither (a group read,
-    /// an XSETID).
-    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true, readying: Bool = true) {
+    /// an XSETID). `isNew` says whether the key is new (the `new` event) when the
+    /// dictionary cannot: a mutation took the value out before it stores it back.
+    func set(_ key: [UInt8], _ value: StoreValue, keepTTL: Bool = false, touching: Bool = true, readying: Bool = true,
+             isNew: Bool? = nil) {
         let old = values.updateValue(value.compacted, forKey: StoreKey(key))
+        if isNew ?? (old == nil) { keyCreated?(key) }
         if !keepTTL, !expires.isEmpty { expires.removeValue(forKey: key) }
         if touching { touch(key) }
         // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
@@ -190,6 +193,9 @@ public final class Database {
     var keyReady: (([UInt8]) -> Void)?
     /// Told when a key is forgotten because its time is up (the `expired` event).
     var keyExpired: (([UInt8]) -> Void)?
+    /// Told when a key is added (the `new` event), before the command's own event, as
+    /// Redis's dbAdd publishes it.
+    var keyCreated: (([UInt8]) -> Void)?
 
     @discardableResult
     func delete(_ key: [UInt8]) -> Bool {
@@ -274,6 +280,7 @@ public final class Store {
                 if waiters[waitKey] != nil, !readyKeys.contains(waitKey) { readyKeys.append(waitKey) }
             }
             database.keyExpired = { [unowned self] key in notify(.expired, "expired", key: key, database: index) }
+            database.keyCreated = { [unowned self] key in notify(.newKeys, "new", key: key, database: index) }
         }
         self.password = password
         self.snapshotPath = snapshotPath

@@ -47,8 +47,8 @@ import Testing
         for (port, writer) in [(try pair.server.port(service: "ds"), pair.ours), (pair.redis.port, pair.theirs)] {
             let listener = try Connection(port: port)
             let events = try await onThread { () throws -> [String] in
-                // Key misses too (m): all classes, both channels.
-                #expect(try writer.send(["CONFIG", "SET", "notify-keyspace-events", "KEAm"]) == "+OK\r\n")
+                // Key misses (m) and new keys (n) too: all classes, both channels.
+                #expect(try writer.send(["CONFIG", "SET", "notify-keyspace-events", "KEAmn"]) == "+OK\r\n")
                 _ = try listener.send(["PSUBSCRIBE", "__key*@0__:*", "__key*@1__:*", "end"])
                 for line in Self.commands { _ = try writer.send(DataStoreAdminTests.words(line)) }
                 _ = try writer.send(["PUBLISH", "end", "end"])
