@@ -76,7 +76,7 @@ public enum RESPValue: Equatable, Sendable {
         case .bulkString(let bytes?):
             Self.writeLine(UInt8(ascii: "$"), bytes.count, payload: bytes, to: &buffer)
         case .array(let values?):
-            Self.write(values, as: "*", to: &buffer, resp3: resp3)
+            if !Self.writeBulkArray(values, to: &buffer) { Self.write(values, as: "*", to: &buffer, resp3: resp3) }
         case .double(let value):
             let text = Commands.format(value)
             buffer.writeString(resp3 ? ",\(text)\r\n" : "$\(text.utf8.count)\r\n\(text)\r\n")
@@ -109,65 +109,6 @@ public enum RESPValue: Equatable, Sendable {
             } else {
                 Self.write(values, as: "*", to: &buffer, resp3: false)
             }
-        }
-    }
-
-    /// Pairs as an array of two-element arrays.
-    private static func writeNested(_ values: [RESPValue], to buffer: inout ByteBuffer, resp3: Bool) {
-        buffer.writeString("*\(values.count / 2)\r\n")
-        for index in stride(from: 0, to: values.count - 1, by: 2) {
-            buffer.writeString("*2\r\n")
-            values[index].write(to: &buffer, resp3: resp3)
-            values[index + 1].write(to: &buffer, resp3: resp3)
-        }
-    }
-
-    private static func write(_ values: [RESPValue], as kind: String, to buffer: inout ByteBuffer, resp3: Bool) {
-        writeLine(kind.utf8.first ?? UInt8(ascii: "*"), values.count, to: &buffer)
-        for value in values { value.write(to: &buffer, resp3: resp3) }
-    }
-
-    /// CR LF as one big-endian integer.
-    private static let crlf = UInt16(0x0D0A)
-
-    /// `prefix`, the decimal `value`, CR LF, then `payload` and CR LF when there is
-    /// one: a reply's header (and a bulk string's bytes), in one write to the buffer.
-    static func writeLine(_ prefix: UInt8, _ value: Int, payload: [UInt8]? = nil, to buffer: inout ByteBuffer) {
-        let payloadSpace = payload.map { $0.count + 2 } ?? 0
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 24 + payloadSpace) { out in
-            var magnitude = value.magnitude
-            var length = 1
-            var probe = magnitude
-            while probe >= 10 {
-                probe /= 10
-                length += 1
-            }
-            out[0] = prefix
-            var index = 1
-            if value < 0 {
-                out[index] = UInt8(ascii: "-")
-                index += 1
-            }
-            var position = index + length - 1
-            repeat {
-                out[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                position -= 1
-            } while magnitude > 0
-            index += length
-            out[index] = 0x0D
-            out[index + 1] = 0x0A
-            index += 2
-            if let payload {
-                payload.withUnsafeBytes { bytes in
-                    UnsafeMutableRawBufferPointer(rebasing: out[index..<(index + bytes.count)]).copyMemory(from: bytes)
-                }
-                index += payload.count
-                out[index] = 0x0D
-                out[index + 1] = 0x0A
-                index += 2
-            }
-            return index
         }
     }
 }
