@@ -104,22 +104,9 @@ enum Commands {
 
     /// The decimal digits of `value`, as a string value holds a number.
     static func decimal(_ value: Int) -> [UInt8] {
-        var magnitude = value.magnitude
-        var length = value < 0 ? 2 : 1
-        var probe = magnitude
-        while probe >= 10 {
-            probe /= 10
-            length += 1
-        }
-        return [UInt8](unsafeUninitializedCapacity: length) { digits, count in
-            if value < 0 { digits[0] = UInt8(ascii: "-") }
-            var position = length - 1
-            repeat {
-                digits[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                position -= 1
-            } while magnitude > 0
-            count = length
+        [UInt8](unsafeUninitializedCapacity: 20) { digits, count in
+            count = 0
+            RESPValue.putDecimal(value, into: UnsafeMutableRawBufferPointer(digits), at: &count)
         }
     }
 

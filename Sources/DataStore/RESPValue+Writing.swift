@@ -55,6 +55,17 @@ extension RESPValue {
 
     /// Writes `prefix`, the decimal `value` and CR LF at `index` (at most 24 bytes).
     private static func putLine(_ prefix: UInt8, _ value: Int, into out: UnsafeMutableRawBufferPointer, at index: inout Int) {
+        out[index] = prefix
+        index += 1
+        putDecimal(value, into: out, at: &index)
+        out[index] = 0x0D
+        out[index + 1] = 0x0A
+        index += 2
+    }
+
+    /// Writes the decimal digits of `value` (a minus first when negative; at most 20
+    /// bytes) at `index`.
+    static func putDecimal(_ value: Int, into out: UnsafeMutableRawBufferPointer, at index: inout Int) {
         var magnitude = value.magnitude
         var length = 1
         var probe = magnitude
@@ -62,8 +73,6 @@ extension RESPValue {
             probe /= 10
             length += 1
         }
-        out[index] = prefix
-        index += 1
         if value < 0 {
             out[index] = UInt8(ascii: "-")
             index += 1
@@ -75,9 +84,6 @@ extension RESPValue {
             position -= 1
         } while magnitude > 0
         index += length
-        out[index] = 0x0D
-        out[index + 1] = 0x0A
-        index += 2
     }
 
     /// Writes `payload` and CR LF at `index`.

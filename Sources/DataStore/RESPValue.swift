@@ -48,7 +48,7 @@ public enum RESPValue: Equatable, Sendable {
         switch self {
         case .bulkString(let bytes): bytes
         case .simpleString(let text): Array(text.utf8)
-        case .integer(let value): Array(String(value).utf8)
+        case .integer(let value): Commands.decimal(value)
         case .double(let value): Array(Commands.format(value).utf8)
         case .verbatim(let text): Array(text.utf8)
         default: nil

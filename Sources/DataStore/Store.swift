@@ -291,7 +291,7 @@ public final class Store {
     /// Command names by the spelling clients sent, resolved; nil for an unknown name.
     /// At most a few spellings of each command are ever seen, but a client could
     /// invent mixed-case spellings without end: past the bound they are resolved anew.
-    @exclusivity(unchecked) private var resolvedCommands: [[UInt8]: Commands.Resolved] = [:]
+    @exclusivity(unchecked) private var resolvedCommands: [StoreKey: Commands.Resolved] = [:]
 
     func resolve(_ spelling: [UInt8]) -> Commands.Resolved? {
         if let known = resolvedCommands[spelling] { return known }
