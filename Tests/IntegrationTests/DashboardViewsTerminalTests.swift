@@ -92,16 +92,17 @@ import Testing
         try await session.waitFor("the signal menu") { $0.contains("signal web.2") && $0.contains("t TERM (drain)") }
         session.send("t")
         let old = try #require(before.first { $0.name == "web.2" }).pid
+        let process = ProcessIdentity(old)
         do {
             try await eventually(timeout: 40, "web.2 drained and replaced") {
                 let workers = try controlStatus(control).services[0].workers
-                return !isRunning(old) && workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
+                return !process.isRunning && workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
             }
         } catch {
             // What the arbiter saw, so a failure on a loaded CI machine says where it stopped.
             let workers = (try? controlStatus(control).services[0].workers.map { "\($0.name) pid \($0.pid) \($0.state)" }) ?? []
             let lines = ((try? ControlClient(path: control).send(.logs(after: 0)).logs) ?? []).suffix(30).map(\.text)
-            Issue.record("old pid \(old) running: \(isRunning(old)); workers: \(workers)\nlog:\n\(lines.joined(separator: "\n"))\nscreen:\n\(session.capture())")
+            Issue.record("old \(process) running: \(process.isRunning); workers: \(workers)\nlog:\n\(lines.joined(separator: "\n"))\nscreen:\n\(session.capture())")
             throw error
         }
         let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []

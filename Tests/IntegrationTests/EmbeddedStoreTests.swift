@@ -34,7 +34,10 @@ import Testing
         #expect(try await cli(port, "SADD", "tags", "x", "y") == "2")
         #expect(try await cli(port, "SCARD", "tags") == "2")
         #expect(try await cli(port, "EXPIRE", "greeting", "100") == "1")
-        #expect(try await cli(port, "TTL", "greeting") == "100")
+        // Redis rounds to the nearest second: 99 once half a second passed between
+        // the two redis-cli processes, as it may on a loaded machine.
+        let ttl = try await cli(port, "TTL", "greeting")
+        #expect(ttl == "100" || ttl == "99", "TTL \(ttl)")
         #expect(try await cli(port, "TYPE", "user:1") == "hash")
         #expect(try await cli(port, "-n", "5", "DBSIZE") == "0")
         #expect(try await cli(port, "DBSIZE") == "5")
