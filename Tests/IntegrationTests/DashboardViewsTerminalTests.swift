@@ -89,14 +89,22 @@ import Testing
         try await session.waitFor("the inside view of web.2, selected by the click") { $0.contains(" web.2  pid ") }
         session.send("Escape")
         session.send("k")
-        try await session.waitFor("the signal menu") { $0.contains("signal web.2") && $0.contains("t TERM (drain)") }
+        let menu = try await session.waitFor("the signal menu") { $0.contains("signal web.2 (pid ") && $0.contains("t TERM (drain)") }
         session.send("t")
-        let old = try #require(before.first { $0.name == "web.2" }).pid
+        // The pid the menu names: web.2 may have been replaced since `before` on a loaded machine.
+        let named = menu.components(separatedBy: "signal web.2 (pid ").last?.prefix { $0.isNumber } ?? ""
+        let old = try #require(Int32(named))
+        #expect(before.contains { $0.name == "web.2" && $0.pid == old }, "web.2 was replaced before the kill: \(before)")
         let process = ProcessIdentity(old)
+        func logged(_ text: String) throws -> Bool {
+            (try ControlClient(path: control).send(.logs(after: 0)).logs ?? []).contains { $0.text.contains(text) }
+        }
+        // In stages, so that a failure on a loaded CI machine says which one did not come.
         do {
-            try await eventually(timeout: 40, "web.2 drained and replaced") {
-                let workers = try controlStatus(control).services[0].workers
-                return !process.isRunning && workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
+            try await eventually(timeout: 20, "the arbiter to log the kill") { try logged("dashboard: kill: SIGTERM to worker web.2") }
+            try await eventually(timeout: 40, "web.2 to exit") { !process.isRunning }
+            try await eventually(timeout: 40, "web.2 replaced and ready") {
+                try controlStatus(control).services[0].workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
             }
         } catch {
             // What the arbiter saw, so a failure on a loaded CI machine says where it stopped.
@@ -105,9 +113,7 @@ import Testing
             Issue.record("old \(process) running: \(process.isRunning); workers: \(workers)\nlog:\n\(lines.joined(separator: "\n"))\nscreen:\n\(session.capture())")
             throw error
         }
-        let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
-        #expect(logs.contains { $0.text.contains("dashboard: kill: SIGTERM to worker web.2") })
-        #expect(logs.contains { $0.text.contains("exited with code 0, asked by the operator (kill)") })
+        #expect(try logged("exited with code 0, asked by the operator (kill)"))
     }
 
     /// `A` with bounds, then the saturating load: a worker is added, and removed
