@@ -36,7 +36,10 @@ import Testing
             guard let first = scheduler.acquireNow() else { Issue.record("no free slot"); return }
             #expect(first.mode == mode)
             #expect(scheduler.acquireNow().map { $0.mode } == nil)   // the only slot is taken
-            #expect(scheduler.submit(token: nil) { ran.withLockedValue { $0 += 1 } })
+            #expect(scheduler.submit(token: nil) {
+                ran.withLockedValue { $0 += 1 }
+                return nil
+            })
             #expect(scheduler.queued == 1)
             scheduler.release(first)
             // The queued request took the slot back at once: nothing may jump ahead of it.

@@ -10,9 +10,11 @@ import PulsarRuntime
 /// `NIOLoopBound`). A mode switch applies to requests that start after it; those
 /// running finish where they are.
 final class RequestScheduler: RequestRunner {
-    typealias Job = @Sendable () async -> Void
+    typealias Job = @Sendable () async -> LoopFollowUp?
 
-    private(set) var mode: ExecutionMode
+    // Unchecked exclusivity on the state touched per request: confined to the loop,
+    // and no access overlaps another (each is a read or a single mutation).
+    @exclusivity(unchecked) private(set) var mode: ExecutionMode
     let threadCount: Int
     let greenCount: Int
     let maxQueue: Int
@@ -20,12 +22,12 @@ final class RequestScheduler: RequestRunner {
     private let threadPool: ThreadPool
     /// Where cooperative requests, and WebSocket callbacks, run.
     let loopExecutor: EventLoopTaskExecutor
-    private var idleThreads: [Int]
-    private(set) var busyGreen = 0
-    private var queue = CircularBuffer<(job: Job, token: RequestToken?)>()
+    @exclusivity(unchecked) private var idleThreads: [Int]
+    @exclusivity(unchecked) private(set) var busyGreen = 0
+    @exclusivity(unchecked) private var queue = CircularBuffer<(job: Job, token: RequestToken?)>()
     /// Cooperative requests running synchronously inside `submit` right now: a
     /// pipelined request answered inside another's response nests one level deeper.
-    private var immediateDepth = 0
+    @exclusivity(unchecked) private var immediateDepth = 0
     /// Beyond this many nested, a request's task starts on the loop's next turn, so
     /// a long run of pipelined requests cannot grow the stack without bound.
     static let maxImmediateDepth = 8
@@ -99,20 +101,32 @@ final class RequestScheduler: RequestRunner {
                 let index = idleThreads.removeLast()
                 let thread = threadPool.threads[index]
                 threadPool.run(on: index, token: token) { [loop] in
-                    await Execution.$mode.withValue(.thread) {
+                    let followUp = await Execution.$mode.withValue(.thread) {
                         await Execution.$executor.withValue(thread) { await job() }
                     }
-                    loop.execute { bound.value.threadFinished(index) }
+                    // One hop back: the response is written, then the thread is free.
+                    loop.execute {
+                        followUp?()
+                        bound.value.threadFinished(index)
+                    }
                 }
             case .cooperative:
                 busyGreen += 1
                 let executor = loopExecutor
                 let run: @Sendable () async -> Void = { [loop] in
-                    await Execution.$mode.withValue(.cooperative) {
+                    let followUp = await Execution.$mode.withValue(.cooperative) {
                         await Execution.$executor.withValue(executor) { await job() }
                     }
                     // The task prefers the loop's executor, so it ends on the loop.
-                    if loop.inEventLoop { bound.value.greenFinished() } else { loop.execute { bound.value.greenFinished() } }
+                    if loop.inEventLoop {
+                        followUp?()
+                        bound.value.greenFinished()
+                    } else {
+                        loop.execute {
+                            followUp?()
+                            bound.value.greenFinished()
+                        }
+                    }
                 }
                 let task = startGreen(run, immediately: immediately)
                 token?.attach(task)
@@ -143,12 +157,11 @@ final class RequestScheduler: RequestRunner {
 }
 
 extension ThreadPool {
-    /// Runs `work` on thread `index`, its task cancellable through `token`.
+    /// Runs `work` on thread `index`, its task cancellable through `token`. The
+    /// task is made here and its first job goes straight to the thread's inbox:
+    /// one hand-over per request, not a closure posted to make the task there.
     func run(on index: Int, token: RequestToken?, _ work: @escaping @Sendable () async -> Void) {
-        let thread = threads[index]
-        thread.post {
-            let task = Task(executorPreference: thread) { await work() }
-            token?.attach(task)
-        }
+        let task = Task(executorPreference: threads[index]) { await work() }
+        token?.attach(task)
     }
 }

@@ -245,8 +245,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
                 logger.error("\(request.method) \(request.path) failed: \(error)")
                 response = .text("Internal Server Error\n", status: .internalServerError)
             }
-            await ResponseTarget.deliver(response, for: head, started: started, to: bound, channel: channel,
-                                         logger: logger, what: (request.method, request.path))
+            return await ResponseTarget.deliver(response, for: head, started: started, to: bound, channel: channel,
+                                                logger: logger, what: (request.method, request.path))
         }
         if !accepted {
             var busy = Response.text("Service Unavailable: the worker's queue is full\n", status: .serviceUnavailable)

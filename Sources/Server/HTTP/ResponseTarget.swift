@@ -12,28 +12,26 @@ struct ResponseTarget {
     let context: ChannelHandlerContext
 
     /// Writes a response from the request's execution context: a whole body at once
-    /// when the request ends on the loop (cooperative), in one hop to it from a pool
-    /// thread; a stream as head, pieces written by the producer, then end.
+    /// when the request ends on the loop (cooperative); from a pool thread, returned
+    /// as the job's follow-up, written in the hop that frees the thread; a stream as
+    /// head, pieces written by the producer, then end.
     static func deliver(_ response: Response, for head: HTTPRequestHead, started: NIODeadline,
                         to bound: NIOLoopBound<ResponseTarget>, channel: Channel, logger: Logger,
-                        what: (method: HTTPRequest.Method, path: String)) async {
+                        what: (method: HTTPRequest.Method, path: String)) async -> LoopFollowUp? {
         guard case .stream(let produce) = response.body, head.method != .HEAD else {
             // A cooperative request ends on the loop: written at once, with no hop.
-            if channel.eventLoop.inEventLoop {
-                bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context)
-            } else {
-                channel.eventLoop.execute {
-                    bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context)
-                }
+            guard channel.eventLoop.inEventLoop else {
+                return { bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context) }
             }
-            return
+            bound.value.handler.writeComplete(response, for: head, started: started, context: bound.value.context)
+            return nil
         }
         do {
             try await channel.eventLoop.submit {
                 bound.value.handler.writeHead(response, for: head, context: bound.value.context)
             }.get()
         } catch {
-            return
+            return nil
         }
         let writer = BodyWriter(channel: channel) { count in
             channel.eventLoop.execute { bound.value.handler.observer.bytesSent(count) }
@@ -50,6 +48,7 @@ struct ResponseTarget {
             bound.value.handler.finish(status: response.status.code, started: started, bytes: 0, abort: failure != nil,
                                        context: bound.value.context)
         }
+        return nil
     }
 }
 

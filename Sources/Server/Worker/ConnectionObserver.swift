@@ -39,10 +39,15 @@ extension ConnectionObserver {
     func logAccess(_ record: AccessRecord) {}
 }
 
+/// What a job that ended off the event loop leaves to do on it (write its response,
+/// close its books): run there in the one hop that also gives its slot back.
+typealias LoopFollowUp = @Sendable () -> Void
+
 /// Where request handlers run: the execution pools. Called on the event loop.
 protocol RequestRunner: AnyObject {
-    /// Queues `job`; false when the queue is full (the caller answers 503).
-    func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> Void) -> Bool
+    /// Queues `job`; false when the queue is full (the caller answers 503). What the
+    /// job returns runs on the loop once it ends, before the next queued job starts.
+    func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> LoopFollowUp?) -> Bool
     /// A slot at once for a caller already in a task, when one is free and nothing
     /// waits: the caller runs its handler on `executor` and gives the slot back.
     func acquireNow() -> ExecutionSlot?

@@ -64,7 +64,7 @@ public struct HostingWorker: Sendable {
                 loop.execute {
                     let accepted = runner.value.submit(token: token) {
                         do { continuation.resume(returning: try await body()) } catch { continuation.resume(throwing: error) }
-                        loop.execute { observer.value.hostedHandler(running: false) }
+                        return { observer.value.hostedHandler(running: false) }
                     }
                     // Counted from the queue on: its end is queued on the loop behind this.
                     if accepted { observer.value.hostedHandler(running: true) } else { continuation.resume(throwing: QueueFull()) }

@@ -35,16 +35,22 @@ final class RecordingObserver: ConnectionObserver, Sendable {
     func hostedHandler(running: Bool) {}
 }
 
-/// Runs each request as a plain task, as the cooperative pool would; refuses all
-/// when told the queue is full.
+/// Runs each request as a plain task, as the cooperative pool would, and its
+/// follow-up on the connection's loop; refuses all when told the queue is full.
 final class TaskRunner: RequestRunner, Sendable {
     let queueFull = NIOLockedValueBox(false)
     let submitted = NIOLockedValueBox(0)
+    let loop: EventLoop
 
-    func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> Void) -> Bool {
+    init(loop: EventLoop) { self.loop = loop }
+
+    func submit(token: RequestToken?, _ job: @escaping @Sendable () async -> LoopFollowUp?) -> Bool {
         guard !queueFull.withLockedValue({ $0 }) else { return false }
         submitted.withLockedValue { $0 += 1 }
-        token?.attach(Task { await job() })
+        let loop = self.loop
+        token?.attach(Task {
+            if let followUp = await job() { loop.execute(followUp) }
+        })
         return true
     }
 
@@ -69,10 +75,11 @@ final class ReadCounter: ChannelOutboundHandler, Sendable {
 struct HTTPTestConnection {
     let channel = NIOAsyncTestingChannel()
     let observer = RecordingObserver()
-    let runner = TaskRunner()
+    let runner: TaskRunner
     let reads = ReadCounter()
 
     init(router: Router, settings: WorkerSettings = WorkerSettings()) async throws {
+        runner = TaskRunner(loop: channel.testingEventLoop)
         let configuration = HTTPServerConfiguration(settings: settings, router: router,
                                                     logger: Logger(label: "test"), context: .standalone)
         let (channel, observer, runner, reads) = (self.channel, self.observer, self.runner, self.reads)
