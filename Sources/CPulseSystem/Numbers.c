@@ -71,3 +71,14 @@ long pulse_increment_float(const char *current, size_t current_length,
     out[length] = '\0';
     return length;
 }
+
+int pulse_blocking_timeout_ms(const char *text, size_t length, long long *milliseconds) {
+    long double seconds;
+    if (!parse_long_double(text, length, &seconds)) return 0;
+    // As Redis 7.0 reads it: seconds to milliseconds in long double, rounded up; a
+    // value past long long's range converts (on x86-64) to its minimum: "negative".
+    long double rounded = ceill(seconds * 1000.0L);
+    if (!(rounded < 9223372036854775808.0L) || rounded < 0) { *milliseconds = -1; return 1; }
+    *milliseconds = (long long)rounded;
+    return 1;
+}

@@ -1,3 +1,4 @@
+import CPulseSystem
 import NIOCore
 
 /// A client waiting for one of its keys to get something: an element of a list
@@ -184,19 +185,20 @@ extension Session {
 }
 
 extension Session {
-    /// A blocking command's timeout in seconds, judged as Redis 7.0 does: the value
-    /// times 1000 converted to a 64-bit integer, where anything past its range comes
-    /// out negative (C's conversion), so `inf` and huge values are "negative" too.
+    /// A blocking command's timeout in seconds (0 waits for ever), judged as Redis
+    /// 7.0 does in long double: times 1000, rounded up to whole milliseconds, so
+    /// 1e-400 times out at once and -0.0001 waits for ever; past the 64-bit range
+    /// (inf too) it is "negative"; a deadline past the clock's range wraps in Redis,
+    /// which then waits for ever.
     static func timeout(_ argument: [UInt8], now: Int64) throws(CommandError) -> Double {
-        guard let seconds = Double(String(decoding: argument, as: UTF8.self)), !seconds.isNaN else {
-            throw CommandError(message: "ERR timeout is not a float or out of range")
+        var milliseconds: Int64 = 0
+        let parsed = argument.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { pulse_blocking_timeout_ms($0.baseAddress, $0.count, &milliseconds) }
         }
-        let milliseconds = seconds * 1000
-        guard milliseconds > -9.223372036854775808e18, milliseconds < 9.223372036854775808e18, milliseconds >= 0 else {
-            throw CommandError(message: "ERR timeout is negative")
-        }
-        guard Int64(milliseconds) <= Int64.max - now else { throw CommandError(message: "ERR timeout is out of range") }
-        return seconds
+        guard parsed == 1 else { throw CommandError(message: "ERR timeout is not a float or out of range") }
+        guard milliseconds >= 0 else { throw CommandError(message: "ERR timeout is negative") }
+        guard milliseconds <= Int64.max - now else { return 0 }
+        return Double(milliseconds) / 1000
     }
 
     /// XREAD's BLOCK in milliseconds, as Redis 7.0 reads it: an integer, not negative;

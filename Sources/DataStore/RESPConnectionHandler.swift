@@ -43,7 +43,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         session.pendingInput = { bound.value.0.pending.readableBytes }
         session.pendingOutput = { bound.value.0.queuedPushBytes }
         session.scheduleTimeout = { seconds, action in
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { action() }
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64((seconds * 1000).rounded(.up)))) { action() }
         }
         session.resume = {
             let (handler, context) = bound.value

@@ -81,6 +81,39 @@ import Testing
         #expect(divergence == nil, "\(divergence ?? "")")
     }
 
+    /// Blocking timeouts read as Redis 7.0 reads them (long double seconds, rounded up
+    /// to a millisecond): which time out, which wait for ever, which are refused.
+    @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
+    func blockingTimeoutsAreReadAsRedis7ReadsThem() async throws {
+        let timeouts = ["-0.0001", "-0.001", "-0.0011", "0", "-0", "0.0000001", "1e-400", "0.0005", ".5", "0x1p-20",
+                        "5.", "+1", "0x10", "1e3", "9223371036854775", "9223372036854775", "9223372036854775.807",
+                        "9223372036854775.9", "inf", "-inf", "nan", "1e-5000", "1e5000", " 1", "1 ", ""]
+        let pair = try await Pair.start()
+        defer { pair.server.shutdown() }
+        let ports = [try pair.server.port(service: "ds"), pair.redis.port]
+        let outcomes = try await onThread { () throws -> [[String]] in
+            let connections = try ports.map { port in try timeouts.map { _ in try DataStoreSafetyTests.Connection(port: port) } }
+            for row in connections {
+                for (connection, timeout) in zip(row, timeouts) {
+                    try HTTPProbe.sendAll(connection.fd, Array("*3\r\n$5\r\nBLPOP\r\n$7\r\nnothing\r\n$\(timeout.utf8.count)\r\n\(timeout)\r\n".utf8))
+                }
+            }
+            Thread.sleep(forTimeInterval: 1.5)   // Redis times clients out at its 10 Hz cron
+            return connections.map { row in
+                row.map { connection in
+                    var chunk = [UInt8](repeating: 0, count: 256)
+                    let count = chunk.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                    return count > 0 ? String(decoding: chunk[..<count], as: UTF8.self) : "(waits)"
+                }
+            }
+        }
+        let differing = zip(timeouts, zip(outcomes[0], outcomes[1])).filter { $1.0 != $1.1 }
+            .map { "BLPOP nothing \($0.0.debugDescription): ours \($0.1.0.debugDescription), Redis \($0.1.1.debugDescription)" }
+        #expect(differing.isEmpty, "\(differing.count) differ:\n\(differing.joined(separator: "\n"))")
+        // Every kind of outcome is among the cases.
+        #expect(outcomes[1].contains("(waits)") && outcomes[1].contains("*-1\r\n") && outcomes[1].contains("-ERR timeout is negative\r\n"))
+    }
+
     /// BLMOVE, BLMPOP and BRPOPLPUSH wait, and are woken by whatever gives their key a
     /// list (RENAMENX, COPY, LMOVE, another BLMOVE's push) with the same replies from both stores.
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))

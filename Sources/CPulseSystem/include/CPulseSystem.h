@@ -51,6 +51,12 @@ int pulse_wtermsig(int status);
 /// space, trailing bytes, NaN, and overflow (or underflow to zero). 1 and `*value`, or 0.
 int pulse_parse_double(const char *text, size_t length, double *value);
 
+/// A blocking command's timeout (BLPOP's and the like), in whole milliseconds, as
+/// Redis 7.0 reads it: long double seconds times 1000, rounded up (0.0001 is 1 ms;
+/// -0.0001 is 0, which waits for ever). -1 for a value that Redis calls negative,
+/// including one past the 64-bit range. Returns 0 when the text is not a number.
+int pulse_blocking_timeout_ms(const char *text, size_t length, long long *milliseconds);
+
 /// A score as Redis 7.0 replies with it over RESP2: "%.17g", "inf" and "-inf".
 /// Returns the length written to `out` (NUL-terminated), or -1 if `size` is too small.
 int pulse_format_score(double value, char *out, size_t size);
