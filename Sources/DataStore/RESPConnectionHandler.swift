@@ -11,6 +11,8 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     private let parser: RESPRequestParser
     private let outputLimit: Int
     @exclusivity(unchecked) private var pending = ByteBuffer()
+    /// The command names this client sent lately, kept so a repeated one is not copied again.
+    @exclusivity(unchecked) private var names = CommandNames()
     @exclusivity(unchecked) private var session: Session?
     @exclusivity(unchecked) private var queuedPushBytes = 0
     @exclusivity(unchecked) private var flushScheduled = false
@@ -79,11 +81,11 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         var output = context.channel.allocator.buffer(capacity: 256)
         guard let session, session.blocked == nil else { return }
         do {
-            while let arguments = try parser.next(&pending, authenticated: session.authenticated) {
-                guard !arguments.isEmpty else { continue }
+            while let request = try parser.next(&pending, names: &names, authenticated: session.authenticated) {
+                guard let name = request.name else { continue }
                 let skipped = session.skipNextReply
                 session.skipNextReply = false
-                let replies = session.respond(to: arguments)
+                let replies = session.respond(name: name, arguments: request.arguments)
                 // CLIENT REPLY SKIP is not answered either; it set the flag for the next command.
                 if !skipped, !session.skipNextReply, !session.repliesOff {
                     let resp3 = session.resp3

@@ -95,13 +95,14 @@ final class Session {
     /// Clients blocked on keys the request filled are served after it (after EXEC,
     /// for a transaction), with the state it left.
     func execute(_ arguments: consuming [[UInt8]]) -> [RESPValue] {
-        respond(to: arguments).all
+        guard let name = arguments.first else { return [] }
+        return respond(name: name, arguments: Array(arguments.dropFirst())).all
     }
 
     /// `execute`'s work, its replies as they came: one reply, the usual case, is not
     /// put in an array (an allocation per command).
-    func respond(to arguments: consuming [[UInt8]]) -> Replies {
-        let replies = dispatch(arguments)
+    func respond(name: [UInt8], arguments: consuming [[UInt8]]) -> Replies {
+        let replies = dispatch(name, arguments)
         if !emptied.isEmpty { notifyEmptied() }
         replies.forEach { reply in
             if case .error(let message) = reply { store.stats.noteError(message) }
@@ -110,28 +111,40 @@ final class Session {
         return replies
     }
 
-    private func dispatch(_ arguments: consuming [[UInt8]]) -> Replies {
-        guard let first = arguments.first else { return .many([]) }
+    /// The command this client named last: a client that repeats one (a pipeline, a
+    /// loop) finds it without hashing its name; the parser hands the same array again.
+    @exclusivity(unchecked) private var lastResolved: (spelling: [UInt8], command: Commands.Resolved)?
+
+    private func resolve(_ spelling: [UInt8]) -> Commands.Resolved? {
+        if let last = lastResolved, last.spelling == spelling { return last.command }
+        guard let resolved = store.resolve(spelling) else { return nil }
+        lastResolved = (spelling, resolved)
+        return resolved
+    }
+
+    /// `arguments` without the name: what the command runs with, the parser's own
+    /// array, not a copy.
+    private func dispatch(_ first: [UInt8], _ arguments: consuming [[UInt8]]) -> Replies {
         store.commandsProcessed += 1
         let time = Store.now()
         lastInteraction = time
         let outer = commandTime
         commandTime = time
         defer { commandTime = outer }
-        guard let resolved = store.resolve(first) else {
+        guard let resolved = resolve(first) else {
             if transaction != nil { transactionFailed = true }   // EXEC will say EXECABORT
-            let shown = arguments.dropFirst().prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
+            let shown = arguments.prefix(3).map { "'\(String(decoding: $0, as: UTF8.self))' " }.joined()
             return .one(.error("ERR unknown command '\(String(decoding: first, as: UTF8.self))', with args beginning with: \(shown)"))
         }
         let (name, command) = (resolved.name, resolved.command)
         readsCountAsLookups = !resolved.isWrite
-        let fullName = resolved.isContainer && arguments.count > 1 ? "\(name)|\(arguments[1].text.lowercased())" : name
+        let fullName = resolved.isContainer && !arguments.isEmpty ? "\(name)|\(arguments[0].text.lowercased())" : name
         lastCommand = fullName
-        if let refusal = refusal(name, fullName, command, count: arguments.count) {
+        if let refusal = refusal(name, fullName, command, count: arguments.count + 1) {
             store.stats.update(resolved, fullName: fullName) { $0.rejected += 1 }
             return .one(.error(refusal))
         }
-        if resolved.isTransactionControl, let replies = transactionControl(name, arguments) {
+        if resolved.isTransactionControl, let replies = transactionControl(name, keys: arguments) {
             store.stats.update(resolved, fullName: fullName) { $0.record(microseconds: 0, failed: replies.first?.isError ?? false) }
             return .many(replies)
         }
@@ -141,21 +154,17 @@ final class Session {
             return .one(.error("ERR Command not allowed inside a transaction"))
         }
         if transaction != nil, name != "quit", name != "reset" {
-            transaction!.append(arguments)
+            transaction!.append([first] + arguments)
             return .one(.simpleString("QUEUED"))
         }
         let started = pulse_monotonic_ns()
         var replies: Replies
         var failed = false
-        // The request's own array, its name taken off: when the parser's array is
-        // this request's alone, that moves two pointers rather than copying it.
-        var rest = arguments
-        rest.removeFirst()
         do {
             if let runOne = command.runOne {
-                replies = .one(try runOne(self, rest))
+                replies = .one(try runOne(self, arguments))
             } else {
-                replies = .many(try command.run(self, rest))
+                replies = .many(try command.run(self, arguments))
             }
         } catch {
             replies = .one(.error(error.message))
@@ -183,7 +192,8 @@ final class Session {
     }
 
     /// MULTI, EXEC, DISCARD, WATCH and UNWATCH, which the session runs itself; nil for any other command.
-    private func transactionControl(_ name: String, _ arguments: [[UInt8]]) -> [RESPValue]? {
+    /// `keys`: the arguments after the name (WATCH's keys).
+    private func transactionControl(_ name: String, keys: [[UInt8]]) -> [RESPValue]? {
         switch name {
         case "multi":
             guard transaction == nil else { return [.error("ERR MULTI calls can not be nested")] }
@@ -199,7 +209,7 @@ final class Session {
             return [.ok]
         case "watch":
             guard transaction == nil else { return [.error("ERR WATCH inside MULTI is not allowed")] }
-            for key in arguments.dropFirst() {
+            for key in keys {
                 _ = db.get(key, now: now)   // already expired: gone before it is watched, as with Redis
                 watched.append((database, key, db.watch(key)))
             }

@@ -29,6 +29,28 @@ import Testing
         #expect(strings(try parser.next(&buffer)) == ["PING"])
     }
 
+    /// Headers the one-pass reader leaves to the long way (a leading zero, a plus,
+    /// a bare LF, a 19-digit length) are read as before; a name a connection repeats
+    /// is the same array, not a new copy.
+    @Test func oddHeadersReadAlikeAndRepeatedNamesAreShared() throws {
+        var odd = ByteBuffer(string: "*02\r\n$03\r\nGET\r\n$+1\r\na\r\n*1\n$4\nPING\r\n*1\r\n$0\r\n\r\n*0\r\n")
+        #expect(strings(try parser.next(&odd)) == ["GET", "a"])
+        #expect(strings(try parser.next(&odd)) == ["PING"])
+        #expect(strings(try parser.next(&odd)) == [""])
+        #expect(strings(try parser.next(&odd)) == [])
+        var long = ByteBuffer(string: "*1\r\n$1000000000000000000\r\n")
+        #expect(throws: RESPProtocolError("Protocol error: invalid bulk length")) { try parser.next(&long) }
+
+        var names = CommandNames()
+        var pipeline = ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n*2\r\n$3\r\nget\r\n$1\r\nc\r\n")
+        let requests = try (0..<3).map { _ in try #require(try parser.next(&pipeline, names: &names)) }
+        let storage = requests.map { $0.name?.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+        #expect(storage[0] == storage[1], "GET twice: one array")
+        #expect(storage[0] != storage[2], "get is another spelling")
+        #expect(requests.map { strings($0.arguments) } == [["a"], ["b"], ["c"]])
+        #expect(requests.map { $0.name.map { String(decoding: $0, as: UTF8.self) } } == ["GET", "GET", "get"])
+    }
+
     @Test func refusesHugeDeclaredLengthsBeforeReadingThem() {
         var bulk = ByteBuffer(string: "*1\r\n$999999999\r\n")
         #expect(throws: RESPProtocolError("Protocol error: invalid bulk length")) { try parser.next(&bulk) }
