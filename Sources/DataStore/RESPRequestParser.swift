@@ -68,14 +68,10 @@ public struct RESPRequestParser: Sendable {
     private func scanArray(_ bytes: UnsafeRawBufferPointer, names: inout CommandNames, authenticated: Bool) -> Scan {
         var index = 0
         let count: Int?
-        if let number = Self.length(bytes, &index, prefix: UInt8(ascii: "*")) {
-            count = number
-        } else {
-            switch header(bytes, &index, prefix: UInt8(ascii: "*")) {
-            case .incomplete: return .incomplete
-            case .failed(let error): return .failed(error)
-            case .number(let number): count = number
-            }
+        switch line(bytes, &index, prefix: UInt8(ascii: "*")) {
+        case .incomplete: return .incomplete
+        case .failed(let error): return .failed(error)
+        case .number(let number): count = number
         }
         guard let count, count <= maxArgumentCount else { return .failed(RESPProtocolError("Protocol error: invalid multibulk length")) }
         guard authenticated || count <= Self.maxUnauthenticatedArguments else {
@@ -86,14 +82,10 @@ public struct RESPRequestParser: Sendable {
         if count > 1 { arguments.reserveCapacity(min(count - 1, 1024)) }
         for argument in 0..<max(0, count) {
             let declared: Int?
-            if let length = Self.length(bytes, &index, prefix: UInt8(ascii: "$")) {
-                declared = length
-            } else {
-                switch header(bytes, &index, prefix: UInt8(ascii: "$")) {
-                case .incomplete: return .incomplete
-                case .failed(let error): return .failed(error)
-                case .number(let number): declared = number
-                }
+            switch line(bytes, &index, prefix: UInt8(ascii: "$")) {
+            case .incomplete: return .incomplete
+            case .failed(let error): return .failed(error)
+            case .number(let number): declared = number
             }
             guard let length = declared, length >= 0, length <= maxBulkLength else {
                 return .failed(RESPProtocolError("Protocol error: invalid bulk length"))
@@ -110,6 +102,12 @@ public struct RESPRequestParser: Sendable {
             index += length + 2
         }
         return .complete(RESPRequest(name: name, arguments: arguments), consumed: index)
+    }
+
+    /// A header line's number: the common form in one pass, any other the long way.
+    private func line(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, prefix: UInt8) -> Header {
+        if let number = Self.length(bytes, &index, prefix: prefix) { return .number(number) }
+        return header(bytes, &index, prefix: prefix)
     }
 
     /// The common header line, `prefix` (`*` or `$`) then 1 to 18 digits without a
