@@ -103,10 +103,12 @@ enum Commands {
     }
 
     /// The decimal digits of `value`, as a string value holds a number.
+    /// (Written on the stack, then copied: see `ShortString.bytes` for why.)
     static func decimal(_ value: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: 20) { digits, count in
-            count = 0
-            RESPValue.putDecimal(value, into: UnsafeMutableRawBufferPointer(digits), at: &count)
+        withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { digits in
+            var count = 0
+            RESPValue.putDecimal(value, into: digits, at: &count)
+            return Array(UnsafeRawBufferPointer(rebasing: digits[0..<count]))
         }
     }
 

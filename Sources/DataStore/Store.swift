@@ -70,11 +70,11 @@ public struct ShortString: Sendable, Equatable {
     }
 
     var count: Int { Int(raw & 0xFF) }
+    /// Copied from the word's bytes: `[UInt8](unsafeUninitializedCapacity:)` goes
+    /// through the standard library's unspecialised allocation, which looks up the
+    /// array's metadata at run time (about 320 instructions) on every call.
     var bytes: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
-            for index in 0..<count { bytes[index] = UInt8(truncatingIfNeeded: raw >> (8 * (index + 1))) }
-            initialized = count
-        }
+        withUnsafeBytes(of: raw.littleEndian) { Array(UnsafeRawBufferPointer(rebasing: $0[1..<(1 + count)])) }
     }
 }
 
