@@ -63,7 +63,7 @@ extension Commands {
         case .set(let set):
             return set.count <= 512 && set.allSatisfy({ integer($0) != nil }) ? "intset" : "hashtable"
         case .sortedSet(let set):
-            return set.count <= 128 && set.scores.keys.allSatisfy({ $0.count <= 64 }) ? "listpack" : "skiplist"
+            return set.count <= 128 && set.membersFit(within: 64) ? "listpack" : "skiplist"
         case .stream:
             return "stream"
         }

@@ -95,7 +95,7 @@ extension Commands {
     /// positive count, repeats for a negative one, in random order.
     static func randomMembers(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
         guard arguments.count > 1 else {
-            return .bulkString((try session.sortedSet(arguments[0]))?.scores.keys.randomElement())
+            return .bulkString((try session.sortedSet(arguments[0]))?.randomMember)
         }
         let count = try int(arguments[1])
         guard count != Int.min else {

@@ -6,24 +6,37 @@
 public struct SortedSet: Sendable, Equatable {
     public typealias Entry = (score: Double, member: [UInt8])
 
-    private(set) var scores: [[UInt8]: Double] = [:]
+    /// Scores by member, hashed as one run of bytes (`StoreKey`): `[UInt8]` feeds the
+    /// hasher a byte at a time, 1,200 of a ZADD's 10,700 instructions.
+    private var members: [StoreKey: Double] = [:]
     private var tree = RankedTree()
 
     public init() {}
 
-    public var count: Int { scores.count }
+    public var count: Int { members.count }
+
+    /// Every member's score, as one dictionary (ZUNION and the like): O(n).
+    var scores: [[UInt8]: Double] {
+        Dictionary(uniqueKeysWithValues: members.lazy.map { ($0.key.bytes, $0.value) })
+    }
+
+    /// A member picked at random: O(1).
+    var randomMember: [UInt8]? { members.keys.randomElement()?.bytes }
+
+    /// Whether every member is at most `length` bytes long: O(n).
+    func membersFit(within length: Int) -> Bool { members.keys.allSatisfy { $0.bytes.count <= length } }
 
     /// Every entry, in ascending order: O(n).
     public var ordered: [Entry] { tree.entries(0..<count) }
 
-    public static func == (lhs: SortedSet, rhs: SortedSet) -> Bool { lhs.scores == rhs.scores }
+    public static func == (lhs: SortedSet, rhs: SortedSet) -> Bool { lhs.members == rhs.members }
 
-    public func score(of member: [UInt8]) -> Double? { scores[member] }
+    public func score(of member: [UInt8]) -> Double? { members[member] }
 
     /// Sets a member's score; returns whether it was added rather than updated.
     @discardableResult
     public mutating func set(_ member: [UInt8], score: Double) -> Bool {
-        let old = scores.updateValue(score, forKey: member)
+        let old = members.updateValue(score, forKey: StoreKey(member))
         if let old {
             // Same bits, same place; -0 and 0 differ in what a reply prints, so they are re-stored.
             if old.bitPattern == score.bitPattern { return false }
@@ -35,14 +48,14 @@ public struct SortedSet: Sendable, Equatable {
 
     @discardableResult
     public mutating func remove(_ member: [UInt8]) -> Double? {
-        guard let score = scores.removeValue(forKey: member) else { return nil }
+        guard let score = members.removeValue(forKey: member) else { return nil }
         tree.remove(score, member)
         return score
     }
 
     /// Position of `member` in ascending order.
     public func rank(of member: [UInt8]) -> Int? {
-        guard let score = scores[member] else { return nil }
+        guard let score = members[member] else { return nil }
         return tree.rank(score, member)
     }
 
