@@ -127,9 +127,10 @@ import Testing
         // (what a client sees while the arbiter holds the store's socket between two stores).
         let (fd, port) = try boundSocket(listening: true)
         defer { close(fd) }
-        // The reply timeout also bounds the connect: 1 s, so that a busy machine's slow
-        // handshake is not mistaken for an unreachable store.
-        let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0", replyTimeout: 1)
+        // The reply timeout also bounds the connect: 3 s, so that a busy machine's slow
+        // handshake is not mistaken for an unreachable store (1 s was not, once, in CI:
+        // "Connect timeout (1 s)" with the whole suite running).
+        let client = try DataStoreClient(url: "redis://127.0.0.1:\(port)/0", replyTimeout: 3)
         for mode in [ExecutionMode.cooperative, .thread] {
             let error = await #expect(throws: DataStoreClientError.self) { try await Execution.$mode.withValue(mode) { try await client.send("PING") } }
             #expect(error?.kind == .timeout, "\(mode): \(String(describing: error))")
