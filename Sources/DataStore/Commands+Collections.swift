@@ -36,7 +36,7 @@ extension Commands {
         },
         "hgetall": one(2) { (session, arguments) throws(CommandError) in
             let hash = try session.hash(arguments[0]) ?? [:]
-            return .map(hash.sorted { $0.key.lexicographicallyPrecedes($1.key) }.flatMap { [.bulkString($0.key), .bulkString($0.value)] })
+            return .map(hash.sorted { $0.key.lexicographicallyPrecedes($1.key) }.flatMap { [.bulkString($0.key.bytes), .bulkString($0.value)] })
         },
         "hkeys": one(2) { (session, arguments) throws(CommandError) in
             bulkArray((try session.hash(arguments[0]) ?? [:]).keys.sorted { $0.lexicographicallyPrecedes($1) })
@@ -89,8 +89,8 @@ extension Commands {
         },
         "hscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
             let fields = (try session.hash(arguments[0]) ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
-            return [try scan(fields, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0.key }) {
-                [.bulkString($0.key), .bulkString($0.value)]
+            return [try scan(fields, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0.key.bytes }) {
+                [.bulkString($0.key.bytes), .bulkString($0.value)]
             }]
         },
     ]
@@ -225,7 +225,7 @@ extension Commands {
             for _ in 0..<max(0, count) {
                 guard let member = set.randomElement() else { break }
                 set.remove(member)
-                popped.append(member)
+                popped.append(member.bytes)
             }
             session.store(arguments[0], .set(set))
             if !popped.isEmpty { session.notify(.sets, "spop", arguments[0]) }
@@ -233,7 +233,7 @@ extension Commands {
         },
         "srandmember": one(-2) { (session, arguments) throws(CommandError) in
             let set = try session.set(arguments[0]) ?? []
-            guard arguments.count > 1 else { return .bulkString(set.randomElement()) }
+            guard arguments.count > 1 else { return .bulkString(set.randomElement()?.bytes) }
             let count = try int(arguments[1])
             guard count != Int.min else {
                 throw CommandError(message: "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
@@ -246,13 +246,13 @@ extension Commands {
         },
         "sscan": Command(arity: -3) { (session, arguments) throws(CommandError) in
             let members = (try session.set(arguments[0]) ?? []).sorted { $0.lexicographicallyPrecedes($1) }
-            return [try scan(members, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0 }) { [.bulkString($0)] }]
+            return [try scan(members, cursor: arguments[1], options: Array(arguments.dropFirst(2)), key: { $0.bytes }) { [.bulkString($0.bytes)] }]
         },
     ]
 
     enum SetOperation { case intersection, union, difference }
 
-    static func combine(_ session: Session, _ keys: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> Set<[UInt8]> {
+    static func combine(_ session: Session, _ keys: [[UInt8]], _ operation: SetOperation) throws(CommandError) -> Set<StoreKey> {
         var result = try session.set(keys[0]) ?? []
         for key in keys.dropFirst() {
             let other = try session.set(key) ?? []
@@ -280,8 +280,8 @@ extension Commands {
         return .integer(result.count)
     }
 
-    static func sortedMembers(_ set: Set<[UInt8]>) -> RESPValue {
-        .set(set.sorted { $0.lexicographicallyPrecedes($1) }.map { .bulkString($0) })
+    static func sortedMembers(_ set: Set<StoreKey>) -> RESPValue {
+        .set(set.sorted { $0.lexicographicallyPrecedes($1) }.map { .bulkString($0.bytes) })
     }
 
     // MARK: - Pub/sub

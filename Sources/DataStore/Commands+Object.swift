@@ -59,9 +59,9 @@ extension Commands {
         case .list:
             return "quicklist"
         case .hash(let hash):
-            return hash.count <= 128 && hash.allSatisfy({ $0.key.count <= 64 && $0.value.count <= 64 }) ? "listpack" : "hashtable"
+            return hash.count <= 128 && hash.allSatisfy({ $0.key.bytes.count <= 64 && $0.value.count <= 64 }) ? "listpack" : "hashtable"
         case .set(let set):
-            return set.count <= 512 && set.allSatisfy({ integer($0) != nil }) ? "intset" : "hashtable"
+            return set.count <= 512 && set.allSatisfy({ integer($0.bytes) != nil }) ? "intset" : "hashtable"
         case .sortedSet(let set):
             return set.count <= 128 && set.membersFit(within: 64) ? "listpack" : "skiplist"
         case .stream:

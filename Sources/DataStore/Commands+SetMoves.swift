@@ -42,7 +42,7 @@ extension Commands {
     /// repeats allowed for a negative one; the order is random, as in Redis.
     static func randomFields(_ session: Session, _ arguments: [[UInt8]]) throws(CommandError) -> RESPValue {
         guard arguments.count > 1 else {
-            return .bulkString((try session.hash(arguments[0]) ?? [:]).randomElement()?.key)
+            return .bulkString((try session.hash(arguments[0]) ?? [:]).randomElement()?.key.bytes)
         }
         let count = try int(arguments[1])
         guard count != Int.min else {
@@ -52,7 +52,7 @@ extension Commands {
         let withValues = arguments.count == 3
         if withValues, count < -(Int.max / 2) || count > Int.max / 2 { throw CommandError(message: "ERR value is out of range") }
         guard let hash = try session.hash(arguments[0]), count != 0 else { return .array([]) }
-        let fields: [(key: [UInt8], value: [UInt8])]
+        let fields: [(key: StoreKey, value: [UInt8])]
         if count > 0 {
             fields = Array(hash.shuffled().prefix(count))
         } else {
@@ -61,7 +61,7 @@ extension Commands {
             fields = (0..<(-count)).compactMap { _ in hash.randomElement() }
         }
         return .array(fields.flatMap { field -> [RESPValue] in
-            withValues ? [.bulkString(field.key), .bulkString(field.value)] : [.bulkString(field.key)]
+            withValues ? [.bulkString(field.key.bytes), .bulkString(field.value)] : [.bulkString(field.key.bytes)]
         }).pairedIf(withValues)
     }
 }

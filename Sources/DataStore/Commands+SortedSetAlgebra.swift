@@ -130,7 +130,7 @@ extension Commands {
         switch session.lookup(key) {
         case nil: return nil
         case .sortedSet(let set)?: return set.scores
-        case .set(let set)?: return Dictionary(uniqueKeysWithValues: set.map { ($0, 1.0) })
+        case .set(let set)?: return Dictionary(uniqueKeysWithValues: set.map { ($0.bytes, 1.0) })
         default: throw .wrongType
         }
     }

@@ -167,6 +167,7 @@ enum Commands {
     }
 
     static func bulkArray(_ items: some Sequence<[UInt8]>) -> RESPValue { .array(items.map { .bulkString($0) }) }
+    static func bulkArray(_ items: some Sequence<StoreKey>) -> RESPValue { .array(items.map { .bulkString($0.bytes) }) }
 
     // MARK: - Connection and server
 

@@ -32,11 +32,11 @@ extension Session {
         try typed(key) { if case .list(let list) = $0 { list } else { nil } }
     }
 
-    func hash(_ key: [UInt8]) throws(CommandError) -> [[UInt8]: [UInt8]]? {
+    func hash(_ key: [UInt8]) throws(CommandError) -> [StoreKey: [UInt8]]? {
         try typed(key) { if case .hash(let hash) = $0 { hash } else { nil } }
     }
 
-    func set(_ key: [UInt8]) throws(CommandError) -> Set<[UInt8]>? {
+    func set(_ key: [UInt8]) throws(CommandError) -> Set<StoreKey>? {
         try typed(key) { if case .set(let set) = $0 { set } else { nil } }
     }
 
@@ -74,11 +74,11 @@ extension Session {
         try mutate(key, extract: { if case .list(let list) = $0 { list } else { nil } }, wrap: StoreValue.list, empty: { [] }, body)
     }
 
-    func mutateHash<R>(_ key: [UInt8], _ body: (inout [[UInt8]: [UInt8]]) throws(CommandError) -> R) throws(CommandError) -> R {
+    func mutateHash<R>(_ key: [UInt8], _ body: (inout [StoreKey: [UInt8]]) throws(CommandError) -> R) throws(CommandError) -> R {
         try mutate(key, extract: { if case .hash(let hash) = $0 { hash } else { nil } }, wrap: StoreValue.hash, empty: { [:] }, body)
     }
 
-    func mutateSet<R>(_ key: [UInt8], _ body: (inout Set<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
+    func mutateSet<R>(_ key: [UInt8], _ body: (inout Set<StoreKey>) throws(CommandError) -> R) throws(CommandError) -> R {
         try mutate(key, extract: { if case .set(let set) = $0 { set } else { nil } }, wrap: StoreValue.set, empty: { [] }, body)
     }
 

@@ -42,9 +42,9 @@ public enum Snapshot {
             buffer.writeInteger(UInt8(1)); buffer.writeInteger(expiry); blob(key); count(list.count); list.forEach(blob)
         case .hash(let hash):
             buffer.writeInteger(UInt8(2)); buffer.writeInteger(expiry); blob(key); count(hash.count)
-            for (field, value) in hash { blob(field); blob(value) }
+            for (field, value) in hash { blob(field.bytes); blob(value) }
         case .set(let set):
-            buffer.writeInteger(UInt8(3)); buffer.writeInteger(expiry); blob(key); count(set.count); set.forEach(blob)
+            buffer.writeInteger(UInt8(3)); buffer.writeInteger(expiry); blob(key); count(set.count); set.forEach { blob($0.bytes) }
         case .sortedSet(let set):
             buffer.writeInteger(UInt8(4)); buffer.writeInteger(expiry); blob(key); count(set.count)
             for entry in set.range(0...max(0, set.count - 1)) where set.count > 0 {
@@ -82,10 +82,10 @@ public enum Snapshot {
                 case 0: value = StoreValue.string(try blob()).compacted
                 case 1: value = .list(CircularBuffer(try (0..<Int(try read(UInt32.self))).map { _ throws(SnapshotError) in try blob() }))
                 case 2:
-                    var hash: [[UInt8]: [UInt8]] = [:]
+                    var hash: [StoreKey: [UInt8]] = [:]
                     for _ in 0..<Int(try read(UInt32.self)) { hash[try blob()] = try blob() }
                     value = .hash(hash)
-                case 3: value = .set(Set(try (0..<Int(try read(UInt32.self))).map { _ throws(SnapshotError) in try blob() }))
+                case 3: value = .set(Set(try (0..<Int(try read(UInt32.self))).map { _ throws(SnapshotError) in StoreKey(try blob()) }))
                 case 5: value = .stream(try readStream(&reader))
                 default:
                     var set = SortedSet()

@@ -16,8 +16,9 @@ public enum StoreValue: Sendable {
     /// `Database.set` stores short strings this way; read them with `stringBytes`.
     case shortString(ShortString)
     indirect case list(CircularBuffer<[UInt8]>)
-    case hash([[UInt8]: [UInt8]])
-    case set(Set<[UInt8]>)
+    /// Fields and members hash as one run of bytes (`StoreKey`), as keys do.
+    case hash([StoreKey: [UInt8]])
+    case set(Set<StoreKey>)
     indirect case sortedSet(SortedSet)
     indirect case stream(Stream)
 
@@ -81,14 +82,17 @@ public struct ShortString: Sendable, Equatable {
 /// A key in a database's dictionaries: its bytes, hashed as one run of bytes.
 /// `[UInt8]`'s own hashing feeds the hasher a byte at a time, which was a tenth of
 /// a pipelined SET's cost.
-struct StoreKey: Hashable, Sendable {
-    let bytes: [UInt8]
+public struct StoreKey: Hashable, Sendable {
+    public let bytes: [UInt8]
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
+
+    /// Redis's order of fields and members: their bytes, unsigned.
+    func lexicographicallyPrecedes(_ other: StoreKey) -> Bool { bytes.lexicographicallyPrecedes(other.bytes) }
 }
 
 extension Dictionary where Key == StoreKey {
@@ -100,6 +104,20 @@ extension Dictionary where Key == StoreKey {
 
     @discardableResult
     mutating func removeValue(forKey bytes: [UInt8]) -> Value? { removeValue(forKey: StoreKey(bytes)) }
+
+    @discardableResult
+    mutating func updateValue(_ value: Value, forKey bytes: [UInt8]) -> Value? { updateValue(value, forKey: StoreKey(bytes)) }
+}
+
+extension Set where Element == StoreKey {
+    /// Sets of members, asked and changed with a member's bytes.
+    func contains(_ bytes: [UInt8]) -> Bool { contains(StoreKey(bytes)) }
+
+    @discardableResult
+    mutating func insert(_ bytes: [UInt8]) -> (inserted: Bool, memberAfterInsert: StoreKey) { insert(StoreKey(bytes)) }
+
+    @discardableResult
+    mutating func remove(_ bytes: [UInt8]) -> StoreKey? { remove(StoreKey(bytes)) }
 }
 
 /// One of the 16 numbered databases: values and their expiry times (ms since 1970).
