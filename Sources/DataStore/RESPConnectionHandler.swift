@@ -45,7 +45,10 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         session.pendingInput = { bound.value.0.pending.readableBytes }
         session.pendingOutput = { bound.value.0.queuedPushBytes }
         session.scheduleTimeout = { seconds, action in
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64((seconds * 1000).rounded(.up)))) { action() }
+            // Checked by the commands (at most Int64.max less the clock); clamped here
+            // too, since a Double rounded near 2^63 would trap in Int64's initializer.
+            let milliseconds = min(max(0, (seconds * 1000).rounded(.up)), 9.2e18)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) { action() }
         }
         session.resume = {
             let (handler, context) = bound.value

@@ -269,13 +269,17 @@ public struct RESPRequest: Sendable {
 
 /// The command names a connection sent lately, each kept as one array: a request
 /// that repeats one takes it again (a retain) rather than allocating its copy.
+/// Only names as short as commands are kept: a client's first argument may be up to
+/// 512 MB, and eight of those must not outlive their requests.
 public struct CommandNames: Sendable {
     private var recent: [[UInt8]] = []
     private static let kept = 8
+    static let longestKept = 32
 
     public init() {}
 
     mutating func intern(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        guard bytes.count <= Self.longestKept else { return Array(bytes) }
         for name in recent where name.count == bytes.count && name.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
             return name
         }

@@ -49,6 +49,14 @@ import Testing
         #expect(storage[0] != storage[2], "get is another spelling")
         #expect(requests.map { strings($0.arguments) } == [["a"], ["b"], ["c"]])
         #expect(requests.map { $0.name.map { String(decoding: $0, as: UTF8.self) } } == ["GET", "GET", "get"])
+
+        // A name longer than any command is not kept: its copy goes with its request.
+        let longName = String(repeating: "x", count: CommandNames.longestKept + 1)
+        var twice = ByteBuffer(string: "*1\r\n$\(longName.count)\r\n\(longName)\r\n*1\r\n$\(longName.count)\r\n\(longName)\r\n")
+        let longNames = try (0..<2).map { _ in try #require(try parser.next(&twice, names: &names)?.name) }
+        #expect(longNames.allSatisfy { $0.count == longName.count })
+        let longStorage = longNames.map { $0.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+        #expect(longStorage[0] != longStorage[1], "a long name was kept")
     }
 
     @Test func refusesHugeDeclaredLengthsBeforeReadingThem() {
