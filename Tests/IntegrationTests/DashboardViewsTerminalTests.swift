@@ -103,8 +103,11 @@ import Testing
         do {
             try await eventually(timeout: 20, "the arbiter to log the kill") { try logged("dashboard: kill: SIGTERM to worker web.2") }
             try await eventually(timeout: 40, "web.2 to exit") { !process.isRunning }
-            try await eventually(timeout: 40, "web.2 replaced and ready") {
-                try controlStatus(control).services[0].workers.contains { $0.name == "web.2" && $0.pid != old && $0.state == .ready }
+            // The replacement takes the lowest free number: web.2 again if web.2 has gone by
+            // then, web.3 if it is still draining when the arbiter spawns.
+            try await eventually(timeout: 40, "web.2 replaced: two web workers ready, neither web.2's old pid") {
+                let workers = try controlStatus(control).services[0].workers
+                return workers.count == 2 && workers.allSatisfy { $0.pid != old && $0.state == .ready }
             }
         } catch {
             // What the arbiter saw, so a failure on a loaded CI machine says where it stopped.

@@ -115,7 +115,8 @@ import Testing
         let result = try await load.stop()
         #expect(result.failures.isEmpty)
         let latency = try #require(status.services[0].workers[0].latencyMs)
-        #expect(latency.p50 >= 200 && latency.p50 < 1000 && latency.max >= latency.p99)
+        // No upper bound on p50: a stalled machine may hold a 200 ms sleep for seconds.
+        #expect(latency.p50 >= 200 && latency.p99 >= latency.p50 && latency.max >= latency.p99, "\(latency)")
         #expect(status.services[0].workers[0].mode == "cooperative")
     }
 

@@ -55,14 +55,15 @@ import Testing
         let before = try await server.waitForReady(1).services[0].workers[0]
         let port = try server.port()
         _ = try? await onThread { try HTTPProbe.get(port: port, "/crash") }
-        let after = try await server.waitFor("the crashed worker replaced") { status in
+        // A crash costs a back-off before the respawn, and the boot after it may be slow on a loaded machine.
+        let after = try await server.waitFor("the crashed worker replaced", timeout: 45) { status in
             let workers = status.services[0].workers
             return workers.count == 1 && workers[0].pid != before.pid && workers[0].state == .ready
         }
         let exit = try #require(after.services[0].recentExits.last)
         #expect(exit.failure && exit.reason.hasPrefix("killed by signal"))
         #expect(exit.inflight?.first?.hasPrefix("GET /crash (") == true, "\(exit)")
-        try await eventually(timeout: 5, "the crash report and the app's output in the log") {
+        try await eventually(timeout: 20, "the crash report and the app's output in the log") {
             server.log.contains("[web.1] about to crash") && server.log.contains("deliberate crash")
         }
         let crashLine = try #require(server.log.split(separator: "\n").first { $0.contains("Fatal error: deliberate crash") })
