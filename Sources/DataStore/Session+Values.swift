@@ -48,26 +48,44 @@ extension Session {
         try typed(key) { if case .stream(let stream) = $0 { stream } else { nil } }
     }
 
-    /// Changes a collection in place. The dictionary lets go of it first, so the
-    /// change does not copy it (copy-on-write made every LPUSH O(n)). A missing key
-    /// starts empty; an emptied collection is deleted; the value goes back even if
-    /// `body` throws.
+    /// Changes a collection in place, in its slot of the keyspace (one lookup of the
+    /// key). The slot lets go of it first, so the change does not copy it
+    /// (copy-on-write made every LPUSH O(n)). A missing key starts empty; an emptied
+    /// collection is deleted; the value goes back even if `body` throws.
     /// `empty` is made only for a missing key: an empty list allocates room for 16
     /// elements, which cost an LPUSH to an existing list 1,000 instructions.
+    /// `body` changes only the value it is given: the keyspace is lent to it.
     private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> T?, wrap: (T) -> StoreValue, empty: () -> T,
                               _ body: (inout T) throws(CommandError) -> R) throws(CommandError) -> R {
-        var value: T
-        var existed = false
-        if let existing = db.get(key, now: now) {
-            guard let typed = extract(existing) else { throw .wrongType }
-            value = typed
-            existed = true
-            db.values[key] = nil
-        } else {
-            value = empty()
+        if db.hasExpiries { _ = db.get(key, now: now) }   // forgets the key if its time is up
+        var outcome: (existed: Bool, kept: Bool, wakes: Bool)?
+        defer {
+            if let outcome {
+                if outcome.kept || outcome.existed {
+                    db.changedInPlace(key, created: !outcome.existed, deleted: !outcome.kept, wakes: outcome.kept && outcome.wakes)
+                }
+                if outcome.existed, !outcome.kept { emptied.append(key) }
+                store.changes += 1
+            }
         }
-        defer { store(key, wrap(value), existed: existed) }
-        return try body(&value)
+        return try db.withSlot(key) { (slot: inout StoreValue?) throws(CommandError) -> R in
+            var value: T
+            let existed = slot != nil
+            if let existing = slot {
+                guard let typed = extract(existing) else { throw .wrongType }
+                value = typed
+                slot = nil
+            } else {
+                value = empty()
+            }
+            defer {
+                let wrapped = wrap(value)
+                let kept = !wrapped.isEmptyCollection
+                slot = kept ? wrapped : nil
+                outcome = (existed, kept, wrapped.wakesWaiters)
+            }
+            return try body(&value)
+        }
     }
 
     func mutateList<R>(_ key: [UInt8], _ body: (inout CircularBuffer<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
@@ -111,14 +129,7 @@ extension Session {
     /// Stores a collection, or deletes the key when it became empty (as Redis does);
     /// `existed` says the key was there before a mutation took its value out.
     func store(_ key: [UInt8], _ value: StoreValue, existed: Bool = false) {
-        let empty = switch value {
-        case .list(let list): list.isEmpty
-        case .hash(let hash): hash.isEmpty
-        case .set(let set): set.isEmpty
-        case .sortedSet(let set): set.count == 0
-        default: false
-        }
-        if empty {
+        if value.isEmptyCollection {
             if db.delete(key) || existed { emptied.append(key) }
         } else {
             db.set(key, value, keepTTL: true, isNew: existed ? false : nil)

@@ -43,6 +43,17 @@ public enum StoreValue: Sendable {
 
     var isStream: Bool { if case .stream = self { true } else { false } }
 
+    /// A list, hash, set or sorted set with nothing left: Redis deletes its key.
+    var isEmptyCollection: Bool {
+        switch self {
+        case .list(let list): list.isEmpty
+        case .hash(let hash): hash.isEmpty
+        case .set(let set): set.isEmpty
+        case .sortedSet(let set): set.count == 0
+        case .string, .shortString, .stream: false
+        }
+    }
+
     /// A string's bytes, however it is kept; nil for the other types.
     var stringBytes: [UInt8]? {
         switch self {
@@ -204,6 +215,23 @@ public final class Database {
         if touching { touch(key) }
         // A stream replaced by another type fails its XREADGROUP waiters, as in Redis.
         if readying, value.wakesWaiters || old?.isStream == true { keyReady?(key) }
+    }
+
+    /// The slot of `key`, lent for a change in place: one lookup of the key, where
+    /// reading, taking out and storing back cost three. The caller expires the key
+    /// first and reports the change after (`changedInPlace`): nothing may use
+    /// `values` while the slot is lent.
+    func withSlot<R, E: Error>(_ key: [UInt8], _ body: (inout StoreValue?) throws(E) -> R) throws(E) -> R {
+        try body(&values[StoreKey(key)])
+    }
+
+    /// What a change made through `withSlot` owes the keyspace, as `set` or `delete`
+    /// would have done it: the `new` event, WATCH, blocked clients, a deleted key's expiry.
+    func changedInPlace(_ key: [UInt8], created: Bool, deleted: Bool, wakes: Bool) {
+        if created { keyCreated?(key) }
+        if deleted, !expires.isEmpty { expires.removeValue(forKey: key) }
+        touch(key)
+        if wakes { keyReady?(key) }
     }
 
     /// Told when a key may wake the clients blocked on it: it got a list, a sorted set
