@@ -180,11 +180,28 @@ extension Commands {
         return deadline
     }
 
+    /// Changed in the key's slot (one lookup), and a counter of up to 7 characters
+    /// is read and written in the slot's word.
     static func increment(_ session: Session, _ key: [UInt8], by amount: Int) throws(CommandError) -> RESPValue {
-        let current = try session.string(key).map { (bytes) throws(CommandError) in try int(bytes) } ?? 0
-        let (result, overflow) = current.addingReportingOverflow(amount)
-        guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
-        session.db.set(key, .string(decimal(result)), keepTTL: true)
+        let db = session.db
+        if db.hasExpiries { _ = db.get(key, now: session.now) }   // forgets the key if its time is up
+        let (result, created) = try db.withSlot(key) { (slot: inout StoreValue?) throws(CommandError) -> (Int, Bool) in
+            let current: Int
+            var created = false
+            switch slot {
+            case nil: (current, created) = (0, true)
+            case .shortString(let short)?:
+                guard let value = short.integer else { throw .notInteger }
+                current = value
+            case .string(let bytes)?: current = try int(bytes)
+            default: throw .wrongType
+            }
+            let (result, overflow) = current.addingReportingOverflow(amount)
+            guard !overflow else { throw CommandError(message: "ERR increment or decrement would overflow") }
+            slot = ShortString(integer: result).map(StoreValue.shortString) ?? .string(decimal(result))
+            return (result, created)
+        }
+        db.changedInPlace(key, created: created, deleted: false, wakes: false)
         session.store.changes += 1
         session.notify(.strings, "incrby", key)
         return .integer(result)

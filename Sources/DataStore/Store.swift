@@ -81,7 +81,43 @@ public struct ShortString: Sendable, Equatable {
         self.raw = raw
     }
 
+    /// The decimal form of `value` when it fits (-999,999 to 9,999,999), built in the
+    /// word: INCR on a counter allocates nothing.
+    init?(integer value: Int) {
+        guard value > -1_000_000, value < 10_000_000 else { return nil }
+        var digits = 1
+        var rest = value.magnitude / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        let count = digits + (value < 0 ? 1 : 0)
+        var raw = UInt64(count)
+        var magnitude = value.magnitude
+        for position in stride(from: count, to: count - digits, by: -1) {
+            raw |= UInt64(UInt8(ascii: "0") + UInt8(magnitude % 10)) << (8 * position)
+            magnitude /= 10
+        }
+        if value < 0 { raw |= UInt64(UInt8(ascii: "-")) << 8 }
+        self.raw = raw
+    }
+
     var count: Int { Int(raw & 0xFF) }
+
+    /// The integer these bytes spell, read as `Commands.integer` reads one (an
+    /// optional minus, digits, no leading zero); nil for anything else.
+    var integer: Int? {
+        var digits = count
+        var rest = raw >> 8
+        let negative = digits > 0 && UInt8(truncatingIfNeeded: rest) == UInt8(ascii: "-")
+        if negative { digits -= 1; rest >>= 8 }
+        guard digits > 0, UInt8(truncatingIfNeeded: rest) != UInt8(ascii: "0") || count == 1 else { return nil }
+        var value = 0
+        for _ in 0..<digits {
+            let digit = UInt8(truncatingIfNeeded: rest) &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int(digit)   // at most 7 digits
+            rest >>= 8
+        }
+        return negative ? -value : value
+    }
     /// Copied from the word's bytes: `[UInt8](unsafeUninitializedCapacity:)` goes
     /// through the standard library's unspecialised allocation, which looks up the
     /// array's metadata at run time (about 320 instructions) on every call.

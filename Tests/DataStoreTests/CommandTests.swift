@@ -51,6 +51,40 @@ import Testing
         #expect(client.run("INCR", "big") == .error("ERR increment or decrement would overflow"))
     }
 
+    /// A counter lives in the slot's word up to 7 characters and in an array beyond;
+    /// INCR reads and writes either form, and keeps the key's expiry.
+    @Test func countersAcrossTheSevenCharacterForm() {
+        let client = Client(store)
+        client.run("SET", "c", "9999998", "EX", "100")
+        #expect(client.run("INCR", "c") == .integer(9_999_999))
+        #expect(client.run("INCR", "c") == .integer(10_000_000))
+        #expect(client.run("GET", "c") == .bulk("10000000"))
+        #expect(client.run("DECRBY", "c", "10999999") == .integer(-999_999))
+        #expect(client.run("DECR", "c") == .integer(-1_000_000))
+        #expect(client.run("GET", "c") == .bulk("-1000000"))
+        #expect([.integer(99), .integer(100)].contains(client.run("TTL", "c")))   // kept, however slow the machine
+        for spelling in ["-0", "007", "+1", "1 ", "", "-", "12a"] {
+            client.run("SET", "odd", spelling)
+            #expect(client.run("INCR", "odd") == .error("ERR value is not an integer or out of range"), "\(spelling)")
+            #expect(client.run("GET", "odd") == .bulk(spelling))
+        }
+        client.run("LPUSH", "list", "1")
+        #expect(client.run("INCR", "list") == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+    }
+
+    @Test func shortStringsSpellIntegersAsDecimal() {
+        for value in [0, 1, 9, 10, -1, -9, -10, 42, 9_999_999, -999_999, 1_234_567, -123_456] {
+            let short = ShortString(integer: value)
+            #expect(short?.bytes == Array(String(value).utf8), "\(value)")
+            #expect(short?.integer == value)
+            #expect(ShortString(Array(String(value).utf8))?.integer == value)
+        }
+        #expect(ShortString(integer: 10_000_000) == nil && ShortString(integer: -1_000_000) == nil)
+        for spelling in ["", "-", "-0", "00", "01", "+1", " 1", "1a", "--1"] {
+            #expect(ShortString(Array(spelling.utf8))?.integer == nil, "\(spelling)")
+        }
+    }
+
     @Test func expiryAndKeys() {
         let client = Client(store)
         client.run("SET", "session", "x", "PX", "50")
