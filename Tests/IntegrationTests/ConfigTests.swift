@@ -58,7 +58,7 @@ import Testing
         // A file that does not read keeps the running configuration.
         try "workers: nope\n".write(toFile: path, atomically: true, encoding: .utf8)
         server.signal(SIGHUP)
-        try await eventually(timeout: 10, "the refusal in the log") { server.log.contains("SIGHUP: the configuration does not read") }
+        try await eventually(timeout: 30, "the refusal in the log") { server.log.contains("SIGHUP: the configuration does not read") }
         #expect(try server.status().services[0].targetWorkers == 2)
     }
 }

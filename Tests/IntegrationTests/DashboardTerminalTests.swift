@@ -47,7 +47,7 @@ import Testing
         try await eventually(timeout: 15, "2 workers after -") { try status(control).services[0].workers.count == 2 }
 
         session.send("t")
-        try await eventually(timeout: 10, "cooperative mode in pulse ctl status") {
+        try await eventually(timeout: 30, "cooperative mode in pulse ctl status") {
             let service = try status(control).services[0]
             return service.mode == .cooperative && service.workers.allSatisfy { $0.mode == "cooperative" }
         }
@@ -91,7 +91,7 @@ import Testing
         }
         try await session.waitFor("the hint to press t") { $0.contains("requests queue for threads, press t") }
         session.send("t")
-        try await eventually(timeout: 10, "the queue drained into the cooperative slots") {
+        try await eventually(timeout: 30, "the queue drained into the cooperative slots") {
             let workers = try status(control).services[0].workers
             return workers.allSatisfy { $0.mode == "cooperative" && $0.queue == 0 } && workers.contains { ($0.green?.busy ?? 0) > 0 }
         }
@@ -115,14 +115,14 @@ import Testing
         try await session.waitFor("the dashboard") { $0.contains("2/2 workers") }
         if detach {
             session.send("d")
-            try await eventually(timeout: 10, "the arbiter to log the detach") {
+            try await eventually(timeout: 30, "the arbiter to log the detach") {
                 let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
                 return logs.contains { $0.text.contains("dashboard detached") }
             }
         }
         session.shutdown()
         if detach {
-            try await eventually(timeout: 10, "the arbiter to log the hang-up") {
+            try await eventually(timeout: 30, "the arbiter to log the hang-up") {
                 let logs = try ControlClient(path: control).send(.logs(after: 0)).logs ?? []
                 return logs.contains { $0.text.contains("the terminal hung up; the dashboard was detached") }
             }
@@ -176,13 +176,13 @@ import Testing
         session.send("L")
         try await session.waitFor("the next layout") { $0.contains("layout logs") }
         session.send("g")
-        try await server.waitFor("requests from the built-in load", timeout: 10) { status in
+        try await server.waitFor("requests from the built-in load", timeout: 30) { status in
             status.services[0].workers.reduce(0) { $0 + $1.requests } > 20
         }
         session.send("g")
         session.send("q")
         session.send("y")
-        try await eventually(timeout: 10, "pulse top to exit") { session.commandExited }
+        try await eventually(timeout: 30, "pulse top to exit") { session.commandExited }
         #expect(try server.status().services[0].workers.map(\.pid) == workers.map(\.pid))
     }
 

@@ -35,7 +35,7 @@ import Testing
         Thread.detachNewThread { _ = try? HTTPProbe.get(port: port, "/sleep?ms=30000", timeout: 40) }
         // Which worker took it: `pulse ctl inspect` reads the scoreboards.
         var serving = ""
-        try await eventually(timeout: 10, "a worker serving /sleep") {
+        try await eventually(timeout: 30, "a worker serving /sleep") {
             for name in ["web.1", "web.2"] {
                 let inflight = try ControlClient(path: control).send(.inspect(worker: name)).inflight ?? []
                 if inflight.contains(where: { $0.request.contains("/sleep?ms=30000") }) { serving = name }
@@ -90,11 +90,13 @@ import Testing
         session.send("Escape")
         session.send("k")
         let menu = try await session.waitFor("the signal menu") { $0.contains("signal web.2 (pid ") && $0.contains("t TERM (drain)") }
-        session.send("t")
-        // The pid the menu names: web.2 may have been replaced since `before` on a loaded machine.
+        // The pid the menu names: web.2 may have been replaced since `before` on a loaded
+        // machine, so it is checked against the arbiter's status now.
         let named = menu.components(separatedBy: "signal web.2 (pid ").last?.prefix { $0.isNumber } ?? ""
         let old = try #require(Int32(named))
-        #expect(before.contains { $0.name == "web.2" && $0.pid == old }, "web.2 was replaced before the kill: \(before)")
+        let current = try controlStatus(control).services[0].workers
+        #expect(current.contains { $0.name == "web.2" && $0.pid == old }, "the menu names pid \(old); web.2 is \(current), first \(before)")
+        session.send("t")
         let process = ProcessIdentity(old)
         func logged(_ text: String) throws -> Bool {
             (try ControlClient(path: control).send(.logs(after: 0)).logs ?? []).contains { $0.text.contains(text) }
@@ -132,7 +134,7 @@ import Testing
         session.send("BSpace", "BSpace", "BSpace")
         session.send("-l", "1:2")
         session.send("Enter")
-        try await eventually(timeout: 10, "autoscale 1-2 in the status") { try controlStatus(control).services[0].autoscale?.max == 2 }
+        try await eventually(timeout: 30, "autoscale 1-2 in the status") { try controlStatus(control).services[0].autoscale?.max == 2 }
         session.send("g")
         session.send("g")
         try await eventually(timeout: 30, "a second worker under the saturating load") {
@@ -176,7 +178,7 @@ import Testing
         #expect(try first.status().services[0].targetWorkers == 1, "the first arbiter was not asked")
         session.send("q")
         session.send("y")
-        try await eventually(timeout: 10, "pulse top to exit") { session.commandExited }
+        try await eventually(timeout: 30, "pulse top to exit") { session.commandExited }
         #expect(isRunning(pids.0) && isRunning(pids.1), "watching never stops a server")
     }
 }

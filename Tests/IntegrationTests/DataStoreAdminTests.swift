@@ -193,7 +193,7 @@ import Testing
         try? FileManager.default.removeItem(atPath: snapshot)
         let saved = try await onThread { [try pair.ours.send(["CONFIG", "SET", "save", "1 1"]), try pair.ours.send(["SET", "saved", "yes"])] }
         #expect(saved == ["+OK\r\n", "+OK\r\n"])
-        try await eventually(timeout: 10, "the save rule set by CONFIG SET to write \(snapshot)") { FileManager.default.fileExists(atPath: snapshot) }
+        try await eventually(timeout: 30, "the save rule set by CONFIG SET to write \(snapshot)") { FileManager.default.fileExists(atPath: snapshot) }
 
         // SHUTDOWN is refused, saying why; the store lives on.
         let port = try pair.server.port(service: "ds")
@@ -204,8 +204,11 @@ import Testing
         let (admin, idle, subscriber) = (try Connection(port: port), try Connection(port: port), try Connection(port: port))
         defer { withExtendedLifetime(admin) {} }
         _ = try await onThread { [try idle.send(["PING"]), try subscriber.send(["SUBSCRIBE", "c"]), try admin.send(["CONFIG", "SET", "timeout", "1"])] }
-        try await Task.sleep(for: .seconds(3))
-        let restorer = try Connection(port: port)   // the admin connection was idle too
+        // Until only the subscriber and the asking connection are left (the admin was idle too).
+        try await eventually(timeout: 30, every: 0.2, "the idle clients closed") {
+            try Connection(port: port).send(["INFO", "clients"]).contains("connected_clients:2\r\n")
+        }
+        let restorer = try Connection(port: port)
         let after = try await onThread { [try idle.send(["PING"]), try subscriber.send(["PING"]), try restorer.send(["CONFIG", "SET", "timeout", "0"])] }
         #expect(after == ["<closed>", "*2\r\n$4\r\npong\r\n$0\r\n\r\n", "+OK\r\n"])
     }

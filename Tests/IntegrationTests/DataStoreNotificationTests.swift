@@ -79,7 +79,9 @@ import Testing
             // RPUSH first: on a busy machine the 50 ms could pass before a later command.
             _ = try writer.send(["RPUSH", "l", "a"])
             _ = try writer.send(["SET", "session:1", "v", "PX", "50"])   // a string: no `set` event (class $ not asked)
-            Thread.sleep(forTimeInterval: 0.5)   // the periodic sweep forgets it, untouched
+            // The periodic sweep forgets it, untouched: DBSIZE counts keys without looking at them.
+            let deadline = Date().addingTimeInterval(20)
+            while try writer.send(["DBSIZE"]) != ":1\r\n", Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
             _ = try writer.send(["PUBLISH", "end", "end"])
             return try Self.messages(on: listener, until: "end")
         }

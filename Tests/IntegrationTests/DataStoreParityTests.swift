@@ -81,6 +81,23 @@ import Testing
         #expect(divergence == nil, "\(divergence ?? "")")
     }
 
+    /// Waits until `count` clients are blocked (INFO's blocked_clients), so that a
+    /// write comes after the wait it should end however slowly the machine runs.
+    /// A command that times out soon may be answered first: `unless` says it was.
+    static func untilBlocked(_ count: Int, _ connection: DataStoreSafetyTests.Connection, unless answered: Flag? = nil) async throws {
+        try await eventually(timeout: 30, every: 0.02, "\(count) blocked clients") {
+            try answered?.isSet == true || connection.send(["INFO", "clients"]).contains("blocked_clients:\(count)\r\n")
+        }
+    }
+
+    /// Set once, from any thread.
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
     /// Blocking timeouts read as Redis 7.0 reads them (long double seconds, rounded up
     /// to a millisecond): which time out, which wait for ever, which are refused.
     @Test(.enabled(if: RedisServer.available, "redis-server is missing: scripts/test installs it"))
@@ -134,20 +151,20 @@ import Testing
                                               try DataStoreSafetyTests.Connection(port: port))
             var transcript: [String] = []
             async let moved = onThread { try blocked.send(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"]) }
-            try await Task.sleep(for: .milliseconds(150))
+            try await Self.untilBlocked(1, writer)
             transcript += try await onThread { [try writer.send(["RPUSH", "tmp", "a", "b"]), try writer.send(["RENAMENX", "tmp", "src"])] }
             transcript.append(try await moved)
             transcript += try await onThread { [try writer.send(["LRANGE", "src", "0", "-1"]), try writer.send(["LRANGE", "dst", "0", "-1"])] }
 
             async let many = onThread { try blocked.send(["BLMPOP", "5", "2", "q1", "q2", "RIGHT", "COUNT", "2"]) }
-            try await Task.sleep(for: .milliseconds(150))
+            try await Self.untilBlocked(1, writer)
             transcript += try await onThread { [try writer.send(["COPY", "dst", "q2"])] }
             transcript.append(try await many)
 
             // A BRPOPLPUSH whose push wakes a BLMOVE waiting on its destination.
             async let first = onThread { try blocked.send(["BRPOPLPUSH", "b1", "b2", "5"]) }
             async let second = onThread { try chained.send(["BLMOVE", "b2", "b3", "LEFT", "LEFT", "5"]) }
-            try await Task.sleep(for: .milliseconds(150))
+            try await Self.untilBlocked(2, writer)
             transcript += try await onThread { [try writer.send(["LMOVE", "src", "b1", "LEFT", "LEFT"])] }
             transcript += [try await first, try await second]
             transcript += try await onThread { [try writer.send(["LRANGE", "b3", "0", "-1"]), try writer.send(["EXISTS", "b1", "b2"])] }
@@ -170,8 +187,9 @@ import Testing
             var transcript: [String] = []
             /// Sends `command` on the blocked connection, the writes on the other, and records every reply.
             func woken(_ command: [String], by writes: [[String]]) async throws {
-                async let reply = onThread { try blocked.send(command) }
-                try await Task.sleep(for: .milliseconds(150))
+                let answered = Flag()
+                async let reply = onThread { defer { answered.set() }; return try blocked.send(command) }
+                try await Self.untilBlocked(1, writer, unless: answered)
                 transcript += try await onThread { try writes.map { try writer.send($0) } }
                 transcript.append(try await reply)
             }

@@ -10,7 +10,7 @@ import Testing
     /// Used from one thread at a time, handed between them in turn.
     final class Connection: @unchecked Sendable {
         let fd: Int32
-        init(port: Int) throws { fd = try HTTPProbe.connect(port: port, timeout: 5) }
+        init(port: Int) throws { fd = try HTTPProbe.connect(port: port, timeout: 30) }   // only a failing case waits it out
         deinit { close(fd) }
 
         func send(_ words: [String]) throws -> String {

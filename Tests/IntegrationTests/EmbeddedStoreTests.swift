@@ -62,9 +62,9 @@ import Testing
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let subscriber = try ChildProcess([Self.redisCLI, "-p", "\(port)", "PSUBSCRIBE", "web*"], output: output)
         defer { subscriber.signal(SIGTERM) }
-        try await eventually(timeout: 10, "the subscription") { (try? self.numpat(port)) == 1 }
+        try await eventually(timeout: 30, "the subscription") { (try? self.numpat(port)) == 1 }
         #expect(try await cli(port, "PUBLISH", "webchat", "hello everyone") == "1")
-        try await eventually(timeout: 10, "the message at the subscriber") {
+        try await eventually(timeout: 30, "the message at the subscriber") {
             ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("pmessage\nweb*\nwebchat\nhello everyone")
         }
         #expect(try await cli(port, "PUBLISH", "elsewhere", "nobody listens") == "0")
@@ -110,15 +110,22 @@ import Testing
             let fd = try HTTPProbe.connect(port: port, timeout: 5)
             defer { close(fd) }
             try HTTPProbe.sendAll(fd, Array("WATCH a\r\n".utf8))
-            usleep(100_000)
+            // WATCH's reply first, so the other connection's SET comes after it.
+            var watched = [UInt8](repeating: 0, count: 5)
+            var count = 0
+            while count < 5 {
+                let got = watched.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + count, 5 - count, 0) }
+                guard got > 0 else { break }
+                count += got
+            }
             _ = try HTTPProbe.exchange(port: port, "SET a changed\r\nQUIT\r\n")
             try HTTPProbe.sendAll(fd, Array("MULTI\r\nSET a mine\r\nEXEC\r\nGET a\r\nQUIT\r\n".utf8))
-            return try HTTPProbe.readToEnd(fd)
+            return String(decoding: watched[..<count], as: UTF8.self) + (try HTTPProbe.readToEnd(fd))
         }
         #expect(conflict == "+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$7\r\nchanged\r\n+OK\r\n")
         // BLPOP waits for a push from another connection; the pipeline behind it waits too.
-        async let popped = onThread { try HTTPProbe.exchange(port: port, "BLPOP jobs 10\r\nPING\r\nQUIT\r\n") }
-        try await Task.sleep(for: .milliseconds(300))
+        async let popped = onThread { try HTTPProbe.exchange(port: port, "BLPOP jobs 10\r\nPING\r\nQUIT\r\n", timeout: 30) }
+        try await eventually(timeout: 9, every: 0.05, "BLPOP blocked") { try HTTPProbe.exchange(port: port, "INFO clients\r\nQUIT\r\n").contains("blocked_clients:1\r\n") }
         #expect(try await cli(port, "RPUSH", "jobs", "build") == "1")
         #expect(try await popped == "*2\r\n$4\r\njobs\r\n$5\r\nbuild\r\n+PONG\r\n+OK\r\n")
         let started = Date()
@@ -136,7 +143,7 @@ import Testing
         let setAt = Date()
         #expect(try await cli(port, "SET", "kept", "yes", "EX", "500") == "OK")
         #expect(try await cli(port, "ZADD", "board", "3", "ada") == "1")
-        try await eventually(timeout: 5, "the save rule to write the snapshot") { FileManager.default.fileExists(atPath: snapshot) }
+        try await eventually(timeout: 30, "the save rule to write the snapshot") { FileManager.default.fileExists(atPath: snapshot) }
         #expect(try await cli(port, "RPUSH", "late", "x") == "1")
         // A background save the rule started may still be writing: SAVE is refused until it ends.
         var saved = ""
@@ -209,8 +216,8 @@ import Testing
         defer { close(idle) }
         let stopping = Date()
         server.signal(SIGTERM)
-        #expect(try await server.waitForExit(timeout: 10) == 0)
-        #expect(Date().timeIntervalSince(stopping) < 5)
+        #expect(try await server.waitForExit(timeout: 30) == 0)
+        #expect(Date().timeIntervalSince(stopping) < 15)   // held up, it would take the 30 s graceful timeout
 
         let external = try PulseServer(arguments: ["-w", "1", "--data-store", "redis://127.0.0.1:6399/2"])
         defer { external.shutdown() }

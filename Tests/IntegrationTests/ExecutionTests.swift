@@ -15,30 +15,32 @@ import Testing
         #expect(ready.services[0].mode == .thread)
         let port = try server.port()
 
-        async let threadRun = concurrently(8, port: port, "/sleep?ms=2500")
-        try await server.waitFor("4 busy threads and 4 queued", timeout: 6) { status in
+        // Waves of 5 s: long enough for a heartbeat to show each on a stalled machine,
+        // and for the bounds below to stay apart from the next number of waves.
+        async let threadRun = concurrently(8, port: port, "/sleep?ms=5000", timeout: 40)
+        try await server.waitFor("4 busy threads and 4 queued", timeout: 15) { status in
             let worker = status.services[0].workers[0]
             return worker.threads?.busy == 4 && worker.threads?.size == 4 && worker.queue == 4 && worker.mode == "thread"
         }
         let threads = try await threadRun
         #expect(threads.statuses == Array(repeating: 200, count: 8))
         // At least two waves; that they ran four at a time, the status above showed.
-        #expect(threads.seconds >= 5.0, "8 requests of 2.5 s on 4 threads took \(threads.seconds) s")
+        #expect(threads.seconds >= 10.0, "8 requests of 5 s on 4 threads took \(threads.seconds) s")
 
         let switched = try await runCommand("pulse", ["ctl", "--control", server.control, "mode", "cooperative"])
         #expect(switched.status == 0 && switched.output.contains("cooperative"))
-        try await server.waitFor("the worker to report cooperative mode", timeout: 5) {
+        try await server.waitFor("the worker to report cooperative mode", timeout: 20) {
             $0.services[0].mode == .cooperative && $0.services[0].workers[0].mode == "cooperative"
         }
-        async let greenRun = concurrently(8, port: port, "/sleep?ms=2500")
-        try await server.waitFor("8 busy in the green pool", timeout: 6) { status in
+        async let greenRun = concurrently(8, port: port, "/sleep?ms=5000", timeout: 40)
+        try await server.waitFor("8 busy in the green pool", timeout: 15) { status in
             let worker = status.services[0].workers[0]
             return worker.green?.busy == 8 && worker.green?.size == 100 && worker.queue == 0
         }
         let green = try await greenRun
         #expect(green.statuses == Array(repeating: 200, count: 8))
-        // One wave: two would take at least 5 s.
-        #expect(green.seconds >= 2.5 && green.seconds < 5.0, "one wave of 2.5 s took \(green.seconds) s")
+        // One wave: two would take at least 10 s.
+        #expect(green.seconds >= 5.0 && green.seconds < 10.0, "one wave of 5 s took \(green.seconds) s")
     }
 
     @Test func switchingModesUnderLoadFailsNothing() async throws {
@@ -66,7 +68,7 @@ import Testing
         try await server.waitForReady(1)
         let port = try server.port()
         // Long enough for two heartbeats to show the pool busy and then the queue full.
-        async let first = onThread { try HTTPProbe.get(port: port, "/sleep?ms=4000") }
+        async let first = onThread { try HTTPProbe.get(port: port, "/sleep?ms=10000", timeout: 40) }
         try await server.waitFor("one request running") { $0.services[0].workers[0].threads?.busy == 1 }
         async let second = onThread { try HTTPProbe.get(port: port, "/sleep?ms=10") }
         try await server.waitFor("one request queued") { $0.services[0].workers[0].queue == 1 }

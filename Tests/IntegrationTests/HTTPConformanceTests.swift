@@ -23,20 +23,27 @@ extension HeavyTests {
             return server
         }
 
-        /// Sends `bytes` and reads until the server closes or is quiet for `quiet` seconds.
+        /// Sends `bytes` and reads until the server closes or, once it has answered, is
+        /// quiet for `quiet` seconds. The first answer may take up to 30 s: every case
+        /// here gets one, and a stalled machine must not make "nothing yet" look like an end.
         static func exchange(_ server: PulseServer, _ bytes: String, quiet: Double = 0.7) async throws -> Exchange {
             let port = try server.port()
             return try await onThread {
-                let fd = try HTTPProbe.connect(port: port, timeout: 10)
+                let fd = try HTTPProbe.connect(port: port, timeout: 30)
                 defer { close(fd) }
-                var limit = timeval(tv_sec: Int(quiet), tv_usec: Int((quiet - quiet.rounded(.down)) * 1_000_000))
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
                 try HTTPProbe.sendAll(fd, Array(bytes.utf8))
                 var received: [UInt8] = []
                 var chunk = [UInt8](repeating: 0, count: 65536)
                 while true {
                     let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                    if count > 0 { received += chunk[..<count]; continue }
+                    if count > 0 {
+                        if received.isEmpty {
+                            var limit = timeval(tv_sec: Int(quiet), tv_usec: Int((quiet - quiet.rounded(.down)) * 1_000_000))
+                            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+                        }
+                        received += chunk[..<count]
+                        continue
+                    }
                     let end: Exchange.End = count == 0 ? .closed : errno == ECONNRESET ? .reset : .open
                     return Exchange(text: String(decoding: received, as: UTF8.self), end: end)
                 }

@@ -12,14 +12,14 @@ import Testing
         let workers = try await server.waitForReady(2).services[0].workers.map(\.pid)
         let port = try server.port()
         // Long enough for a heartbeat to show it in flight, however busy the machine.
-        async let slow = onThread { try HTTPProbe.get(port: port, "/sleep?ms=3000") }
+        async let slow = onThread { try HTTPProbe.get(port: port, "/sleep?ms=8000", timeout: 40) }
         try await server.waitFor("the slow request in flight") { status in
             status.services[0].workers.contains { $0.inflight == 1 }
         }
         server.signal(SIGTERM)
         let reply = try await slow
-        #expect(reply.status == 200 && reply.body == "slept 3000 ms\n")
-        #expect(try await server.waitForExit(timeout: 10) == 0)
+        #expect(reply.status == 200 && reply.body == "slept 8000 ms\n")
+        #expect(try await server.waitForExit(timeout: 30) == 0)
         for pid in workers { #expect(!isRunning(pid)) }
         #expect(!FileManager.default.fileExists(atPath: server.control))
         #expect(server.log.contains("shutting down gracefully"))
@@ -38,8 +38,9 @@ import Testing
         }
         server.signal(SIGTERM)
         let started = Date()
-        #expect(try await server.waitForExit(timeout: 10) == 0)
-        #expect(Date().timeIntervalSince(started) < 5, "the drain waited for a request nobody will read")
+        #expect(try await server.waitForExit(timeout: 30) == 0)
+        // Waiting for the request would take until the 20 s graceful timeout.
+        #expect(Date().timeIntervalSince(started) < 15, "the drain waited for a request nobody will read")
     }
 
     @Test func sigquitStopsAtOnce() async throws {
@@ -51,8 +52,9 @@ import Testing
         try await server.waitFor("the slow request in flight") { $0.services[0].workers.contains { $0.inflight == 1 } }
         let started = Date()
         server.signal(SIGQUIT)
-        #expect(try await server.waitForExit(timeout: 8) != nil)
-        #expect(Date().timeIntervalSince(started) < 8)
+        // A graceful stop would wait for the 20 s request.
+        #expect(try await server.waitForExit(timeout: 15) != nil)
+        #expect(Date().timeIntervalSince(started) < 15)
         #expect(!isRunning(worker))
         let reply = try await slow
         #expect(reply?.status != 200)
@@ -69,7 +71,7 @@ import Testing
         try await server.waitFor("the graceful shutdown") { $0.arbiter.state == "stopping" }
         #expect(server.process.isRunning)
         server.signal(SIGINT)
-        #expect(try await server.waitForExit(timeout: 8) != nil)
+        #expect(try await server.waitForExit(timeout: 15) != nil)   // a graceful stop would wait for the 20 s request
         #expect(server.log.contains("SIGINT: stopping at once"))
         _ = try await slow
     }
@@ -79,7 +81,7 @@ import Testing
         defer { server.shutdown() }
         let workers = try await server.waitForReady(2).services[0].workers.map(\.pid)
         server.signal(SIGKILL)
-        try await eventually(timeout: 4, "every worker to exit by itself") { workers.allSatisfy { !isRunning($0) } }
+        try await eventually(timeout: 20, "every worker to exit by itself") { workers.allSatisfy { !isRunning($0) } }
     }
 
     @Test func pidfileRefusesALiveProcessAndReplacesAStaleOne() async throws {
@@ -100,7 +102,7 @@ import Testing
         try await server.waitForReady(1)
         #expect(try String(contentsOfFile: pidfile, encoding: .utf8) == "\(server.pid)\n")
         server.signal(SIGTERM)
-        #expect(try await server.waitForExit(timeout: 10) == 0)
+        #expect(try await server.waitForExit(timeout: 30) == 0)
         #expect(!FileManager.default.fileExists(atPath: pidfile))
     }
 
@@ -192,9 +194,9 @@ extension LifecycleTests {
         #expect(try String(contentsOfFile: logFile, encoding: .utf8).contains("arbiter started"))
         try FileManager.default.moveItem(atPath: logFile, toPath: logFile + ".1")
         server.signal(SIGUSR1)
-        try await eventually(timeout: 10, "a new log file") { FileManager.default.fileExists(atPath: logFile) }
+        try await eventually(timeout: 30, "a new log file") { FileManager.default.fileExists(atPath: logFile) }
         #expect(try server.request(.scale(.by(1), service: "web")).ok)
-        try await eventually(timeout: 10, "the scale logged in the new file") {
+        try await eventually(timeout: 30, "the scale logged in the new file") {
             ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("scale +1")
         }
         let rotated = try String(contentsOfFile: logFile + ".1", encoding: .utf8)
@@ -241,7 +243,7 @@ extension LifecycleTests {
         _ = try HTTPProbe.exchange(port: port, "GET /hello?x=\"1\" HTTP/1.1\r\nHost: x\r\nUser-Agent: probe/1\r\nReferer: http://r/\r\nConnection: close\r\n\r\n")
         #expect(try HTTPProbe.get(port: port, "/nothing-here").status == 404)
         var lines: [String] = []
-        try await eventually(timeout: 10, "two access lines") {
+        try await eventually(timeout: 30, "two access lines") {
             lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             return lines.count == 2
         }
@@ -262,7 +264,7 @@ extension LifecycleTests {
         // USR1: the workers reopen it by its name too.
         try FileManager.default.moveItem(atPath: path, toPath: path + ".1")
         server.signal(SIGUSR1)
-        try await eventually(timeout: 10, "a line in a new access log") {
+        try await eventually(timeout: 30, "a line in a new access log") {
             _ = try? HTTPProbe.get(port: port, "/hello")
             return ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("/hello")
         }
@@ -273,7 +275,7 @@ extension LifecycleTests {
         defer { server.shutdown() }
         try await server.waitForReady(1)
         #expect(try HTTPProbe.get(port: try server.port(), "/hello").status == 200)
-        try await eventually(timeout: 10, "the access line, tagged with its worker") {
+        try await eventually(timeout: 30, "the access line, tagged with its worker") {
             server.log.contains("[web.1] 127.0.0.1 - - [") && server.log.contains("\"GET /hello HTTP/1.1\" 200 13")
         }
         let bad = try await runCommand("PulseTestApp", ["--access-log-format", "xml", "--no-dashboard"])

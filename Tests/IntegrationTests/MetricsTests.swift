@@ -62,7 +62,7 @@ import Testing
         for _ in 0..<3 { #expect(try HTTPProbe.get(port: port, "/no-such-page").status == 404) }
         // Heartbeats come once a second: wait for every request to be reported.
         var after: [Sample] = []
-        try await eventually(timeout: 10, "23 requests in /metrics") {
+        try await eventually(timeout: 30, "23 requests in /metrics") {
             after = try Self.parse(try HTTPProbe.get(port: metrics, "/metrics").body)
             return total(after, "pulse_worker_requests_total", ["service": "web"]) - total(before, "pulse_worker_requests_total", ["service": "web"]) >= 23
         }
@@ -116,15 +116,15 @@ import Testing
         unlink(flag)
         #expect(try server.request(.restart(service: "web")).ok)
         try await server.waitForReady(1, timeout: 30)
-        try await eventually(timeout: 10, "ready again") { try HTTPProbe.get(port: metrics, "/readyz").status == 200 }
+        try await eventually(timeout: 30, "ready again") { try HTTPProbe.get(port: metrics, "/readyz").status == 200 }
 
         // While the arbiter drains (a slow request holds it), it is alive and not ready.
         let slow = try HTTPProbe.connect(port: port, timeout: 5)
         defer { close(slow) }
-        try HTTPProbe.sendAll(slow, Array("GET /sleep?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
-        try await eventually(timeout: 10, "the slow request in flight") { try server.status().services[0].workers.first?.inflight == 1 }
+        try HTTPProbe.sendAll(slow, Array("GET /sleep?ms=15000 HTTP/1.1\r\nHost: x\r\n\r\n".utf8))   // killed at the end
+        try await eventually(timeout: 30, "the slow request in flight") { try server.status().services[0].workers.first?.inflight == 1 }
         server.signal(SIGTERM)
-        try await eventually(timeout: 10, "503 while draining") {
+        try await eventually(timeout: 30, "503 while draining") {
             let answer = try HTTPProbe.get(port: metrics, "/readyz")
             return answer.status == 503 && answer.body.contains("shutting down")
         }

@@ -99,7 +99,7 @@ import Testing
         try await server.waitForReady(1)
         let port = try server.port()
         _ = try await onThread { try HTTPProbe.get(port: port, "/fail") }
-        try await eventually(timeout: 10, "the worker's error in the log file") {
+        try await eventually(timeout: 30, "the worker's error in the log file") {
             let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             return text.contains("[web.1] GET /fail failed") && text.contains("[arbiter] worker web.1")
         }

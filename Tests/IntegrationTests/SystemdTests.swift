@@ -52,11 +52,11 @@ import Testing
                                      environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "600000"])
         defer { server.shutdown() }
         try await server.waitForReady(2)
-        try await eventually(timeout: 10, "READY=1") { notify.messages.contains { $0.hasPrefix("READY=1") } }
+        try await eventually(timeout: 30, "READY=1") { notify.messages.contains { $0.hasPrefix("READY=1") } }
         let ready = try #require(notify.messages.first { $0.hasPrefix("READY=1") })
         #expect(ready.contains("STATUS=web: 2/2 ready"), "\(ready)")
         // The watchdog, every 0.3 s here (half of WATCHDOG_USEC).
-        try await eventually(timeout: 10, "WATCHDOG=1 twice") { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 2 }
+        try await eventually(timeout: 30, "WATCHDOG=1 twice") { notify.messages.filter { $0 == "WATCHDOG=1" }.count >= 2 }
         // Workers do not inherit the socket.
         let worker = try server.status().services[0].workers[0].pid
         let environ = (try? String(contentsOfFile: "/proc/\(worker)/environ", encoding: .utf8)) ?? ""

@@ -17,13 +17,13 @@ extension HeavyTests {
             let port = try server.port()
             return try await onThread {
                 let socket = try WebSocketProbe(port: port, path: "/ws/echo")
-                socket.setReceiveTimeout(5)
+                socket.setReceiveTimeout(30)   // only a failing case waits it out
                 guard try socket.receiveSkippingPings().text == "hello stranger" else { throw HTTPProbe.Failure(description: "no greeting") }
                 return socket
             }
         }
 
-        /// The frames the server sends until it closes the connection (or is quiet for 5 s).
+        /// The frames the server sends until it closes the connection (or is quiet for 30 s).
         static func framesUntilClosed(_ socket: WebSocketProbe) async throws -> [WebSocketProbe.Frame] {
             try await onThread {
                 var frames: [WebSocketProbe.Frame] = []

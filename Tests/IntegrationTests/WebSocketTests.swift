@@ -71,6 +71,8 @@ import Testing
         let first = try await onThread { try WebSocketProbe(port: port, path: "/ws/echo") }
         let second = try await onThread { try WebSocketProbe(port: port, path: "/ws/echo") }
         try await server.waitFor("2 websockets counted") { $0.services[0].workers[0].websockets == 2 }
+        // The close comes after the new worker boots, which a loaded machine may take long over.
+        for socket in [first, second] { socket.setReceiveTimeout(40) }
         #expect(try server.request(.reload(service: nil)).ok)
         let closes = try await onThread { () -> [Int?] in
             [try first.receiveAfterGreeting().closeCode, try second.receiveAfterGreeting().closeCode]
@@ -83,12 +85,15 @@ import Testing
     }
 
     @Test func idleSocketsArePingedAndClosedWhenThePeerIsGone() async throws {
-        let server = try PulseServer(arguments: ["-w", "1", "--websocket-ping", "0.5"])
+        // Pings every 2 s: an answering client whose thread a loaded machine holds back
+        // for a moment still answers before the next one.
+        let server = try PulseServer(arguments: ["-w", "1", "--websocket-ping", "2"])
         defer { server.shutdown() }
         try await server.waitForReady(1)
         let port = try server.port()
         try await onThread {
             let answering = try WebSocketProbe(port: port, path: "/ws/echo")
+            answering.setReceiveTimeout(30)
             _ = try answering.receive()                                   // the greeting
             for _ in 0..<3 {
                 let ping = try answering.receive()
@@ -99,6 +104,7 @@ import Testing
             #expect(try answering.receiveSkippingPings().text == "still here")
 
             let silent = try WebSocketProbe(port: port, path: "/ws/echo")
+            silent.setReceiveTimeout(30)
             _ = try silent.receive()
             #expect(try silent.receive().opcode == 0x9)                  // not answered
             #expect(try silent.receive().closeCode == 1001)

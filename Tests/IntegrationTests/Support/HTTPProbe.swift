@@ -180,11 +180,11 @@ final class KeepAliveConnection {
 
 /// Sends `count` requests at once, each on its own connection and thread; returns
 /// their statuses, sorted, and the time they all took.
-func concurrently(_ count: Int, port: Int, _ path: String) async throws -> (statuses: [Int], seconds: Double) {
+func concurrently(_ count: Int, port: Int, _ path: String, timeout: Double = 15) async throws -> (statuses: [Int], seconds: Double) {
     let started = Date()
     let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
         for _ in 0..<count {
-            group.addTask { try await onThread { try HTTPProbe.get(port: port, path).status } }
+            group.addTask { try await onThread { try HTTPProbe.get(port: port, path, timeout: timeout).status } }
         }
         return try await group.reduce(into: []) { $0.append($1) }
     }
