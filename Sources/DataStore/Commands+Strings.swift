@@ -1,6 +1,13 @@
 extension Commands {
     static let strings: [String: Command] = [
-        "get": one(2) { (session, arguments) throws(CommandError) in .bulkString(try session.string(arguments[0])) },
+        "get": one(2) { (session, arguments) throws(CommandError) in
+            switch session.lookup(arguments[0]) {
+            case nil: return .null
+            case .shortString(let short)?: return .shortBulk(short)
+            case .string(let bytes)?: return .bulkString(bytes)
+            default: throw .wrongType
+            }
+        },
         "set": one(-3) { (session, arguments) throws(CommandError) in
             let key = arguments[0]
             let options = try StringOptions(arguments.dropFirst(2), forSet: true)

@@ -91,8 +91,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
                 let replies = session.respond(name: name, arguments: request.arguments)
                 // CLIENT REPLY SKIP is not answered either; it set the flag for the next command.
                 if !skipped, !session.skipNextReply, !session.repliesOff {
-                    let resp3 = session.resp3
-                    replies.forEach { $0.write(to: &output, resp3: resp3) }
+                    replies.write(to: &output, resp3: session.resp3)
                 }
                 if session.closeAfterReply || session.blocked != nil { break }
             }
@@ -103,9 +102,10 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         if pending.readableBytes == 0 { pending.clear() } else { pending.discardReadBytes() }
         store.stats.outputBytes += output.readableBytes
         if output.readableBytes > 0 {
-            let close = session.closeAfterReply
-            context.writeAndFlush(Self.wrapOutboundOut(output)).assumeIsolated().whenComplete { _ in
-                if close { context.close(promise: nil) }
+            if session.closeAfterReply {
+                context.writeAndFlush(Self.wrapOutboundOut(output)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.writeAndFlush(Self.wrapOutboundOut(output), promise: nil)   // no future to make and complete
             }
         }
     }

@@ -33,6 +33,21 @@ extension RESPValue {
         }
     }
 
+    static func writeShortBulk(_ short: ShortString, to buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { out in
+            var index = 0
+            putLine(UInt8(ascii: "$"), short.count, into: out, at: &index)
+            short.withBytes { bytes in
+                guard let base = bytes.baseAddress, let target = out.baseAddress else { return }
+                (target + index).copyMemory(from: base, byteCount: bytes.count)
+            }
+            index += short.count
+            out[index] = 0x0D
+            out[index + 1] = 0x0A
+            return index + 2
+        }
+    }
+
     /// An array of bulk strings (LRANGE, HGETALL, SMEMBERS...) in one write, its size
     /// counted first; false, with nothing written, when an element is anything else.
     static func writeBulkArray(_ values: [RESPValue], to buffer: inout ByteBuffer) -> Bool {

@@ -9,6 +9,9 @@ public enum RESPValue: Equatable, Sendable {
     case integer(Int)
     /// nil is the null bulk string (`$-1`; RESP3's null `_`).
     case bulkString([UInt8]?)
+    /// A bulk string of up to 7 bytes as the keyspace keeps it, in one word: GET of a
+    /// short value allocates nothing. Written as `bulkString` is.
+    case shortBulk(ShortString)
     /// nil is the null array (`*-1`; RESP3's null `_`).
     case array([RESPValue]?)
     /// A score: `,2.5` in RESP3, the bulk string "2.5" in RESP2.
@@ -47,6 +50,7 @@ public enum RESPValue: Equatable, Sendable {
     public var bytes: [UInt8]? {
         switch self {
         case .bulkString(let bytes): bytes
+        case .shortBulk(let short): short.bytes
         case .simpleString(let text): Array(text.utf8)
         case .integer(let value): Commands.decimal(value)
         case .double(let value): Array(Commands.format(value).utf8)
@@ -75,6 +79,8 @@ public enum RESPValue: Equatable, Sendable {
             buffer.writeString(resp3 ? "_\r\n" : self == .null ? "$-1\r\n" : "*-1\r\n")
         case .bulkString(let bytes?):
             Self.writeLine(UInt8(ascii: "$"), bytes.count, payload: bytes, to: &buffer)
+        case .shortBulk(let short):
+            Self.writeShortBulk(short, to: &buffer)
         case .array(let values?):
             if !Self.writeBulkArray(values, to: &buffer) { Self.write(values, as: "*", to: &buffer, resp3: resp3) }
         case .double(let value):

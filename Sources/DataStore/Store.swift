@@ -122,7 +122,11 @@ public struct ShortString: Sendable, Equatable {
     /// through the standard library's unspecialised allocation, which looks up the
     /// array's metadata at run time (about 320 instructions) on every call.
     var bytes: [UInt8] {
-        withUnsafeBytes(of: raw.littleEndian) { Array(UnsafeRawBufferPointer(rebasing: $0[1..<(1 + count)])) }
+        withBytes { Array($0) }
+    }
+
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeBytes(of: raw.littleEndian) { body(UnsafeRawBufferPointer(rebasing: $0[1..<(1 + count)])) }
     }
 }
 
