@@ -37,14 +37,8 @@ extension RESPValue {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16) { out in
             var index = 0
             putLine(UInt8(ascii: "$"), short.count, into: out, at: &index)
-            short.withBytes { bytes in
-                guard let base = bytes.baseAddress, let target = out.baseAddress else { return }
-                (target + index).copyMemory(from: base, byteCount: bytes.count)
-            }
-            index += short.count
-            out[index] = 0x0D
-            out[index + 1] = 0x0A
-            return index + 2
+            short.withBytes { putPayload($0, into: out, at: &index) }
+            return index
         }
     }
 
@@ -103,11 +97,14 @@ extension RESPValue {
 
     /// Writes `payload` and CR LF at `index`.
     private static func putPayload(_ payload: [UInt8], into out: UnsafeMutableRawBufferPointer, at index: inout Int) {
-        payload.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress, let target = out.baseAddress else { return }
+        payload.withUnsafeBytes { putPayload($0, into: out, at: &index) }
+    }
+
+    private static func putPayload(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer, at index: inout Int) {
+        if let base = bytes.baseAddress, let target = out.baseAddress {
             (target + index).copyMemory(from: base, byteCount: bytes.count)
         }
-        index += payload.count
+        index += bytes.count
         out[index] = 0x0D
         out[index + 1] = 0x0A
         index += 2
