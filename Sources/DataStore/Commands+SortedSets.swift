@@ -4,6 +4,10 @@ extension Commands {
             var index = 1
             var nx = false, xx = false, gt = false, lt = false, ch = false, incr = false
             flags: while index < arguments.count {
+                // A score starts with a digit, a sign or a point: only a word can be a flag.
+                guard let first = arguments[index].first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z") else {
+                    break flags
+                }
                 switch arguments[index].text.uppercased() {
                 case "NX": nx = true
                 case "XX": xx = true
@@ -23,6 +27,7 @@ extension Commands {
             }
             guard !incr || pairs.count == 2 else { throw CommandError(message: "ERR INCR option supports a single increment-element pair") }
             var updates: [(score: Double, member: [UInt8])] = []
+            updates.reserveCapacity(pairs.count / 2)
             for pair in stride(from: pairs.startIndex, to: pairs.endIndex, by: 2) {
                 updates.append((try double(arguments[pair]), arguments[pair + 1]))
             }
@@ -39,8 +44,10 @@ extension Commands {
                     }
                     if let current, (gt && score <= current) || (lt && score >= current) { continue }
                     if current == nil { added += 1 } else if current != score { changed += 1 }
-                    set.set(update.member, score: stored(score))
                     incremented = score
+                    // The same bits again: nothing to store (`set` would look the member up again).
+                    let kept = stored(score)
+                    if current?.bitPattern != kept.bitPattern { set.set(update.member, score: kept) }
                 }
             }
             if added + changed > 0 { session.notify(.sortedSets, incr ? "zincr" : "zadd", arguments[0]) }
