@@ -94,7 +94,7 @@ extension Commands {
             guard replace else { return .integer(0) }
             targetDB.delete(destination)
         }
-        targetDB.set(destination, value)
+        targetDB.set(destination, value.copied)   // boxes of its own: the keys change apart
         if let expiry { targetDB.setExpiry(destination, expiry) }
         session.store.changes += 1
         session.store.notify(.generic, "copy_to", key: destination, database: target)

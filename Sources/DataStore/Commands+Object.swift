@@ -58,11 +58,14 @@ extension Commands {
             return bytes.count <= 44 ? "embstr" : "raw"
         case .list:
             return "quicklist"
-        case .hash(let hash):
+        case .hash(let box):
+            let hash = box.value
             return hash.count <= 128 && hash.allSatisfy({ $0.key.bytes.count <= 64 && $0.value.count <= 64 }) ? "listpack" : "hashtable"
-        case .set(let set):
+        case .set(let box):
+            let set = box.value
             return set.count <= 512 && set.allSatisfy({ integer($0.bytes) != nil }) ? "intset" : "hashtable"
-        case .sortedSet(let set):
+        case .sortedSet(let box):
+            let set = box.value
             return set.count <= 128 && set.membersFit(within: 64) ? "listpack" : "skiplist"
         case .stream:
             return "stream"

@@ -129,8 +129,8 @@ extension Commands {
     static func scores(_ session: Session, _ key: [UInt8]) throws(CommandError) -> [[UInt8]: Double]? {
         switch session.lookup(key) {
         case nil: return nil
-        case .sortedSet(let set)?: return set.scores
-        case .set(let set)?: return Dictionary(uniqueKeysWithValues: set.map { ($0.bytes, 1.0) })
+        case .sortedSet(let set)?: return set.value.scores
+        case .set(let set)?: return Dictionary(uniqueKeysWithValues: set.value.map { ($0.bytes, 1.0) })
         default: throw .wrongType
         }
     }

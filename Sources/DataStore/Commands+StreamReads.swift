@@ -129,9 +129,10 @@ extension Session {
     /// A blocked XREAD or XREADGROUP and a key that may have new entries: its reply,
     /// nil to wait on. A group that went away, or a stream that did, is an error.
     func serveStream(_ read: StreamRead, from key: [UInt8]) throws(CommandError) -> RESPValue? {
-        guard case .stream(let stream)? = db.get(key, now: now) else {
+        guard case .stream(let box)? = db.get(key, now: now) else {
             return read.group == nil ? nil : .error("UNBLOCKED the stream key no longer exists")
         }
+        let stream = box.value
         var after = read.after[key] ?? .zero
         if let group = read.group {
             guard let state = stream.groups[group.name] else {

@@ -29,79 +29,70 @@ extension Session {
     }
 
     func list(_ key: [UInt8]) throws(CommandError) -> CircularBuffer<[UInt8]>? {
-        try typed(key) { if case .list(let list) = $0 { list } else { nil } }
+        try typed(key) { if case .list(let box) = $0 { box.value } else { nil } }
     }
 
     func hash(_ key: [UInt8]) throws(CommandError) -> [StoreKey: [UInt8]]? {
-        try typed(key) { if case .hash(let hash) = $0 { hash } else { nil } }
+        try typed(key) { if case .hash(let box) = $0 { box.value } else { nil } }
     }
 
     func set(_ key: [UInt8]) throws(CommandError) -> Set<StoreKey>? {
-        try typed(key) { if case .set(let set) = $0 { set } else { nil } }
+        try typed(key) { if case .set(let box) = $0 { box.value } else { nil } }
     }
 
     func sortedSet(_ key: [UInt8]) throws(CommandError) -> SortedSet? {
-        try typed(key) { if case .sortedSet(let set) = $0 { set } else { nil } }
+        try typed(key) { if case .sortedSet(let box) = $0 { box.value } else { nil } }
     }
 
     func stream(_ key: [UInt8]) throws(CommandError) -> Stream? {
-        try typed(key) { if case .stream(let stream) = $0 { stream } else { nil } }
+        try typed(key) { if case .stream(let box) = $0 { box.value } else { nil } }
     }
 
-    /// Changes a collection in place, in its slot of the keyspace (one lookup of the
-    /// key). The slot lets go of it first, so the change does not copy it
-    /// (copy-on-write made every LPUSH O(n)). A missing key starts empty; an emptied
-    /// collection is deleted; the value goes back even if `body` throws.
-    /// `empty` is made only for a missing key: an empty list allocates room for 16
-    /// elements, which cost an LPUSH to an existing list 1,000 instructions.
-    /// `body` changes only the value it is given: the keyspace is lent to it.
-    private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> T?, wrap: (T) -> StoreValue, empty: () -> T,
+    /// Changes a collection in place, in its box: one lookup of the key, and no copy
+    /// (copy-on-write made every LPUSH O(n) when the dictionary still held the value).
+    /// A missing key starts empty; an emptied collection is deleted; the change stays
+    /// even if `body` throws. `empty` is made only for a missing key: an empty list
+    /// allocates room for 16 elements, which cost an LPUSH to an existing list 1,000
+    /// instructions.
+    private func mutate<T, R>(_ key: [UInt8], extract: (StoreValue) -> Box<T>?, wrap: (Box<T>) -> StoreValue, empty: () -> T,
                               _ body: (inout T) throws(CommandError) -> R) throws(CommandError) -> R {
-        if db.hasExpiries { _ = db.get(key, now: now) }   // forgets the key if its time is up
-        var outcome: (existed: Bool, kept: Bool, wakes: Bool)?
-        defer {
-            if let outcome {
-                if outcome.kept || outcome.existed {
-                    db.changedInPlace(key, created: !outcome.existed, deleted: !outcome.kept, wakes: outcome.kept && outcome.wakes)
+        if let existing = db.get(key, now: now) {
+            guard let box = extract(existing) else { throw .wrongType }
+            defer {
+                let value = wrap(box)
+                if value.isEmptyCollection {
+                    db.delete(key)
+                    emptied.append(key)
+                } else {
+                    db.changedInPlace(key, created: false, deleted: false, wakes: value.wakesWaiters)
                 }
-                if outcome.existed, !outcome.kept { emptied.append(key) }
                 store.changes += 1
             }
+            return try body(&box.value)
         }
-        return try db.withSlot(key) { (slot: inout StoreValue?) throws(CommandError) -> R in
-            var value: T
-            let existed = slot != nil
-            if let existing = slot {
-                guard let typed = extract(existing) else { throw .wrongType }
-                value = typed
-                slot = nil
-            } else {
-                value = empty()
-            }
-            defer {
-                let wrapped = wrap(value)
-                let kept = !wrapped.isEmptyCollection
-                slot = kept ? wrapped : nil
-                outcome = (existed, kept, wrapped.wakesWaiters)
-            }
-            return try body(&value)
+        let box = Box(empty())
+        defer {
+            let value = wrap(box)
+            if !value.isEmptyCollection { db.set(key, value, keepTTL: true, isNew: true) }
+            store.changes += 1
         }
+        return try body(&box.value)
     }
 
     func mutateList<R>(_ key: [UInt8], _ body: (inout CircularBuffer<[UInt8]>) throws(CommandError) -> R) throws(CommandError) -> R {
-        try mutate(key, extract: { if case .list(let list) = $0 { list } else { nil } }, wrap: StoreValue.list, empty: { [] }, body)
+        try mutate(key, extract: { if case .list(let box) = $0 { box } else { nil } }, wrap: StoreValue.list, empty: { [] }, body)
     }
 
     func mutateHash<R>(_ key: [UInt8], _ body: (inout [StoreKey: [UInt8]]) throws(CommandError) -> R) throws(CommandError) -> R {
-        try mutate(key, extract: { if case .hash(let hash) = $0 { hash } else { nil } }, wrap: StoreValue.hash, empty: { [:] }, body)
+        try mutate(key, extract: { if case .hash(let box) = $0 { box } else { nil } }, wrap: StoreValue.hash, empty: { [:] }, body)
     }
 
     func mutateSet<R>(_ key: [UInt8], _ body: (inout Set<StoreKey>) throws(CommandError) -> R) throws(CommandError) -> R {
-        try mutate(key, extract: { if case .set(let set) = $0 { set } else { nil } }, wrap: StoreValue.set, empty: { [] }, body)
+        try mutate(key, extract: { if case .set(let box) = $0 { box } else { nil } }, wrap: StoreValue.set, empty: { [] }, body)
     }
 
     func mutateSortedSet<R>(_ key: [UInt8], _ body: (inout SortedSet) throws(CommandError) -> R) throws(CommandError) -> R {
-        try mutate(key, extract: { if case .sortedSet(let set) = $0 { set } else { nil } }, wrap: StoreValue.sortedSet,
+        try mutate(key, extract: { if case .sortedSet(let box) = $0 { box } else { nil } }, wrap: StoreValue.sortedSet,
                    empty: { SortedSet() }, body)
     }
 
@@ -112,16 +103,22 @@ extension Session {
     /// stream was made or the command `wakes` them (XADD, XGROUP DESTROY).
     func mutateStream<R>(_ key: [UInt8], changed: (R) -> Bool = { _ in true }, wakes: Bool = false,
                          _ body: (inout Stream) throws(CommandError) -> R) throws(CommandError) -> R {
-        var stream = Stream()
-        let existed = try self.stream(key) != nil
-        if existed, case .stream(let existing)? = db.values.removeValue(forKey: key) { stream = existing }
+        var existing: Box<Stream>?
+        if let value = lookup(key) {
+            guard case .stream(let box) = value else { throw .wrongType }
+            existing = box
+        }
+        let box = existing ?? Box(Stream())
         var result: R?
         defer {
-            db.set(key, .stream(stream), keepTTL: true, touching: !existed || result.map(changed) == true, readying: !existed || wakes,
-                   isNew: !existed)
+            if existing == nil {
+                db.set(key, .stream(box), keepTTL: true, isNew: true)
+            } else {
+                db.changedInPlace(key, created: false, deleted: false, touching: result.map(changed) == true, wakes: wakes)
+            }
             store.changes += 1
         }
-        let value = try body(&stream)
+        let value = try body(&box.value)
         result = value
         return value
     }

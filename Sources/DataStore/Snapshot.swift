@@ -38,22 +38,23 @@ public enum Snapshot {
         switch value {
         case .string, .shortString:
             buffer.writeInteger(UInt8(0)); buffer.writeInteger(expiry); blob(key); blob(value.stringBytes ?? [])
-        case .list(let list):
-            buffer.writeInteger(UInt8(1)); buffer.writeInteger(expiry); blob(key); count(list.count); list.forEach(blob)
-        case .hash(let hash):
-            buffer.writeInteger(UInt8(2)); buffer.writeInteger(expiry); blob(key); count(hash.count)
-            for (field, value) in hash { blob(field.bytes); blob(value) }
-        case .set(let set):
-            buffer.writeInteger(UInt8(3)); buffer.writeInteger(expiry); blob(key); count(set.count); set.forEach { blob($0.bytes) }
-        case .sortedSet(let set):
+        case .list(let box):
+            buffer.writeInteger(UInt8(1)); buffer.writeInteger(expiry); blob(key); count(box.value.count); box.value.forEach(blob)
+        case .hash(let box):
+            buffer.writeInteger(UInt8(2)); buffer.writeInteger(expiry); blob(key); count(box.value.count)
+            for (field, value) in box.value { blob(field.bytes); blob(value) }
+        case .set(let box):
+            buffer.writeInteger(UInt8(3)); buffer.writeInteger(expiry); blob(key); count(box.value.count); box.value.forEach { blob($0.bytes) }
+        case .sortedSet(let box):
+            let set = box.value
             buffer.writeInteger(UInt8(4)); buffer.writeInteger(expiry); blob(key); count(set.count)
             for entry in set.range(0...max(0, set.count - 1)) where set.count > 0 {
                 blob(entry.member)
                 buffer.writeInteger(entry.score.bitPattern)
             }
-        case .stream(let stream):
+        case .stream(let box):
             buffer.writeInteger(UInt8(5)); buffer.writeInteger(expiry); blob(key)
-            write(stream, to: &buffer)
+            write(box.value, to: &buffer)
         }
     }
 

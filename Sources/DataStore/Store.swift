@@ -5,22 +5,41 @@ import NIOCore
 /// A stored value; keys and members are byte strings, as in Redis.
 ///
 /// A word and a tag: every key's slot in the dictionary holds one, so its size is
-/// paid for each of a million keys. The payloads wider than a pointer live in boxes
-/// (`indirect`); a stream inline made every slot 88 bytes, 200 MB for a million
-/// string keys. A box is immutable, so a value stays a value: the mutations take it
-/// out of the dictionary first, and the payload they change is then theirs alone.
+/// paid for each of a million keys. Collections live in a `Box` of their own (a
+/// stream inline made every slot 88 bytes, 200 MB for a million string keys), which
+/// their key's commands change in place: one lookup of the key, where taking the
+/// value out of the dictionary and storing it back cost two more and a new box.
 public enum StoreValue: Sendable {
     case string([UInt8])
     /// A string of at most 7 bytes (a counter, a flag) kept in the slot itself, as
     /// Redis keeps small values inside their object: no allocation of its own.
     /// `Database.set` stores short strings this way; read them with `stringBytes`.
     case shortString(ShortString)
-    indirect case list(CircularBuffer<[UInt8]>)
+    case list(Box<CircularBuffer<[UInt8]>>)
     /// Fields and members hash as one run of bytes (`StoreKey`), as keys do.
-    case hash([StoreKey: [UInt8]])
-    case set(Set<StoreKey>)
-    indirect case sortedSet(SortedSet)
-    indirect case stream(Stream)
+    case hash(Box<[StoreKey: [UInt8]]>)
+    case set(Box<Set<StoreKey>>)
+    case sortedSet(Box<SortedSet>)
+    case stream(Box<Stream>)
+
+    static func list(_ items: CircularBuffer<[UInt8]>) -> StoreValue { .list(Box(items)) }
+    static func hash(_ fields: [StoreKey: [UInt8]]) -> StoreValue { .hash(Box(fields)) }
+    static func set(_ members: Set<StoreKey>) -> StoreValue { .set(Box(members)) }
+    static func sortedSet(_ set: SortedSet) -> StoreValue { .sortedSet(Box(set)) }
+    static func stream(_ stream: Stream) -> StoreValue { .stream(Box(stream)) }
+
+    /// The same contents in boxes of their own, for a second key (COPY): a box is
+    /// never shared, so a change through one key cannot reach another.
+    var copied: StoreValue {
+        switch self {
+        case .string, .shortString: self
+        case .list(let box): .list(box.value)
+        case .hash(let box): .hash(box.value)
+        case .set(let box): .set(box.value)
+        case .sortedSet(let box): .sortedSet(box.value)
+        case .stream(let box): .stream(box.value)
+        }
+    }
 
     var typeName: String {
         switch self {
@@ -46,10 +65,10 @@ public enum StoreValue: Sendable {
     /// A list, hash, set or sorted set with nothing left: Redis deletes its key.
     var isEmptyCollection: Bool {
         switch self {
-        case .list(let list): list.isEmpty
-        case .hash(let hash): hash.isEmpty
-        case .set(let set): set.isEmpty
-        case .sortedSet(let set): set.count == 0
+        case .list(let list): list.value.isEmpty
+        case .hash(let hash): hash.value.isEmpty
+        case .set(let set): set.value.isEmpty
+        case .sortedSet(let set): set.value.count == 0
         case .string, .shortString, .stream: false
         }
     }
@@ -68,6 +87,17 @@ public enum StoreValue: Sendable {
         if case .string(let bytes) = self, let short = ShortString(bytes) { return .shortString(short) }
         return self
     }
+}
+
+/// A key's collection, changed in place by its commands. Confined to the store's
+/// event loop like everything of the store (hence `@unchecked Sendable`), and never
+/// held by two keys (`StoreValue.copied`).
+public final class Box<Value>: @unchecked Sendable {
+    /// Unchecked: a command's change is the only access while it runs, as for
+    /// `Database`'s properties.
+    @exclusivity(unchecked) public var value: Value
+
+    init(_ value: Value) { self.value = value }
 }
 
 /// Up to 7 bytes and their count in one word: the count in the low byte, then the bytes.
@@ -265,12 +295,13 @@ public final class Database {
         try body(&values[StoreKey(key)])
     }
 
-    /// What a change made through `withSlot` owes the keyspace, as `set` or `delete`
-    /// would have done it: the `new` event, WATCH, blocked clients, a deleted key's expiry.
-    func changedInPlace(_ key: [UInt8], created: Bool, deleted: Bool, wakes: Bool) {
+    /// What a change made in place (through `withSlot` or a collection's box) owes the
+    /// keyspace, as `set` or `delete` would have done it: the `new` event, WATCH
+    /// (unless not `touching`), blocked clients, a deleted key's expiry.
+    func changedInPlace(_ key: [UInt8], created: Bool, deleted: Bool, touching: Bool = true, wakes: Bool) {
         if created { keyCreated?(key) }
         if deleted, !expires.isEmpty { expires.removeValue(forKey: key) }
-        touch(key)
+        if touching { touch(key) }
         if wakes { keyReady?(key) }
     }
 
