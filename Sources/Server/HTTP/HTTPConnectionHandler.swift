@@ -32,16 +32,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     let configuration: HTTPServerConfiguration
     let observer: any ConnectionObserver
     let runner: any RequestRunner
-    var machine: HTTPConnectionStateMachine
+    // What each request reads and changes is `@exclusivity(unchecked)`: a handler is
+    // confined to its channel's event loop (the pool threads reach it only through a
+    // hop back to the loop), and the run-time checks cost each request about 250 instructions.
+    @exclusivity(unchecked) var machine: HTTPConnectionStateMachine
     /// The body of a request whose route streams it, while it is still arriving.
-    private var streamingBody: RequestBodyStream?
+    @exclusivity(unchecked) private var streamingBody: RequestBodyStream?
     /// Cancels the running request's task when its client goes away, so the work it
     /// started (a database query...) is cancelled rather than left running.
-    var running: RequestToken?
+    @exclusivity(unchecked) var running: RequestToken?
     /// The running request's slot in the worker's scoreboard; -1 for none.
-    var scoreboardSlot: Int32 = -1
+    @exclusivity(unchecked) var scoreboardSlot: Int32 = -1
     /// The running request as the access log will write it, when there is one.
-    var pendingAccess: AccessRecord?
+    @exclusivity(unchecked) var pendingAccess: AccessRecord?
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
     private var readsPaused = false
     private var readPending = false
