@@ -265,10 +265,12 @@ import Testing
         let mains = try ports.map { try Connection(port: $0) }
         let others = try ports.map { try Connection(port: $0) }
         // (connection: 0 main, 1 other; command; wait ms before it)
+        // Each step goes to the store, then to Redis: the watched key lives 2 s, so a
+        // stalled machine cannot make one of them watch it alive and the other expired.
         let steps: [(Int, [String], Int)] = [
             (0, ["MULTI"], 0), (0, ["NOSUCHCOMMAND", "x"], 0), (0, ["SET", "a", "1"], 0), (0, ["EXEC"], 0),
             (0, ["MULTI"], 0), (0, ["SAVE"], 0), (0, ["EXEC"], 0),
-            (0, ["SET", "w", "v", "PX", "400"], 0), (0, ["WATCH", "w"], 0), (0, ["MULTI"], 0), (0, ["SET", "x", "1"], 700),
+            (0, ["SET", "w", "v", "PX", "2000"], 0), (0, ["WATCH", "w"], 0), (0, ["MULTI"], 0), (0, ["SET", "x", "1"], 2500),
             (0, ["EXEC"], 0),
             (0, ["WATCH", "missing"], 0), (1, ["FLUSHALL"], 0), (0, ["MULTI"], 0), (0, ["SET", "y", "1"], 0), (0, ["EXEC"], 0),
             (0, ["SET", "present", "1"], 0), (0, ["WATCH", "present"], 0), (1, ["FLUSHDB"], 0), (0, ["MULTI"], 0),
