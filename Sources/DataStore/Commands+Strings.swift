@@ -208,7 +208,7 @@ extension Commands {
             slot = ShortString(integer: result).map(StoreValue.shortString) ?? .string(decimal(result))
             return (result, created)
         }
-        db.changedInPlace(key, created: created, deleted: false, wakes: false)
+        db.changedInPlace(key, created: created, wakes: false)
         session.store.changes += 1
         session.notify(.strings, "incrby", key)
         return .integer(result)

@@ -64,7 +64,7 @@ extension Session {
                     db.delete(key)
                     emptied.append(key)
                 } else {
-                    db.changedInPlace(key, created: false, deleted: false, wakes: value.wakesWaiters)
+                    db.changedInPlace(key, wakes: value.wakesWaiters)
                 }
                 store.changes += 1
             }
@@ -73,7 +73,7 @@ extension Session {
         let box = Box(empty())
         defer {
             let value = wrap(box)
-            if !value.isEmptyCollection { db.set(key, value, keepTTL: true, isNew: true) }
+            if !value.isEmptyCollection { db.set(key, value, keepTTL: true) }
             store.changes += 1
         }
         return try body(&box.value)
@@ -112,9 +112,9 @@ extension Session {
         var result: R?
         defer {
             if existing == nil {
-                db.set(key, .stream(box), keepTTL: true, isNew: true)
+                db.set(key, .stream(box), keepTTL: true)
             } else {
-                db.changedInPlace(key, created: false, deleted: false, touching: result.map(changed) == true, wakes: wakes)
+                db.changedInPlace(key, touching: result.map(changed) == true, wakes: wakes)
             }
             store.changes += 1
         }
@@ -123,13 +123,12 @@ extension Session {
         return value
     }
 
-    /// Stores a collection, or deletes the key when it became empty (as Redis does);
-    /// `existed` says the key was there before a mutation took its value out.
-    func store(_ key: [UInt8], _ value: StoreValue, existed: Bool = false) {
+    /// Stores a collection, or deletes the key when it became empty (as Redis does).
+    func store(_ key: [UInt8], _ value: StoreValue) {
         if value.isEmptyCollection {
-            if db.delete(key) || existed { emptied.append(key) }
+            if db.delete(key) { emptied.append(key) }
         } else {
-            db.set(key, value, keepTTL: true, isNew: existed ? false : nil)
+            db.set(key, value, keepTTL: true)
         }
         store.changes += 1
     }
