@@ -63,6 +63,29 @@ import Testing
         #expect(connection.observer.books.withLockedValue { $0.busy } == [true, false, true, false])
     }
 
+    /// What arrives behind a pending response waits, in order, with reads held: a
+    /// request sent while `/wait` runs is answered after it, and a malformed one
+    /// behind it gets its 400 only then (not a reset of the pending response).
+    @Test func whatArrivesWhileAResponseIsPendingWaitsItsTurnWithReadsHeld() async throws {
+        let connection = try await HTTPTestConnection(router: router)
+        try await connection.send("GET /wait HTTP/1.1\r\n\(Self.host)\r\n")
+        #expect(try await connection.eventually { connection.runner.submitted.withLockedValue { $0 } == 1 })
+        try await connection.send("GET /a HTTP/1.1\r\n\(Self.host)\r\nGET / HTTP/1.1\r\nHost no colon\r\n\r\n")
+        let channel = connection.channel
+        let before = connection.reads.reads.withLockedValue { $0 }
+        try await channel.testingEventLoop.executeInContext { channel.read() }
+        #expect(connection.reads.reads.withLockedValue { $0 } == before)      // held while requests wait
+        #expect(connection.runner.submitted.withLockedValue { $0 } == 1)
+        gate.open()
+        let text = try await connection.output { $0.contains("400 Bad Request") }
+        let waited = try #require(text.range(of: "\r\n\r\nwaited"))
+        let a = try #require(text.range(of: "\r\n\r\na"))
+        let refused = try #require(text.range(of: "HTTP/1.1 400"))
+        #expect(waited.lowerBound < a.lowerBound && a.lowerBound < refused.lowerBound, "\(text)")
+        #expect(connection.observer.books.withLockedValue { $0.statuses } == [200, 200, 400])
+        #expect(try await connection.eventually { !connection.isActive })
+    }
+
     @Test func aDeclaredBodyOverTheLimitIsRefusedBeforeItIsRead() async throws {
         var settings = WorkerSettings()
         settings.maxBody = 10

@@ -25,6 +25,7 @@ extension HTTPConnectionHandler {
         }
         // From here the tracker counts the close, and the WebSocket.
         switching = true
+        switchingForApp = true
         observer.webSocketOpened(context.channel)
         // The upgrader is not Sendable: it stays on this loop with the handler.
         let bound = NIOLoopBound((self, context, upgrader, tracker), eventLoop: context.eventLoop)
@@ -51,24 +52,12 @@ extension HTTPConnectionHandler {
     private func completeSwitch(_ upgrader: any HTTPServerProtocolUpgrader, tracker: HostedConnectionTracker,
                                 headers: HTTPHeaders, for head: HTTPRequestHead, started: NIODeadline,
                                 context: ChannelHandlerContext) {
-        var headers = headers
-        headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "pulse")
         let channel = context.channel
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))),
-                      promise: nil)
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
+        writeSwitchingProtocols(head, headers: headers, context: context)
         running = nil
         observer.connection(channel, busy: false)
         observer.requestFinished(status: 101, seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9, bytesOut: 0)
-
-        let sync = context.pipeline.syncOperations
-        Self.remove(ByteToMessageHandler<RequestDecoder>.self, from: sync)
-        Self.remove(HTTPResponseEncoder.self, from: sync)
-        Self.remove(HTTPServerPipelineHandler.self, from: sync)
-        Self.remove(HTTPServerUpgradeHandler.self, from: sync)
-        Self.remove(NIOHTTPResponseHeadersValidator.self, from: sync)
-        if let timer = cycle as? KeepAliveTimer { _ = sync.removeHandler(timer) }
+        leaveHTTP(context: context)
 
         let bound = NIOLoopBound((self, context, tracker), eventLoop: context.eventLoop)
         upgrader.upgrade(context: context, upgradeRequest: head).whenComplete { result in
@@ -79,15 +68,76 @@ extension HTTPConnectionHandler {
                 return
             }
             let held = NIOLoopBound(tracker, eventLoop: context.eventLoop)
-            context.pipeline.syncOperations.removeHandler(handler).whenComplete { _ in
+            handler.handOver(context: context).whenComplete { _ in
                 guard let trackerContext = try? channel.pipeline.syncOperations.context(handler: held.value) else { return }
                 held.value.releaseHeld(context: trackerContext)
             }
         }
     }
 
-    private static func remove<Handler: RemovableChannelHandler>(_ type: Handler.Type,
-                                                               from sync: ChannelPipeline.SynchronousOperations) {
-        if let handler = try? sync.handler(type: type) { _ = sync.removeHandler(handler) }
+    /// Upgrades a WebSocket handshake to one of the router's WebSocket routes (RFC
+    /// 6455 4.2.2), as NIO's upgrade handler did in front of this handler: the
+    /// upgrader checks the handshake and names the response's fields, the 101 is
+    /// written, the HTTP handlers leave and the WebSocket's take the connection with
+    /// the bytes that came behind the handshake. Not counted as a request: the
+    /// WebSocket's handler counts the connection from here.
+    func upgradeToWebSocket(_ head: HTTPRequestHead, body: ByteBuffer, context: ChannelHandlerContext) {
+        guard let upgrader = webSocketUpgrader else { return }
+        let initial = HTTPHeaders([("Upgrade", "websocket"), ("Connection", "Upgrade")])
+        switching = true
+        let bound = NIOLoopBound((self, context, upgrader), eventLoop: context.eventLoop)
+        upgrader.buildUpgradeResponse(channel: context.channel, upgradeRequest: head, initialResponseHeaders: initial)
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context, upgrader) = bound.value
+                guard context.channel.isActive else { return }
+                guard case .success(let headers) = result else {
+                    // Judged well-formed already; if the upgrader disagrees, the app answers.
+                    handler.switching = false
+                    handler.dispatch(head, body: body, bodyStream: nil, context: context)
+                    return
+                }
+                handler.writeSwitchingProtocols(head, headers: headers, context: context)
+                handler.running = nil
+                handler.observer.connection(context.channel, busy: false)
+                handler.leaveHTTP(context: context)
+                upgrader.upgrade(context: context, upgradeRequest: head).whenComplete { result in
+                    let (handler, context, _) = bound.value
+                    if case .failure(let error) = result {
+                        handler.configuration.logger.debug("WebSocket upgrade failed: \(error)")
+                        context.close(promise: nil)
+                        return
+                    }
+                    _ = handler.handOver(context: context)
+                }
+            }
+    }
+
+    /// `101 Switching Protocols` with the upgrader's fields.
+    private func writeSwitchingProtocols(_ head: HTTPRequestHead, headers: HTTPHeaders, context: ChannelHandlerContext) {
+        var out = context.channel.allocator.buffer(capacity: 256)
+        ResponseBytes.writeStatusLine(version: head.version, code: 101, to: &out)
+        for (name, value) in headers { ResponseBytes.writeField(name, value, to: &out) }
+        ResponseBytes.writeField("Date", HTTPDate.now(), to: &out)
+        out.writeStaticString("Server: pulse\r\n\r\n")
+        context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
+    }
+
+    /// The decoder and the keep-alive timer leave; the decoder's leftover bytes come
+    /// here (`switching`) and are held.
+    private func leaveHTTP(context: ChannelHandlerContext) {
+        let sync = context.pipeline.syncOperations
+        if let decoder = try? sync.handler(type: ByteToMessageHandler<RequestDecoder>.self) { _ = sync.removeHandler(decoder) }
+        if let timer = cycle as? KeepAliveTimer { _ = sync.removeHandler(timer) }
+    }
+
+    /// The new protocol's handlers are in place behind this one: they get the bytes
+    /// held for them, and this handler leaves.
+    private func handOver(context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        let held = self.held
+        self.held = []
+        for data in held { context.fireChannelRead(data) }
+        if !held.isEmpty { context.fireChannelReadComplete() }
+        return context.pipeline.syncOperations.removeHandler(self)
     }
 }

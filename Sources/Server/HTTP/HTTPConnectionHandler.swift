@@ -19,15 +19,21 @@ struct HTTPServerConfiguration: Sendable {
 /// each complete request to the request runner, writes the response, and keeps the
 /// worker's books through its observer.
 ///
-/// Guarantees: requests are answered in order, one at a time (NIO's pipelining
-/// handler sits in front); a refused request (413, 431, 400) is answered and the
-/// connection closed, with nothing more read from it; a client that leaves cancels
-/// its request's task; the decisions are `HTTPConnectionStateMachine`'s, this class
-/// only carries them out.
+/// Guarantees: requests are answered in order, one at a time (what arrives while a
+/// response is pending waits in `queued`, and reading stops until it is served); a
+/// refused request (413, 431, 400) is answered and the connection closed, with
+/// nothing more read from it; a client that leaves cancels its request's task; the
+/// decisions are `HTTPConnectionStateMachine`'s, this class only carries them out.
+///
+/// It writes responses as bytes itself (`ResponseBytes`, one buffer for a head and
+/// a whole body), in place of NIO's encoder, pipelining handler and header
+/// validator; a streamed body's pieces come back through it as
+/// `HTTPServerResponsePart.body` and leave framed. A WebSocket handshake to one of
+/// the router's WebSocket routes is upgraded here too, at the request's end.
 final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let configuration: HTTPServerConfiguration
     let observer: any ConnectionObserver
@@ -46,22 +52,37 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The running request as the access log will write it, when there is one.
     @exclusivity(unchecked) var pendingAccess: AccessRecord?
     /// Back-pressure for streamed bodies: reads are held while the reader lags.
-    private var readsPaused = false
+    var readsPaused = false
     private var readPending = false
     /// The client's address, formatted once per connection.
     private var peerAddress: String?
     /// Headers a refusal adds (a WebSocket handshake's `Sec-WebSocket-Version`).
     private var refusalHeaders: [(String, String)] = []
     private let rules: RequestHeadRules
-    /// The connection is switching protocols: the tracker in front holds what arrives.
+    /// The connection is switching protocols: what arrives is held for the new protocol.
     var switching = false
+    /// Whether `switching` was started by an app's 101 (the tracker in front counts the close).
+    var switchingForApp = false
+    /// Bytes that arrived behind the upgrade request, for the new protocol's handlers.
+    var held: [NIOAny] = []
+    /// The response being written frames its body in chunks.
+    @exclusivity(unchecked) var chunked = false
+    /// Requests (and parser errors, and the client's half-close) that arrived while a
+    /// response was pending, in order. Reading stops while any wait.
+    @exclusivity(unchecked) var queued = CircularBuffer<QueuedInbound>()
+    var deliveringQueued = false
+    /// The request being read is a WebSocket handshake to upgrade at its end.
+    var upgradeAtEnd = false
+    /// Upgrades the router's WebSocket routes; nil where no pipeline offers them (tests).
+    let webSocketUpgrader: (any HTTPServerProtocolUpgrader)?
 
     /// The keep-alive timer in front of the codec, told where each request is.
     let cycle: (any RequestCycleListener)?
 
     init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner,
-         cycle: (any RequestCycleListener)? = nil) {
+         cycle: (any RequestCycleListener)? = nil, webSocketUpgrader: (any HTTPServerProtocolUpgrader)? = nil) {
         self.configuration = configuration
+        self.webSocketUpgrader = webSocketUpgrader
         self.observer = observer
         self.runner = runner
         self.cycle = cycle
@@ -92,20 +113,29 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         running = nil
         streamingBody = nil
+        queued.removeAll()
         releaseScoreboardSlot()
-        // Mid-switch, the books in front of the new protocol count the close.
-        if !switching { observer.connectionClosed(context.channel) }
+        // Mid-switch for an app, the tracker in front of the new protocol counts the close.
+        if !switchingForApp { observer.connectionClosed(context.channel) }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if switching {
-            // Parsed after the upgrade request: a client that did not wait for the 101.
-            // What it is cannot be told without unwrapping it, so it is not kept.
-            context.close(promise: nil)
+            // The bytes behind the upgrade request, forwarded as the decoder leaves.
+            held.append(data)
             return
         }
-        switch Self.unwrapInboundIn(data) {
+        let part = Self.unwrapInboundIn(data)
+        if !queued.isEmpty || machine.awaitsResponse {
+            queued.append(.part(part))   // pipelined: served after the pending response
+            return
+        }
+        handle(part, context: context)
+    }
+
+    func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             received(head, context: context)
         case .body(let chunk):
@@ -118,6 +148,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .end:
             switch machine.end() {
             case .none: break
+            case .run(let head, let body) where upgradeAtEnd:
+                upgradeAtEnd = false
+                upgradeToWebSocket(head, body: body, context: context)
             case .run(let head, let body): dispatch(head, body: body, bodyStream: nil, context: context)
             case .finishStream:
                 streamingBody?.finish()
@@ -132,10 +165,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let method = HTTPRequest.Method(head.method.rawValue) ?? .get
         let streams = configuration.router.bodyMode(method: method, segments: segments) == .stream
         var refusal = rules.refusal(of: head, checkLength: !streams)
-        if refusal == nil, configuration.router.hasWebSocket(segments: segments),
-           case .refuse(let status, let headers) = WebSocketHandshake.judge(head) {
-            refusal = status
-            refusalHeaders = headers
+        if refusal == nil, configuration.router.hasWebSocket(segments: segments) {
+            switch WebSocketHandshake.judge(head) {
+            case .refuse(let status, let headers):
+                refusal = status
+                refusalHeaders = headers
+            case .upgrade:
+                upgradeAtEnd = webSocketUpgrader != nil && Self.asksToUpgrade(head)
+            case .ordinary:
+                break
+            }
         }
         let action = machine.head(head, refusal: refusal, streams: streams)
         if action == .ignore { return }
@@ -162,7 +201,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func read(context: ChannelHandlerContext) {
-        if readsPaused {
+        if readsPaused || !queued.isEmpty {
             readPending = true
         } else {
             context.read()
@@ -172,7 +211,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The body's reader caught up: reading goes on, with the read it held back.
     private func resumeReads(context: ChannelHandlerContext) {
         readsPaused = false
-        if readPending {
+        readIfHeld(context: context)
+    }
+
+    /// The read held back while reads were paused or requests waited, once neither holds.
+    func readIfHeld(context: ChannelHandlerContext) {
+        if readPending, !readsPaused, queued.isEmpty {
             readPending = false
             context.read()
         }
@@ -182,7 +226,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func sendContinueIfExpected(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard head.version.major == 1, head.version.minor >= 1, head.headers.contains(name: "expect") else { return }
         if head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            var buffer = context.channel.allocator.buffer(capacity: 32)
+            buffer.writeStaticString(ResponseBytes.continueLine(version: head.version))
+            context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: nil)
         }
     }
 
@@ -193,17 +239,20 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         cycle?.closing()
         observer.requestStarted()
         let text = "\(status.code) \(status.reasonPhrase)\n"
-        var headers = HTTPHeaders([("Content-Type", "text/plain"), ("Content-Length", "\(text.utf8.count)"), ("Connection", "close")])
-        headers.add(name: "Date", value: HTTPDate.now())
-        headers.add(name: "Server", value: "pulse")
-        headers.add(contentsOf: refusalHeaders)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        ResponseBytes.writeStatusLine(version: version.major == 1 ? version : .http1_1, code: Int(status.code), to: &buffer)
+        ResponseBytes.writeField("Content-Type", "text/plain", to: &buffer)
+        ResponseBytes.writeField("Content-Length", String(text.utf8.count), to: &buffer)
+        ResponseBytes.writeField("Connection", "close", to: &buffer)
+        ResponseBytes.writeField("Date", HTTPDate.now(), to: &buffer)
+        ResponseBytes.writeField("Server", "pulse", to: &buffer)
+        for (name, value) in refusalHeaders { ResponseBytes.writeField(name, value, to: &buffer) }
         refusalHeaders = []
-        let answered = version.major == 1 ? version : .http1_1
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: answered, status: status, headers: headers))), promise: nil)
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(text)
         observer.requestFinished(status: Int(status.code), seconds: 0, bytesOut: text.utf8.count)
         let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
             channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
             channel.eventLoop.scheduleTask(in: Self.linger) { channel.close(promise: nil) }
         }
@@ -214,7 +263,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     // MARK: - Running the app
 
-    private func dispatch(_ head: HTTPRequestHead, body: ByteBuffer, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
+    func dispatch(_ head: HTTPRequestHead, body: ByteBuffer, bodyStream: RequestBodyStream?, context: ChannelHandlerContext) {
         let remoteAddress = clientAddress(head, peer: peerAddress)
         var request = Request(
             method: HTTPRequest.Method(head.method.rawValue) ?? .get,
@@ -258,94 +307,6 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
-    func writeComplete(_ response: Response, for head: HTTPRequestHead, started: NIODeadline, context: ChannelHandlerContext) {
-        if let makeUpgrader = response.switchProtocols, response.status.code == 101 {
-            guard head.method == .GET, Self.asksToUpgrade(head) else {
-                var refusal = Response.text("Upgrade Required: connect with Upgrade: websocket\n", status: .upgradeRequired)
-                refusal.headers[.upgrade] = "websocket"
-                writeComplete(refusal, for: head, started: started, context: context)
-                return
-            }
-            switchProtocols(makeUpgrader(), for: head, started: started, context: context)
-            return
-        }
-        writeHead(response, for: head, context: context)
-        var bytes = 0
-        if case .buffer(let buffer) = response.body, head.method != .HEAD, buffer.readableBytes > 0 {
-            bytes = buffer.readableBytes
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        finish(status: response.status.code, started: started, bytes: bytes, abort: false, context: context)
-    }
-
-    func writeHead(_ response: Response, for head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let keepAlive = machine.responseHeadWritten(draining: observer.isDraining, knownLength: response.knownLength != nil)
-        // The app's fields, less those the server sets, then the server's: one pass, no
-        // lookups, one array (HTTPHeaders.add would check each name again; HTTPField
-        // names are valid tokens already).
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(response.headers.count + 4)
-        for field in response.headers where !Self.serverFields.contains(field.name) {
-            headers.append((field.name.rawName, field.value))
-        }
-        let status = HTTPResponseStatus(statusCode: response.status.code, reasonPhrase: response.status.reasonPhrase)
-        // The body's framing is ours (the encoder's is off): no field for a status that
-        // has no body; a HEAD response states the length a GET would have, or nothing.
-        if status.mayHaveResponseBody {
-            if let length = response.knownLength {
-                headers.append(("Content-Length", String(length)))
-            } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
-                headers.append(("Transfer-Encoding", "chunked"))
-            }
-        }
-        headers.append(("Date", HTTPDate.now()))
-        headers.append(("Server", "pulse"))
-        if !keepAlive {
-            headers.append(("Connection", "close"))
-        } else if head.version.major == 1, head.version.minor == 0 {
-            headers.append(("Connection", "keep-alive"))   // HTTP/1.0 closes unless told
-        } else if let connection = response.headers[.connection] {
-            headers.append(("Connection", connection))
-        }
-        let responseHead = HTTPResponseHead(version: head.version, status: status, headers: HTTPHeaders(headers))
-        context.write(Self.wrapOutboundOut(.head(responseHead)), promise: nil)
-    }
-
-    /// Fields the server writes itself, whatever the app set.
-    private static let serverFields: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .date, .server, .connection]
-
-    /// Ends the response, closes the books, and readies the connection for the next request.
-    func finish(status: Int, started: NIODeadline, bytes: Int, abort: Bool, context: ChannelHandlerContext) {
-        // The books close before the last write: its completion may close the
-        // connection, and a draining worker exits when the last one closes.
-        let channel = context.channel
-        running = nil
-        let action = machine.responseFinished(aborted: abort)
-        observer.connection(channel, busy: false)
-        releaseScoreboardSlot()
-        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        if var record = pendingAccess {
-            pendingAccess = nil
-            (record.status, record.bytes, record.seconds) = (status, bytes, seconds)
-            observer.logAccess(record)
-        }
-        observer.requestFinished(status: status, seconds: seconds, bytesOut: bytes)
-        switch action {
-        case .none:
-            return
-        case .abort:
-            context.close(promise: nil)   // a half-sent stream cannot end well
-        case .close:
-            readsPaused = true   // nothing more is read (or answered) on this connection
-            cycle?.closing()
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        case .awaitNextRequest:
-            // Before the end: writing it may deliver a pipelined request at once.
-            cycle?.responseEnded()
-            context.writeAndFlush(Self.wrapOutboundOut(.end(nil)), promise: nil)
-        }
-    }
-
     /// The client's address: the peer, or the first `X-Forwarded-For` entry when
     /// the peer is trusted with `--forwarded-allow-ips`.
     private func clientAddress(_ head: HTTPRequestHead, peer: String?) -> String? {
@@ -357,10 +318,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // The decoder's errors come in order with its requests: one behind a pending
+        // response waits its turn (a bad request pipelined behind a good one is answered
+        // 400 after the good one's response).
+        if !queued.isEmpty || machine.awaitsResponse, error is HTTPParserError || error is ByteToMessageDecoderError {
+            queued.append(.error(error))
+            return
+        }
+        handleError(error, context: context)
+    }
+
+    func handleError(_ error: Error, context: ChannelHandlerContext) {
         guard let error = error as? HTTPParserError else {
             if machine.isRefused { return }   // what a refused client still sends is dropped
-            // A handshake not upgraded: NIO says so, then hands the request on, to be answered.
-            if error is NIOWebSocketUpgradeError { return }
             // More bytes after a request that closes the connection, in the same read.
             if case ByteToMessageDecoderError.dataReceivedInErrorState(let inner, _) = error,
                inner as? HTTPParserError == .closedConnection { return }

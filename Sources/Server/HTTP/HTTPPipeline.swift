@@ -4,8 +4,9 @@ import NIOHTTP1
 import NIOWebSocket
 
 /// Assembles an HTTP connection's pipeline: the keep-alive timer (raw bytes, 408),
-/// our request decoder with NIO's encoder, pipelining and WebSocket upgrader, then
-/// the app's handler.
+/// our request decoder, then the HTTP handler, which writes responses as bytes,
+/// keeps pipelined requests in order and upgrades WebSocket handshakes with NIO's
+/// WebSocket upgrader.
 /// Built off the loop (the accept thread hands sockets over); used on it.
 struct HTTPPipeline: Sendable {
     let configuration: HTTPServerConfiguration
@@ -20,15 +21,10 @@ struct HTTPPipeline: Sendable {
         let sync = channel.pipeline.syncOperations
         let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive), headerTimeout: .fromSeconds(settings.headerTimeout),
                                    observer: observer.value)
-        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value, cycle: timer)
-        let removable = NIOLoopBound((http, timer), eventLoop: channel.eventLoop)
+        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value, cycle: timer,
+                                         webSocketUpgrader: webSocketUpgrader())
         try sync.addHandler(timer)
-        try sync.addHTTPServerHandlers(
-            upgrade: (upgraders: [webSocketUpgrader()], completionHandler: { context in
-                // The connection speaks WebSocket now: no HTTP handler, no request deadlines.
-                _ = context.pipeline.syncOperations.removeHandler(removable.value.0)
-                _ = context.pipeline.syncOperations.removeHandler(removable.value.1)
-            }))
+        try sync.addHTTPDecoder(forwardingLeftovers: true)
         try sync.addHandler(http)
     }
 
@@ -82,26 +78,12 @@ struct HTTPPipeline: Sendable {
 }
 
 extension ChannelPipeline.SynchronousOperations {
-    /// What NIO's `configureHTTPServerPipeline` adds (response encoder, request
-    /// decoder, pipelining, response header validation, the upgrader), with
-    /// `RequestDecoder` in place of NIO's and no error handler: `HTTPConnectionHandler`
-    /// answers parser errors itself. The encoder's automatic framing is off: NIO's own
-    /// decoder tells it which requests were HEAD (an internal call ours cannot make),
-    /// so `HTTPConnectionHandler.writeHead` frames each response instead.
-    func addHTTPServerHandlers(upgrade: NIOHTTPServerUpgradeConfiguration? = nil) throws {
-        var framing = HTTPResponseEncoder.Configuration()
-        framing.automaticallySetFramingHeaders = false
-        let encoder = HTTPResponseEncoder(configuration: framing)
-        let decoder = RequestDecoder(leftOverBytesStrategy: upgrade == nil ? .dropBytes : .forwardBytes)
-        var handlers: [RemovableChannelHandler] = [
-            encoder, ByteToMessageHandler(decoder), HTTPServerPipelineHandler(), NIOHTTPResponseHeadersValidator(),
-        ]
-        if let (upgraders, completionHandler) = upgrade {
-            handlers.append(HTTPServerUpgradeHandler(upgraders: upgraders, httpEncoder: encoder,
-                                                     extraHTTPHandlers: Array(handlers.dropFirst()),
-                                                     upgradeCompletionHandler: completionHandler))
-        }
-        try addHandlers(handlers)
+    /// Our request decoder (`RequestDecoder`, in place of NIO's): nothing else of
+    /// NIO's HTTP pipeline, since `HTTPConnectionHandler` writes the bytes of its
+    /// responses and keeps pipelined requests in order itself. `forwardingLeftovers`:
+    /// the bytes behind a protocol switch go on to the new protocol.
+    func addHTTPDecoder(forwardingLeftovers: Bool) throws {
+        try addHandler(ByteToMessageHandler(RequestDecoder(leftOverBytesStrategy: forwardingLeftovers ? .forwardBytes : .dropBytes)))
     }
 }
 

@@ -70,7 +70,7 @@ final class ReadCounter: ChannelOutboundHandler, Sendable {
 }
 
 /// One HTTP connection on NIO's thread-safe embedded channel, with the pipeline a
-/// worker builds: keep-alive timer, our decoder with NIO's encoder and pipelining, the handler.
+/// worker builds: keep-alive timer, our decoder, the handler.
 /// (Responses come back from other threads, which `EmbeddedChannel` does not allow.)
 struct HTTPTestConnection {
     let channel = NIOAsyncTestingChannel()
@@ -89,7 +89,7 @@ struct HTTPTestConnection {
             let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive),
                                        headerTimeout: .fromSeconds(settings.headerTimeout), observer: observer)
             try sync.addHandler(timer)
-            try sync.addHTTPServerHandlers()
+            try sync.addHTTPDecoder(forwardingLeftovers: true)
             try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer, runner: runner, cycle: timer))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4321)).get()
