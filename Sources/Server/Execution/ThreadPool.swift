@@ -46,7 +46,9 @@ final class PoolThread: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         condition.lock()
         inbox.append(job)
-        condition.signal()
         condition.unlock()
+        // Signalled after the unlock: a thread woken while the lock is still held
+        // would only block on it again (one more futex call each way).
+        condition.signal()
     }
 }
