@@ -24,6 +24,7 @@ import Testing
         let (gate, cancelled) = (self.gate, self.cancelled)
         router.get("/a") { _ in .text("a") }
         router.get("/b") { _ in .text("b") }
+        router.get("/nothing") { _ in Response(status: .noContent, body: ByteBuffer(string: "ignored")) }
         router.get("/pieces") { _ in Response { writer in try await writer.write("one") } }
         router.post("/echo") { request in Response(body: request.body) }
         router.post("/upload", body: .stream) { request in
@@ -84,6 +85,17 @@ import Testing
         #expect(waited.lowerBound < a.lowerBound && a.lowerBound < refused.lowerBound, "\(text)")
         #expect(connection.observer.books.withLockedValue { $0.statuses } == [200, 200, 400])
         #expect(try await connection.eventually { !connection.isActive })
+    }
+
+    /// A 204 ends with its head even when the app gave it a body (RFC 9110 15.3.5):
+    /// the next response on the connection is read where it starts.
+    @Test func aNoContentResponseHasNoBodyWhateverTheAppGaveIt() async throws {
+        let connection = try await HTTPTestConnection(router: router)
+        try await connection.send("GET /nothing HTTP/1.1\r\n\(Self.host)\r\nGET /a HTTP/1.1\r\n\(Self.host)\r\n")
+        let text = try await connection.output { $0.hasSuffix("\r\n\r\na") }
+        #expect(text.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(text)")
+        #expect(!text.contains("ignored") && !text.lowercased().contains("content-length: 7"), "\(text)")
+        #expect(text.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "\(text)")
     }
 
     @Test func aDeclaredBodyOverTheLimitIsRefusedBeforeItIsRead() async throws {

@@ -18,7 +18,10 @@ extension HTTPConnectionHandler {
         }
         var bytes = 0
         var body: ByteBuffer?
-        if case .buffer(let buffer) = response.body, head.method != .HEAD, buffer.readableBytes > 0 {
+        // No body for HEAD, nor for a status that has none (RFC 9110 6.4.1): written, it
+        // would be read as the start of the next response.
+        if case .buffer(let buffer) = response.body, head.method != .HEAD, Self.mayHaveBody(response.status.code),
+           buffer.readableBytes > 0 {
             bytes = buffer.readableBytes
             body = buffer
         }
@@ -60,7 +63,7 @@ extension HTTPConnectionHandler {
         // The body's framing: no field for a status that has no body (1xx, 204, 304);
         // a HEAD response states the length a GET would have, or nothing.
         chunked = false
-        if code >= 200, code != 204, code != 304 {
+        if Self.mayHaveBody(code) {
             if let length = response.knownLength {
                 ResponseBytes.writeField("Content-Length", String(length), to: &out)
             } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
@@ -80,6 +83,9 @@ extension HTTPConnectionHandler {
         out.writeStaticString("\r\n")
         return out
     }
+
+    /// 1xx, 204 and 304 responses end with their head.
+    static func mayHaveBody(_ code: Int) -> Bool { code >= 200 && code != 204 && code != 304 }
 
     /// Fields the server writes itself, whatever the app set.
     private static let serverFields: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .date, .server, .connection]
@@ -139,6 +145,7 @@ extension HTTPConnectionHandler {
         }
         observer.requestFinished(status: status, seconds: seconds, bytesOut: bytes)
         if action == .none || action == .abort {
+            chunked = false
             if action == .abort { context.close(promise: nil) }   // a half-sent stream cannot end well
             return
         }
