@@ -13,6 +13,8 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked) private var pending = ByteBuffer()
     /// The command names this client sent lately, kept so a repeated one is not copied again.
     @exclusivity(unchecked) private var names = CommandNames()
+    /// The storage each request's arguments are gathered in, used again for the next.
+    @exclusivity(unchecked) private var arguments: [[UInt8]] = []
     @exclusivity(unchecked) private var session: Session?
     @exclusivity(unchecked) private var queuedPushBytes = 0
     @exclusivity(unchecked) private var flushScheduled = false
@@ -84,7 +86,7 @@ public final class RESPConnectionHandler: ChannelInboundHandler {
         var output = context.channel.allocator.buffer(capacity: 256)
         guard let session, session.blocked == nil else { return }
         do {
-            while let request = try parser.next(&pending, names: &names, authenticated: session.authenticated) {
+            while let request = try parser.next(&pending, names: &names, reusing: &arguments, authenticated: session.authenticated) {
                 guard let name = request.name else { continue }
                 let skipped = session.skipNextReply
                 session.skipNextReply = false

@@ -33,6 +33,15 @@ public struct RESPRequestParser: Sendable {
     /// array again, so a repeated command allocates for its arguments only.
     public func next(_ buffer: inout ByteBuffer, names: inout CommandNames,
                      authenticated: Bool = true) throws(RESPProtocolError) -> RESPRequest? {
+        var arguments: [[UInt8]] = []
+        return try next(&buffer, names: &names, reusing: &arguments, authenticated: authenticated)
+    }
+
+    /// The same, its arguments gathered in `reusing`'s storage: a connection that
+    /// passes the same array each time allocates no new one for a request, as long
+    /// as the last request's arguments were not kept (a queued MULTI keeps its own).
+    public func next(_ buffer: inout ByteBuffer, names: inout CommandNames, reusing arguments: inout [[UInt8]],
+                     authenticated: Bool = true) throws(RESPProtocolError) -> RESPRequest? {
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
         if first != UInt8(ascii: "*") {
             guard var words = try inline(&buffer) else { return nil }
@@ -41,7 +50,8 @@ public struct RESPRequestParser: Sendable {
             return RESPRequest(name: name, arguments: words)
         }
         // Scanned in place: only the arguments themselves are copied out.
-        switch buffer.withUnsafeReadableBytes({ scanArray($0, names: &names, authenticated: authenticated) }) {
+        arguments.removeAll(keepingCapacity: true)
+        switch buffer.withUnsafeReadableBytes({ scanArray($0, names: &names, arguments: &arguments, authenticated: authenticated) }) {
         case .incomplete:
             return nil
         case .failed(let error):
@@ -65,7 +75,8 @@ public struct RESPRequestParser: Sendable {
         case number(Int?)
     }
 
-    private func scanArray(_ bytes: UnsafeRawBufferPointer, names: inout CommandNames, authenticated: Bool) -> Scan {
+    private func scanArray(_ bytes: UnsafeRawBufferPointer, names: inout CommandNames, arguments: inout [[UInt8]],
+                           authenticated: Bool) -> Scan {
         var index = 0
         let count: Int?
         switch line(bytes, &index, prefix: UInt8(ascii: "*")) {
@@ -78,7 +89,6 @@ public struct RESPRequestParser: Sendable {
             return .failed(RESPProtocolError("Protocol error: unauthenticated multibulk length"))
         }
         var name: [UInt8]?
-        var arguments: [[UInt8]] = []
         if count > 1 { arguments.reserveCapacity(min(count - 1, 1024)) }
         for argument in 0..<max(0, count) {
             let declared: Int?

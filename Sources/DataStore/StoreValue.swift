@@ -113,18 +113,21 @@ public struct ShortString: Sendable, Equatable {
     /// word: INCR on a counter allocates nothing.
     init?(integer value: Int) {
         guard value > -1_000_000, value < 10_000_000 else { return nil }
-        var digits = 1
-        var rest = value.magnitude / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        let count = digits + (value < 0 ? 1 : 0)
-        var raw = UInt64(count)
-        var magnitude = value.magnitude
-        for position in stride(from: count, to: count - digits, by: -1) {
-            raw |= UInt64(UInt8(ascii: "0") + UInt8(magnitude % 10)) << (8 * position)
+        // One pass from the last digit: each digit found pushes those after it up a
+        // byte, so the first digit ends in the lowest byte, where the text begins.
+        var magnitude = UInt64(value.magnitude)
+        var text: UInt64 = 0
+        var count: UInt64 = 0
+        repeat {
+            text = text << 8 | (0x30 + magnitude % 10)
             magnitude /= 10
+            count += 1
+        } while magnitude > 0
+        if value < 0 {
+            text = text << 8 | UInt64(UInt8(ascii: "-"))
+            count += 1
         }
-        if value < 0 { raw |= UInt64(UInt8(ascii: "-")) << 8 }
-        self.raw = raw
+        raw = text << 8 | count
     }
 
     var count: Int { Int(raw & 0xFF) }
