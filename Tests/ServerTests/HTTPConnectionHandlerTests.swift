@@ -181,6 +181,26 @@ import Testing
         #expect(!connection.isActive)
     }
 
+    /// Reading goes on while a request runs, so part of the next head can come in
+    /// before the response ends; the 408 deadline for it runs from that end.
+    @Test func aHeadBegunWhileAResponseWasPendingGets408AfterTheHeaderTimeout() async throws {
+        var settings = WorkerSettings()
+        settings.keepAlive = 60
+        settings.headerTimeout = 10
+        let connection = try await HTTPTestConnection(router: router, settings: settings)
+        try await connection.send("GET /wait HTTP/1.1\r\n\(Self.host)\r\n")
+        #expect(try await connection.eventually { connection.runner.submitted.withLockedValue { $0 } == 1 })
+        try await connection.send("GET /a HT")
+        gate.open()
+        _ = try await connection.output { $0.hasSuffix("waited") }
+        await connection.channel.testingEventLoop.advanceTime(by: .seconds(6))
+        #expect(connection.isActive)
+        await connection.channel.testingEventLoop.advanceTime(by: .seconds(5))
+        let text = try await connection.output { $0.contains("408") }
+        #expect(text == KeepAliveTimer.timeoutResponse)
+        #expect(connection.observer.books.withLockedValue { $0.statuses } == [200, 408])
+    }
+
     @Test func aHalfSentHeadGets408AfterTheHeaderTimeout() async throws {
         var settings = WorkerSettings()
         settings.keepAlive = 5

@@ -87,6 +87,16 @@ import Testing
         #expect(clock.idleDeadlinePassed() == true)
     }
 
+    @Test func aHeadBegunDuringTheResponseIsTimedAsAHeadFromItsEnd() {
+        var clock = KeepAliveClock()
+        clock.bytesRead(7)
+        clock.requestStarted()
+        clock.responseEnded(headBegun: true)
+        #expect(clock.state == .waiting(bytes: 1))
+        #expect(clock.idleDeadlinePassed() == false)
+        #expect(clock.headerDeadlinePassed() == true)
+    }
+
     @Test func theNextRequestsBytesArmTheHeaderDeadlineAgain() {
         var clock = KeepAliveClock()
         clock.bytesRead(7)

@@ -159,7 +159,8 @@ extension HTTPConnectionHandler {
             context.writeAndFlush(Self.wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        cycle?.responseEnded()
+        // Reading goes on while a request runs: part of the next head may be in already.
+        cycle?.responseEnded(headBegun: decoder?.holdsPartialHead ?? false)
         context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
         deliverQueued(context: context)
     }

@@ -75,13 +75,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     var upgradeAtEnd = false
     /// Upgrades the router's WebSocket routes; nil where no pipeline offers them (tests).
     let webSocketUpgrader: (any HTTPServerProtocolUpgrader)?
+    /// The decoder in front, asked at a response's end whether a head has begun.
+    let decoder: RequestDecoder?
 
     /// The keep-alive timer in front of the codec, told where each request is.
     let cycle: (any RequestCycleListener)?
 
     init(configuration: HTTPServerConfiguration, observer: any ConnectionObserver, runner: any RequestRunner,
-         cycle: (any RequestCycleListener)? = nil, webSocketUpgrader: (any HTTPServerProtocolUpgrader)? = nil) {
+         cycle: (any RequestCycleListener)? = nil, decoder: RequestDecoder? = nil,
+         webSocketUpgrader: (any HTTPServerProtocolUpgrader)? = nil) {
         self.configuration = configuration
+        self.decoder = decoder
         self.webSocketUpgrader = webSocketUpgrader
         self.observer = observer
         self.runner = runner

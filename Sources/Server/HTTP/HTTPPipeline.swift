@@ -21,11 +21,10 @@ struct HTTPPipeline: Sendable {
         let sync = channel.pipeline.syncOperations
         let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive), headerTimeout: .fromSeconds(settings.headerTimeout),
                                    observer: observer.value)
-        let http = HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value, cycle: timer,
-                                         webSocketUpgrader: webSocketUpgrader())
         try sync.addHandler(timer)
-        try sync.addHTTPDecoder(forwardingLeftovers: true)
-        try sync.addHandler(http)
+        let decoder = try sync.addHTTPDecoder(forwardingLeftovers: true)
+        try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer.value, runner: runner.value,
+                                                  cycle: timer, decoder: decoder, webSocketUpgrader: webSocketUpgrader()))
     }
 
     private func webSocketUpgrader() -> NIOWebSocketServerUpgrader {
@@ -82,8 +81,11 @@ extension ChannelPipeline.SynchronousOperations {
     /// NIO's HTTP pipeline, since `HTTPConnectionHandler` writes the bytes of its
     /// responses and keeps pipelined requests in order itself. `forwardingLeftovers`:
     /// the bytes behind a protocol switch go on to the new protocol.
-    func addHTTPDecoder(forwardingLeftovers: Bool) throws {
-        try addHandler(ByteToMessageHandler(RequestDecoder(leftOverBytesStrategy: forwardingLeftovers ? .forwardBytes : .dropBytes)))
+    @discardableResult
+    func addHTTPDecoder(forwardingLeftovers: Bool) throws -> RequestDecoder {
+        let decoder = RequestDecoder(leftOverBytesStrategy: forwardingLeftovers ? .forwardBytes : .dropBytes)
+        try addHandler(ByteToMessageHandler(decoder))
+        return decoder
     }
 }
 

@@ -80,9 +80,16 @@ final class KeepAliveTimer: ChannelDuplexHandler, RemovableChannelHandler, Reque
         (idleDeadline, headerDeadline) = (nil, nil)
     }
 
-    func responseEnded() {
-        clock.responseEnded()
-        if let context { becameIdle(context: context) }
+    func responseEnded(headBegun: Bool) {
+        clock.responseEnded(headBegun: headBegun)
+        guard let context else { return }
+        becameIdle(context: context)
+        if headBegun {
+            // Part of the next head came while this response was pending: its clock runs from now.
+            idleDeadline = nil
+            headerDeadline = context.eventLoop.now + headerTimeout
+            ensureTimer(for: headerDeadline!, context: context)
+        }
     }
 
     func closing() {
@@ -160,7 +167,8 @@ protocol RequestCycleListener: AnyObject {
     func requestStarted()
     /// A response ended and the connection stays open for the next request. Called
     /// before the end is written: writing it may deliver a pipelined request at once.
-    func responseEnded()
+    /// `headBegun`: part of the next request's head arrived while the response was pending.
+    func responseEnded(headBegun: Bool)
     /// The connection closes once its last response is written; if that stalls,
     /// the idle deadline closes it anyway.
     func closing()
@@ -202,8 +210,8 @@ struct KeepAliveClock: Equatable {
         if case .waiting = state { state = .inRequest }
     }
 
-    mutating func responseEnded() {
-        if case .inRequest = state { state = .waiting(bytes: 0) }
+    mutating func responseEnded(headBegun: Bool = false) {
+        if case .inRequest = state { state = .waiting(bytes: headBegun ? 1 : 0) }
     }
 
     mutating func closing() {

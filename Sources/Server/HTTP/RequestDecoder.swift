@@ -82,6 +82,13 @@ final class RequestDecoder: ByteToMessageDecoder {
         return .needMoreData
     }
 
+    /// Part of a request head has been read: bytes that arrived while a response was
+    /// pending, whose 408 deadline starts when that response ends.
+    var holdsPartialHead: Bool {
+        if case .head(let scan) = state { return scan.scanned > 0 }
+        return false
+    }
+
     private func isMidRequest(buffered: Int) -> Bool {
         switch state {
         case .head(let scan): scan.scanned > 0 || buffered > 0

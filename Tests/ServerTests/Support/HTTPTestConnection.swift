@@ -89,8 +89,9 @@ struct HTTPTestConnection {
             let timer = KeepAliveTimer(keepAlive: .fromSeconds(settings.keepAlive),
                                        headerTimeout: .fromSeconds(settings.headerTimeout), observer: observer)
             try sync.addHandler(timer)
-            try sync.addHTTPDecoder(forwardingLeftovers: true)
-            try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer, runner: runner, cycle: timer))
+            let decoder = try sync.addHTTPDecoder(forwardingLeftovers: true)
+            try sync.addHandler(HTTPConnectionHandler(configuration: configuration, observer: observer, runner: runner, cycle: timer,
+                                                      decoder: decoder))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 4321)).get()
     }
