@@ -1,3 +1,4 @@
+import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -25,6 +26,52 @@ import Testing
             buffer.writeStaticString("\r\n")
             let expected = try nioBytes(HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: code)))
             #expect(String(buffer: buffer) == expected)
+        }
+    }
+
+    /// Every shape of head, written in one copy, is exactly as large as counted and
+    /// reads as the fields would written one by one.
+    @Test(arguments: [200, 201, 204, 304, 404, 418, 299])
+    func responseHeadsAreWrittenAsCounted(code: Int) {
+        let fieldSets: [HTTPFields] = [
+            [:],
+            [.contentType: "text/plain; charset=utf-8"],
+            [.contentType: "x", .connection: "Upgrade", .contentLength: "99", HTTPField.Name("X-Long")!: String(repeating: "v", count: 300)],
+        ]
+        let framings: [ResponseHead.Framing] = [.none, .length(0), .length(13), .length(Int.max), .chunked]
+        let connections: [ResponseHead.Connection] = [.close, .keepAlive, .asTheAppSaid]
+        for version in [HTTPVersion.http1_1, .http1_0] {
+            for fields in fieldSets {
+                for framing in framings {
+                    for connection in connections {
+                        let head = ResponseHead(version: version, code: code, fields: fields, framing: framing,
+                                                connection: connection, date: "Wed, 02 Dec 2026 00:00:00 GMT")
+                        var buffer = ByteBuffer()
+                        head.write(to: &buffer)
+                        #expect(buffer.readableBytes == head.size)
+                        var expected = ByteBuffer()
+                        ResponseBytes.writeStatusLine(version: version, code: code, to: &expected)
+                        for field in fields where !ResponseHead.isServerField(field.name) {
+                            ResponseBytes.writeField(field.name.rawName, field.value, to: &expected)
+                        }
+                        switch framing {
+                        case .none: break
+                        case .length(let length): ResponseBytes.writeField("Content-Length", String(length), to: &expected)
+                        case .chunked: ResponseBytes.writeField("Transfer-Encoding", "chunked", to: &expected)
+                        }
+                        ResponseBytes.writeField("Date", "Wed, 02 Dec 2026 00:00:00 GMT", to: &expected)
+                        ResponseBytes.writeField("Server", "pulse", to: &expected)
+                        switch connection {
+                        case .close: ResponseBytes.writeField("Connection", "close", to: &expected)
+                        case .keepAlive: ResponseBytes.writeField("Connection", "keep-alive", to: &expected)
+                        case .asTheAppSaid:
+                            if let value = fields[.connection] { ResponseBytes.writeField("Connection", value, to: &expected) }
+                        }
+                        expected.writeStaticString("\r\n")
+                        #expect(String(buffer: buffer) == String(buffer: expected))
+                    }
+                }
+            }
         }
     }
 

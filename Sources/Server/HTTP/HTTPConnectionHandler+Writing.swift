@@ -53,42 +53,35 @@ extension HTTPConnectionHandler {
     private func encodeHead(_ response: Response, for head: HTTPRequestHead, capacity: Int,
                             context: ChannelHandlerContext) -> ByteBuffer {
         let keepAlive = machine.responseHeadWritten(draining: observer.isDraining, knownLength: response.knownLength != nil)
-        var out = context.channel.allocator.buffer(capacity: 192 + 48 * response.headers.count + capacity)
         let code = response.status.code
-        ResponseBytes.writeStatusLine(version: head.version, code: code, to: &out)
-        // The app's fields, less those the server sets, then the server's.
-        for field in response.headers where !Self.serverFields.contains(field.name) {
-            ResponseBytes.writeField(field.name.rawName, field.value, to: &out)
-        }
         // The body's framing: no field for a status that has no body (1xx, 204, 304);
         // a HEAD response states the length a GET would have, or nothing.
-        chunked = false
+        var framing = ResponseHead.Framing.none
         if Self.mayHaveBody(code) {
             if let length = response.knownLength {
-                ResponseBytes.writeField("Content-Length", String(length), to: &out)
+                framing = .length(length)
             } else if head.method != .HEAD, head.version.major == 1, head.version.minor >= 1 {
-                ResponseBytes.writeField("Transfer-Encoding", "chunked", to: &out)
-                chunked = true
+                framing = .chunked
             }
         }
-        ResponseBytes.writeField("Date", HTTPDate.now(), to: &out)
-        out.writeStaticString("Server: pulse\r\n")
+        chunked = framing == .chunked
+        let connection: ResponseHead.Connection
         if !keepAlive {
-            out.writeStaticString("Connection: close\r\n")
+            connection = .close
         } else if head.version.major == 1, head.version.minor == 0 {
-            out.writeStaticString("Connection: keep-alive\r\n")   // HTTP/1.0 closes unless told
-        } else if let connection = response.headers[.connection] {
-            ResponseBytes.writeField("Connection", connection, to: &out)
+            connection = .keepAlive   // HTTP/1.0 closes unless told
+        } else {
+            connection = .asTheAppSaid
         }
-        out.writeStaticString("\r\n")
+        let responseHead = ResponseHead(version: head.version, code: code, fields: response.headers, framing: framing,
+                                        connection: connection, date: HTTPDate.now())
+        var out = context.channel.allocator.buffer(capacity: responseHead.size + capacity)
+        responseHead.write(to: &out)
         return out
     }
 
     /// 1xx, 204 and 304 responses end with their head.
     static func mayHaveBody(_ code: Int) -> Bool { code >= 200 && code != 204 && code != 304 }
-
-    /// Fields the server writes itself, whatever the app set.
-    private static let serverFields: Set<HTTPField.Name> = [.contentLength, .transferEncoding, .date, .server, .connection]
 
     /// A streamed body's pieces, from `BodyWriter` (through the channel, so they pass
     /// here): framed as chunks when the head said so. Heads and ends are this
