@@ -59,8 +59,16 @@ final class RequestDecoder: ByteToMessageDecoder {
         self.limits = limits
     }
 
+    /// The HTTP handler right behind this decoder, when it asked for the parts
+    /// directly (`HTTPConnectionHandler.received`): the same order and timing as
+    /// `fireChannelRead`, without a box and a cast per part.
+    weak var sink: HTTPConnectionHandler?
+
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         do {
+            if let sink, let sinkContext = sink.ownContext {
+                return try step(buffer: &buffer) { part in sink.received(part, context: sinkContext) }
+            }
             return try step(buffer: &buffer) { part in context.fireChannelRead(Self.wrapInboundOut(part)) }
         } catch {
             throw error.parserError
