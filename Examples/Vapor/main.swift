@@ -38,6 +38,10 @@ import Vapor
         for try await piece in request.body { bytes += piece.readableBytes }
         return "received \(bytes) bytes\n"
     }
+    app.get("log") { request -> String in
+        request.logger.info("logged \(request.query[String.self, at: "word"] ?? "-")")
+        return "logged\n"
+    }
     app.get("teapot") { _ -> String in throw Abort(.imATeapot, reason: "short and stout") }
     app.webSocket("ws", "echo") { _, socket in
         socket.onText { socket, text in socket.send(text) }

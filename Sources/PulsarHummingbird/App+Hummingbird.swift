@@ -25,8 +25,15 @@ extension App {
         _ router: Builder, boot: @escaping @Sendable (WorkerContext) async throws -> Void = { _ in }
     ) -> App where Builder.Responder.Context: RequestContext,
                    Builder.Responder.Context.Source == ApplicationRequestContextSource {
-        let responder = router.buildResponder()
-        return App(hosted: HummingbirdServing<HTTP1Channel>(boot: boot) { host in
+        hummingbird(responder: router.buildResponder(), boot: boot)
+    }
+
+    /// Any `HTTPResponder` (a router already built, or one of the app's own), served
+    /// the same way.
+    public static func hummingbird<Responder: HTTPResponder>(
+        responder: Responder, boot: @escaping @Sendable (WorkerContext) async throws -> Void = { _ in }
+    ) -> App where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+        App(hosted: HummingbirdServing<HTTP1Channel>(boot: boot) { host in
             HTTP1Channel(responder: ScheduledResponder.make(responder, on: host),
                          configuration: .init(additionalChannelHandlers: [HostedRequestTracker(host: host)],
                                               idleTimeout: host.keepAlive))

@@ -53,6 +53,12 @@ import Testing
             let workers = status.services[0].workers
             return workers.reduce(0) { $0 + $1.requests } >= 12 && workers.reduce(0) { $0 + ($1.websockets ?? 0) } == 1
         }
+        // The same figures through the example's own `ctl`, as an operator reads them.
+        let cli = try await runCommand(example.rawValue, ["ctl", "--control", server.control, "status", "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any], "\(cli.output)")
+        let served = ((json["services"] as? [[String: Any]])?.first?["workers"] as? [[String: Any]] ?? [])
+            .reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }
+        #expect(cli.status == 0 && served >= 12, "\(cli.output.prefix(400))")
         // Latencies are per heartbeat interval: a request in each, until one reports them.
         let latency = try await server.waitFor("a latency summary", timeout: 30) { status in
             _ = try? HTTPProbe.get(port: port, "/hello")
@@ -86,6 +92,9 @@ import Testing
         let port = try server.port()
         let load = RequestLoop(port: port, path: "/hello", threads: 3, keepAlive: true)
         try await Task.sleep(for: .milliseconds(300))
+        // A request in flight when the reload begins is finished by its draining worker.
+        async let long = onThread { try HTTPProbe.get(port: port, "/block?ms=3000", timeout: 40) }
+        try await server.waitFor("the long request running") { $0.services[0].workers.contains { $0.inflight > 0 } }
 
         #expect(try server.request(.reload(service: nil)).ok)
         try await server.waitFor("every worker replaced", timeout: 40) { status in
@@ -98,6 +107,8 @@ import Testing
         let result = try await load.stop()
         #expect(result.failures.isEmpty, "failed requests: \(result.failures.prefix(5))")
         #expect(result.succeeded > 50, "only \(result.succeeded) requests went through")
+        let finished = try await long
+        #expect(finished.status == 200 && finished.body == "blocked 3000 ms\n", "\(finished)")
 
         // A worker killed outright is replaced.
         let victim = try server.workerPIDs()[0]
@@ -174,6 +185,45 @@ import Testing
         let exit = try #require(after.services[0].recentExits.first { $0.pid == worker.pid })
         #expect(exit.inflight?.first?.hasPrefix("GET /block?ms=20000 (") == true, "\(exit)")
         _ = try await blocked
+    }
+
+    /// `--timeout` holds for the frameworks: a handler that blocks the event loop in
+    /// cooperative mode silences the heartbeat, and the worker is killed and replaced.
+    @Test(arguments: examples)
+    func aWorkerWhoseLoopIsBlockedIsKilledAfterTheTimeout(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--mode", "cooperative", "--timeout", "3"])
+        defer { server.shutdown() }
+        let hung = try await server.waitForReady(1).services[0].workers[0]
+        let port = try server.port()
+        async let blocked = onThread { try? HTTPProbe.get(port: port, "/block?ms=60000", timeout: 50) }
+        let after = try await server.waitFor("the hung worker killed and replaced", timeout: 45) { status in
+            let workers = status.services[0].workers
+            return workers.count == 1 && workers[0].pid != hung.pid && workers[0].state == .ready
+        }
+        let exit = try #require(after.services[0].recentExits.last { $0.pid == hung.pid }, "\(after.services[0].recentExits)")
+        #expect(exit.reason.hasPrefix("killed after 3s without a heartbeat (timeout)"), "\(exit.reason)")
+        #expect(exit.inflight?.first?.hasPrefix("GET /block?ms=60000 (") == true, "\(exit)")
+        let cut = try await blocked
+        #expect(cut?.status != 200, "the blocked request was answered: \(String(describing: cut))")
+        #expect(try HTTPProbe.get(port: port, "/hello").status == 200)
+    }
+
+    /// In cooperative mode `--greenlet` bounds the tasks; beyond them requests wait in
+    /// order, and past `--max-queue` they get 503, as in thread mode.
+    @Test(arguments: examples)
+    func aFullGreenPoolQueuesAndThenRefuses(_ example: Example) async throws {
+        let server = try PulseServer(binary: example.rawValue, arguments: ["-w", "1", "--greenlet", "1", "--max-queue", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        async let running = onThread { try HTTPProbe.get(port: port, "/sleep?ms=10000", timeout: 40) }
+        try await server.waitFor("one task running") { $0.services[0].workers[0].green?.busy == 1 }
+        async let queued = onThread { try HTTPProbe.get(port: port, "/hello", timeout: 40) }
+        try await server.waitFor("one request queued") { $0.services[0].workers[0].queue == 1 }
+        let refused = try await onThread { try HTTPProbe.get(port: port, "/hello") }
+        #expect(refused.status == 503 && refused.headers["retry-after"] == "1", "\(refused)")
+        #expect(try await running.status == 200)
+        #expect(try await queued.status == 200)
     }
 
     @Test(arguments: examples)
@@ -263,6 +313,11 @@ import Testing
         #expect(grouped.statuses == [200, 200, 200, 200])
         #expect(grouped.seconds >= 4.0 && grouped.seconds < 8.0, "4 blocking requests of 4 s took \(grouped.seconds) s")
         #expect(try HTTPProbe.get(port: port, "/grouped/block?ms=1").headers["x-trail"] == "grouped")
+        // Request.logger writes to the worker's log, which the arbiter gathers.
+        #expect(try HTTPProbe.get(port: port, "/log?word=tangerine").status == 200)
+        try await eventually(timeout: 20, "the route's log line") {
+            server.log.split(separator: "\n").contains { $0.contains("[web.1]") && $0.contains("logged tangerine") }
+        }
         // HEAD of a GET route: the head without the body.
         let head = try HTTPProbe.exchange(port: port, "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(head.hasPrefix("HTTP/1.1 200") && head.hasSuffix("\r\n\r\n"), "\(head)")
