@@ -46,6 +46,26 @@ import Testing
         try await server.waitFor("the refusals counted as 4xx") { $0.services[0].workers[0].statusClasses[3] >= 5 }
     }
 
+    /// A head begun while the response before it is still being made has the header
+    /// timeout counted from that response's end: a slow pipelining client gets its 408
+    /// then, neither a hang nor a 408 cut short by the time the first request took.
+    @Test func aHeadBegunBehindAPendingResponseGets408AfterItsTimeout() async throws {
+        let server = try PulseServer(arguments: ["-w", "1", "--header-timeout", "1"])
+        defer { server.shutdown() }
+        try await server.waitForReady(1)
+        let port = try server.port()
+        let started = Date()
+        let reply = try await onThread {
+            try HTTPProbe.exchange(port: port, "GET /sleep?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                                   timeout: 20)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["200", "408"], "\(reply)")
+        // 2 s of the first request, then 1 s of header timeout; without the fix there is no 408 at all.
+        #expect(elapsed >= 2.9 && elapsed < 15, "the 408 came after \(elapsed) s")
+    }
+
     @Test func expectContinueThenTheBody() async throws {
         let server = try PulseServer(arguments: ["-w", "1"])
         defer { server.shutdown() }

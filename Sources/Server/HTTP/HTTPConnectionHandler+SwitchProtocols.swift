@@ -1,3 +1,4 @@
+import HTTPTypes
 import NIOCore
 import NIOHTTP1
 
@@ -115,11 +116,15 @@ extension HTTPConnectionHandler {
 
     /// `101 Switching Protocols` with the upgrader's fields.
     private func writeSwitchingProtocols(_ head: HTTPRequestHead, headers: HTTPHeaders, context: ChannelHandlerContext) {
-        var out = context.channel.allocator.buffer(capacity: 256)
-        ResponseBytes.writeStatusLine(version: head.version, code: 101, to: &out)
-        for (name, value) in headers { ResponseBytes.writeField(name, value, to: &out) }
-        ResponseBytes.writeField("Date", HTTPDate.now(), to: &out)
-        out.writeStaticString("Server: pulse\r\n\r\n")
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        // The upgrader's `Connection: upgrade` is written as it gave it.
+        let response = ResponseHead(version: head.version, code: 101, fields: fields, framing: .none,
+                                    connection: .asTheAppSaid, date: HTTPDate.now())
+        var out = context.channel.allocator.buffer(capacity: response.size)
+        response.write(to: &out)
         context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
     }
 

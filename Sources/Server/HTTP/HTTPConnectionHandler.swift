@@ -262,16 +262,15 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         cycle?.closing()
         observer.requestStarted()
         let text = "\(status.code) \(status.reasonPhrase)\n"
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        ResponseBytes.writeStatusLine(version: version.major == 1 ? version : .http1_1, code: Int(status.code), to: &buffer)
-        ResponseBytes.writeField("Content-Type", "text/plain", to: &buffer)
-        ResponseBytes.writeField("Content-Length", String(text.utf8.count), to: &buffer)
-        ResponseBytes.writeField("Connection", "close", to: &buffer)
-        ResponseBytes.writeField("Date", HTTPDate.now(), to: &buffer)
-        ResponseBytes.writeField("Server", "pulse", to: &buffer)
-        for (name, value) in refusalHeaders { ResponseBytes.writeField(name, value, to: &buffer) }
+        var fields: HTTPFields = [.contentType: "text/plain"]
+        for (name, value) in refusalHeaders {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
         refusalHeaders = []
-        buffer.writeStaticString("\r\n")
+        let head = ResponseHead(version: version.major == 1 ? version : .http1_1, code: Int(status.code), fields: fields,
+                                framing: .length(text.utf8.count), connection: .close, date: HTTPDate.now())
+        var buffer = context.channel.allocator.buffer(capacity: head.size + text.utf8.count)
+        head.write(to: &buffer)
         buffer.writeString(text)
         observer.requestFinished(status: Int(status.code), seconds: 0, bytesOut: text.utf8.count)
         let channel = context.channel
