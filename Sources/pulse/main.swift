@@ -77,4 +77,9 @@ router.webSocket("/ws/echo", WebSocketHandlers(
 
 Chat.routes(&router)
 
-Pulsar.main(app: App(router: router, boot: Chat.boot))
+Pulsar.main(app: App(router: router) { context in
+    // Made at boot (its pools connect on first use), so the heartbeats report the database
+    // pool from the start: the dashboard shows it, and its demo load knows to send /db.
+    _ = PostgresClient.forWorker(context)
+    try await Chat.boot(context)
+})

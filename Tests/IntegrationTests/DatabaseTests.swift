@@ -26,6 +26,8 @@ import Testing
         let threads = try PulseServer(binary: "pulse", arguments: ["-w", "1", "--thread-workers", "4", "--database", cluster.url])
         defer { threads.shutdown() }
         try await threads.waitForReady(1)
+        // Reported from boot, before any query: the dashboard shows the pool, and its demo load sends /db.
+        try await threads.waitFor("the pool reported before the first query") { $0.services[0].workers[0].database?.size == 4 }
         // 3 s per query rather than the 0.3 s, so a stalled machine cannot blur the waves.
         let threaded = try await concurrently(12, port: try threads.port(), "/db?ms=3000")
         #expect(threaded.statuses.allSatisfy { $0 == 200 })
