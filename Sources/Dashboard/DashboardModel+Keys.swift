@@ -74,6 +74,8 @@ extension DashboardModel {
     }
 
     private mutating func perform(_ action: Action, workerRows: Int, logRows: Int) -> [Effect] {
+        // A key that acts acts on now: the status under the time cursor is the past (`t` would flip an old mode).
+        let stillThere = action.acts ? leavePast() : true
         let service = selectedService?.name
         switch action {
         case .scaleUp, .scaleDown:
@@ -82,7 +84,7 @@ extension DashboardModel {
             flash = "scale \(service) \(delta > 0 ? "+1" : "-1")"
             return [.control(.scale(.by(delta), service: service))]
         case .toggleMode:
-            guard let current = selectedService else { return [] }
+            guard let current = webService else { return [] }
             let next: ExecutionMode = current.mode == .thread ? .cooperative : .thread
             flash = "\(current.name): \(next.rawValue) mode"
             return [.control(.mode(next, service: current.name))]
@@ -91,10 +93,14 @@ extension DashboardModel {
             flash = "reloading \(service)"
             return [.control(.reload(service: service))]
         case .killWorker:
+            guard stillThere else {
+                flash = "that worker is no longer running"
+                return []
+            }
             if let worker = selectedWorker { overlay = .killMenu(worker: worker.name, pid: worker.pid) }
             return []
         case .autoscale:
-            guard let current = selectedService, !current.auxiliary else { return [] }
+            guard let current = webService else { return [] }
             if current.autoscale != nil {
                 flash = "autoscale \(current.name) off"
                 return [.control(.autoscale(nil, service: current.name))]
@@ -184,7 +190,7 @@ extension DashboardModel {
             clampSelection()
             // A second click on the selected worker opens its inside view, as Enter does.
             return again ? perform(.inspect, workerRows: 10, logRows: 10) : []
-        case (.left, .columnHeader(let column)):
+        case (.left, .columnHeader(let column)) where column.sortable:
             sort = column
             flash = "sorted by \(column.rawValue)"
             return []
@@ -201,6 +207,7 @@ extension DashboardModel {
             return []
         case (.left, .timeline(let index)):
             cursor = index >= history.samples.count - 1 ? nil : max(0, index)
+            sayCursor()
             return []
         default:
             return []
@@ -221,11 +228,33 @@ extension DashboardModel {
         }
     }
 
+    /// Back to the live status, on the same worker, or on another of its service when
+    /// it has gone since; false when it has gone.
+    private mutating func leavePast() -> Bool {
+        guard cursor != nil else { return true }
+        let (worker, service) = (selectedWorker?.name, selectedService?.name)
+        cursor = nil
+        let workers = sortedWorkers
+        if let index = workers.firstIndex(where: { $0.name == worker }) {
+            selected = index
+            return true
+        }
+        let siblings = Set(status?.services.first { $0.name == service }?.workers.map(\.name) ?? [])
+        if let index = workers.firstIndex(where: { siblings.contains($0.name) }) { selected = index }
+        clampSelection()
+        return false
+    }
+
     private mutating func moveCursor(_ delta: Int) {
         let last = history.samples.count - 1
         guard last > 0 else { return }
         let next = (cursor ?? last) + delta
         cursor = next >= last ? nil : max(0, next)
+        sayCursor()
+    }
+
+    /// How long ago the cursor's moment was, and what happened then.
+    private mutating func sayCursor() {
         if let sample = cursorSample {
             let ago = Format.duration((history.samples.last?.time ?? sample.time) - sample.time)
             flash = "\(ago) ago" + (sample.events.isEmpty ? "" : ": " + sample.events.map(\.text).joined(separator: "; "))

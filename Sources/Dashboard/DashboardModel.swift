@@ -138,7 +138,7 @@ public struct DashboardModel: Sendable {
     /// Under the saturating load in thread mode, with requests waiting for a thread:
     /// the moment to show what the other mode does.
     public var shouldHintModeSwitch: Bool {
-        guard loadLevel == .saturating, let service = selectedService, service.mode == .thread else { return false }
+        guard loadLevel == .saturating, let service = webService, service.mode == .thread else { return false }
         return service.workers.contains { ($0.queue ?? 0) > 0 }
     }
     public mutating func say(_ text: String?) { flash = text }
@@ -185,6 +185,14 @@ public struct DashboardModel: Sendable {
             return service
         }
         return status.services.first
+    }
+
+    /// The service the load, `t` and `A` are for: the selected worker's, or, when that
+    /// is the data store (no HTTP, no modes), the first web service of its arbiter.
+    public var webService: ServiceStatus? {
+        guard let service = selectedService, service.auxiliary else { return selectedService }
+        let arbiter = ArbiterSet.split(service.name)?.index
+        return shown?.services.first { !$0.auxiliary && ArbiterSet.split($0.name)?.index == arbiter }
     }
 
     /// The worker whose inside view is open, as the latest status shows it.

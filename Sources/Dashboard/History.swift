@@ -2,7 +2,7 @@ import PulseControl
 
 /// What the dashboard remembers of the last ten minutes, one sample per status:
 /// the status itself (so a cursor can show the workers as they were), each
-/// worker's rps and p99 for its sparklines, and what changed (reloads,
+/// worker's rps, p50 and p99 for its sparklines, and what changed (reloads,
 /// scalings, mode switches, exits) for the time line.
 public struct History: Sendable {
     public struct Event: Equatable, Sendable {
@@ -23,8 +23,9 @@ public struct History: Sendable {
     public static let capacity = 600
 
     public private(set) var samples: [Sample] = []
-    /// Each worker's rps and p99 by name, oldest first, as long as it has been seen in a row.
+    /// Each worker's rps and latency by name, oldest first, as long as it has been seen in a row.
     public private(set) var workerRPS: [String: [Double]] = [:]
+    public private(set) var workerP50: [String: [Double]] = [:]
     public private(set) var workerP99: [String: [Double]] = [:]
     /// Samples dropped from the front since the start: keeps a cursor on its moment.
     public private(set) var dropped = 0
@@ -32,6 +33,9 @@ public struct History: Sendable {
     public init() {}
 
     public var rps: [Double] { samples.map(\.rps) }
+
+    /// Seconds from the oldest sample to the newest: what the time line shows.
+    public var span: Double { (samples.last?.time ?? 0) - (samples.first?.time ?? 0) }
 
     public mutating func record(_ status: StatusSnapshot, at time: Double) {
         var stored = status
@@ -51,10 +55,12 @@ public struct History: Sendable {
         for worker in status.services.flatMap(\.workers) {
             seen.insert(worker.name)
             Self.append(worker.rps, to: &workerRPS[worker.name, default: []])
+            Self.append(worker.latencyMs?.p50 ?? 0, to: &workerP50[worker.name, default: []])
             Self.append(worker.latencyMs?.p99 ?? 0, to: &workerP99[worker.name, default: []])
         }
         for name in workerRPS.keys where !seen.contains(name) {
             workerRPS[name] = nil
+            workerP50[name] = nil
             workerP99[name] = nil
         }
     }

@@ -37,6 +37,9 @@ public enum Action: String, Sendable, CaseIterable {
     case filterLogs, searchLogs, nextMatch, previousMatch, toggleAccessLines, toggleWrap, writeLog, followLogs
     case timeBack, timeForward, timeNow
     case pauseDisplay, cycleLayout, help, toggleLoad, detach, quit, quitNow
+
+    /// Changes the server or loads it: done on the live status, never on the past one at the time cursor.
+    var acts: Bool { [.scaleUp, .scaleDown, .autoscale, .toggleMode, .reload, .killWorker, .toggleLoad].contains(self) }
 }
 
 /// Which key does what: the single source of the key handling and of the help overlay.

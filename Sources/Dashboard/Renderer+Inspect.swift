@@ -37,12 +37,15 @@ extension Renderer {
         canvas.write("Esc closes ", x: area.x + area.width - 11, y: y, style: .selected, clip: area)
         y += 1
         let history = model.history
-        for (label, values, now) in [("req/s", history.workerRPS[name] ?? [], Format.rate(worker.rps)),
-                                     ("p99  ", history.workerP99[name] ?? [], worker.latencyMs.map { Format.millis($0.p99) } ?? "-")] {
+        // A column's seconds by their mean, but p99 by the worst: the tail is what it is for.
+        for (label, values, now, worst) in [
+            ("req/s", history.workerRPS[name] ?? [], Format.rate(worker.rps), false),
+            ("p50  ", history.workerP50[name] ?? [], worker.latencyMs.map { Format.millis($0.p50) } ?? "-", false),
+            ("p99  ", history.workerP99[name] ?? [], worker.latencyMs.map { Format.millis($0.p99) } ?? "-", true),
+        ] {
             let x = canvas.write(" \(label) \(Cells.fit(now, 7, right: true)) ", x: area.x, y: y, style: .dim, clip: area)
             let width = area.x + area.width - x - 1
-            canvas.write(sparkline(Self.buckets(values, count: width, worst: label.hasPrefix("p99")), width: width),
-                         x: x, y: y, style: .accent, clip: area)
+            canvas.write(sparkline(Self.buckets(values, count: width, worst: worst), width: width), x: x, y: y, style: .accent, clip: area)
             y += 1
         }
         var x = canvas.write(" latency ", x: area.x, y: y, style: .dim, clip: area)

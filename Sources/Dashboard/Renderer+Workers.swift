@@ -1,6 +1,6 @@
 import PulseControl
 
-/// The workers table and the rps time line, and what the mouse finds on them.
+/// The workers table, and what the mouse finds on the screen.
 extension Renderer {
     /// Which rows of the table show workers, under the heading: the rest lists recent exits.
     static func workerRows(_ rect: Rect, _ model: DashboardModel) -> (first: Int, rows: Int, exits: [RecentExitStatus]) {
@@ -67,7 +67,7 @@ extension Renderer {
     /// `values` in at most `count` consecutive buckets, the newest bucket full.
     static func buckets(_ values: [Double], count: Int, worst: Bool) -> [Double] {
         guard count > 0, values.count > count else { return values }
-        let size = (values.count + count - 1) / count
+        let size = bucketSize(values.count, into: count)
         var result: [Double] = []
         var end = values.count
         while end > 0, result.count < count {
@@ -78,30 +78,9 @@ extension Renderer {
         return result.reversed()
     }
 
-    /// Where the rps sparkline of the totals pane is: its row, first column and
-    /// width, and the index of the sample drawn in its first column.
-    static func timeline(_ rect: Rect, _ model: DashboardModel) -> (x: Int, y: Int, width: Int, firstSample: Int) {
-        let label = " req/s, last \(Format.duration(Double(model.history.samples.count))) "
-        let x = rect.x + label.count
-        let width = max(0, rect.x + rect.width - x - 1)
-        let count = model.history.samples.count
-        return (x, rect.y + 1, width, count - min(count, width))
-    }
-
-    func drawTimeline(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel) {
-        let line = Self.timeline(rect, model)
-        canvas.write(" req/s, last \(Format.duration(Double(model.history.samples.count))) ", x: rect.x, y: line.y, style: .dim, clip: rect)
-        let samples = model.history.samples
-        canvas.write(sparkline(samples.map(\.rps), width: line.width), x: line.x, y: line.y, style: .accent, clip: rect)
-        let offset = line.width - (samples.count - line.firstSample)   // blank columns before the oldest sample
-        // Reloads, scalings, mode switches and exits, where they happened.
-        for index in line.firstSample..<samples.count {
-            guard let event = samples[index].events.last else { continue }
-            canvas.write(String(event.mark), x: line.x + offset + index - line.firstSample, y: line.y, style: .warning, clip: rect)
-        }
-        if let cursor = model.cursor, cursor >= line.firstSample {
-            canvas.paint(Rect(x: line.x + offset + cursor - line.firstSample, y: line.y, width: 1, height: 1), style: .selected)
-        }
+    /// How many values each of `buckets` holds: the fewest that fit them all in.
+    static func bucketSize(_ count: Int, into buckets: Int) -> Int {
+        buckets > 0 && count > buckets ? (count + buckets - 1) / buckets : 1
     }
 
     /// What is at a cell, for the mouse.
@@ -127,10 +106,10 @@ extension Renderer {
                 return .logs
             case .totals:
                 let line = Self.timeline(rect, model)
-                let count = model.history.samples.count
-                let column = x - line.x - (line.width - (count - line.firstSample))
-                guard y == line.y, x >= line.x, x < line.x + line.width, column >= 0 else { return nil }
-                return .timeline(line.firstSample + column)
+                guard y == line.y, let held = line.samples(at: x - line.x) else { return nil }
+                // The moment of the column's mark when it has one: the click is for its cause.
+                let samples = model.history.samples
+                return .timeline(held.last { !samples[$0].events.isEmpty } ?? held.upperBound - 1)
             case .header, .footer:
                 return nil
             }

@@ -103,11 +103,19 @@ public struct Renderer: Sendable {
         }
     }
 
-    /// `pulse top` watching several arbiters: a line each, its services on it.
+    /// `pulse top` watching several arbiters: a line each, its services on it; the
+    /// last line says how many more there are when they do not all fit.
     private func drawSections(_ canvas: inout Canvas, _ rect: Rect, _ model: DashboardModel, _ status: StatusSnapshot) {
-        for (index, section) in model.sections.enumerated() {
+        let rows = rect.height - 1
+        let shown = model.sections.count > rows ? rows - 1 : model.sections.count
+        if shown < model.sections.count, rows > 0 {
+            let hidden = model.sections.dropFirst(max(0, shown))
+            let silent = hidden.filter { $0.arbiter == nil }.count
+            canvas.write(" +\(hidden.count) more arbiters" + (silent > 0 ? ", \(silent) not answering" : ""),
+                         x: rect.x, y: rect.y + rows, style: silent > 0 ? .bad : .dim, clip: rect)
+        }
+        for (index, section) in model.sections.prefix(max(0, shown)).enumerated() {
             let y = rect.y + 1 + index
-            guard y < rect.y + rect.height else { break }
             guard let arbiter = section.arbiter else {
                 canvas.write(" \(index + 1)  not answering on \(section.control)", x: rect.x, y: y, style: .bad, clip: rect)
                 continue

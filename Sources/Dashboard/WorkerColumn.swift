@@ -64,20 +64,30 @@ public enum WorkerColumn: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// Sorting: a key that orders workers for this column, larger first for numbers.
-    func sortKey(_ worker: WorkerStatus) -> Double {
+    /// Whether a click on its heading sorts by it: the trends chart a history, not one figure.
+    var sortable: Bool { !isTrend }
+
+    /// Sorting: a key that orders workers for this column, larger first for numbers,
+    /// the text's order for states and modes (booting and draining before ready).
+    func sortKey(_ worker: WorkerStatus) -> (Double, String) {
         switch self {
-        case .rps: -worker.rps
-        case .requests: -Double(worker.requests)
-        case .p99: -(worker.latencyMs?.p99 ?? 0)
-        case .rss: -Double(worker.rssBytes)
-        case .cpu: -worker.cpuPercent
-        case .uptime: -worker.uptimeS
-        case .restarts: -Double(worker.restarts)
-        case .lag: -worker.loopLagMs
-        case .queue: -Double(worker.queue ?? 0)
-        case .pid: Double(worker.pid)
-        default: Double(worker.id)
+        case .rps: (-worker.rps, "")
+        case .requests: (-Double(worker.requests), "")
+        case .p99: (-(worker.latencyMs?.p99 ?? 0), "")
+        case .rss: (-Double(worker.rssBytes), "")
+        case .cpu: (-worker.cpuPercent, "")
+        case .uptime: (-worker.uptimeS, "")
+        case .restarts: (-Double(worker.restarts), "")
+        case .lag: (-worker.loopLagMs, "")
+        case .queue: (-Double(worker.queue ?? 0), "")
+        case .threads: (-Double(worker.threads?.busy ?? 0), "")
+        case .green: (-Double(worker.green?.busy ?? 0), "")
+        case .ws: (-Double(worker.websockets ?? 0), "")
+        case .db: (-Double(worker.database?.inUse ?? 0), "")
+        case .state: (0, worker.state.rawValue)
+        case .mode: (0, worker.mode ?? "-")
+        case .pid: (Double(worker.pid), "")
+        case .id, .rpsTrend, .p99Trend: (Double(worker.id), "")
         }
     }
 }

@@ -215,22 +215,14 @@ final class DashboardSession {
             model.say("load off")
             return
         }
-        guard let target = loadTarget(model) else {
+        guard let service = model.webService, let plan = LoadPlan(level, for: service) else {
             model.setLoadLevel(.off)
             model.say("no TCP address to load")
             return
         }
-        let plan = LoadGenerator.Plan(level == .light ? .light : .saturating(threadSlots: threadSlots(model)))
-        load.start(host: target.host, port: target.port, plan: plan)
+        load.start(plan)
         model.setLoadLevel(level)
-        model.say("load \(level.rawValue): \(plan.label) on \(target.host):\(target.port)")
-    }
-
-    /// The selected service's threads across its workers: what the saturating load
-    /// must exceed for requests to queue in thread mode.
-    private func threadSlots(_ model: DashboardModel) -> Int {
-        let slots = model.selectedService?.workers.reduce(0) { $0 + ($1.threads?.size ?? 0) } ?? 0
-        return slots > 0 ? slots : 20
+        model.say("load \(level.rawValue): \(plan.label) on \(plan.host):\(plan.port)")
     }
 
     private func nextLayout() {
@@ -259,16 +251,6 @@ final class DashboardSession {
             }
         }
         return "could not write \(name) in the working directory or \(temporary)"
-    }
-
-    /// The first TCP address of the selected service.
-    private func loadTarget(_ model: DashboardModel) -> (host: String, port: Int)? {
-        for bind in model.selectedService?.binds ?? [] where !bind.hasPrefix("unix:") {
-            guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]) else { continue }
-            let host = bind[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            return (host.contains(":") ? "127.0.0.1" : host, port)
-        }
-        return nil
     }
 }
 

@@ -1,44 +1,17 @@
+import Dashboard
 import Foundation
 import Glibc
 import NIOConcurrencyHelpers
 
-/// The built-in load against the demo endpoints (the `g` key), so a newcomer sees
-/// the numbers move without installing a load tool.
-///
-/// Light: two threads, one request at a time each, a short pause between. Saturating:
-/// three times as many concurrent slow requests (`/sleep?ms=200`) as the service has
-/// threads, so that in thread mode every thread is busy and requests queue, and after
-/// `t` the cooperative slots take them all and the queue drains.
+/// Runs the built-in load (the `g` key) that `LoadPlan` describes, so a newcomer
+/// sees the numbers move without installing a load tool: a thread per client.
 final class LoadGenerator: Sendable {
-    struct Plan: Sendable {
-        enum Kind: Sendable { case light, saturating(threadSlots: Int) }
-        let concurrency: Int
-        let paths: [String]
-        let pause: UInt32
-        let label: String
-
-        init(_ kind: Kind) {
-            switch kind {
-            case .light:
-                concurrency = 2
-                paths = ["/hello", "/sleep?ms=20", "/cpu?ms=2"]
-                pause = 15_000
-                label = "2 clients on /hello, /sleep?ms=20, /cpu?ms=2"
-            case .saturating(let slots):
-                concurrency = min(max(3 * slots, 4), 300)
-                paths = ["/sleep?ms=200"]
-                pause = 0
-                label = "\(concurrency) clients on /sleep?ms=200, for \(slots) threads"
-            }
-        }
-    }
-
     private let running = NIOLockedValueBox(false)
     private let generation = NIOLockedValueBox(0)
 
     var isRunning: Bool { running.withLockedValue { $0 } }
 
-    func start(host: String, port: Int, plan: Plan) {
+    func start(_ plan: LoadPlan) {
         running.withLockedValue { $0 = true }
         let current = generation.withLockedValue { value -> Int in
             value += 1
@@ -48,7 +21,7 @@ final class LoadGenerator: Sendable {
             Thread.detachNewThread { [self] in
                 var index = thread
                 while running.withLockedValue({ $0 }), generation.withLockedValue({ $0 }) == current {
-                    Self.get(host: host, port: port, path: plan.paths[index % plan.paths.count])
+                    Self.get(host: plan.host, port: plan.port, path: plan.paths[index % plan.paths.count])
                     index += 1
                     if plan.pause > 0 { usleep(plan.pause) }
                 }

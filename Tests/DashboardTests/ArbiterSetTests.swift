@@ -53,4 +53,25 @@ import Testing
         #expect(canvas.line(1).hasPrefix(" 1  pid 4242  up 1h02m  | 1/web  thread  3/3 workers  running"))
         #expect(canvas.line(2) == " 2  not answering on /b.sock")
     }
+
+    @Test func arbitersWithoutALineAreCounted() throws {
+        var third = Fixtures.status(workers: [Fixtures.worker(id: 1, pid: 301, rps: 5, p99: 2)])
+        third.arbiter.pid = 6161
+        let merged = try #require(ArbiterSet.merge([Fixtures.three, nil, third]))
+        var model = DashboardModel(embedded: false)
+        model.update(status: merged, now: 100)
+        model.setSections([ArbiterSection(control: "/a.sock", arbiter: Fixtures.three.arbiter),
+                           ArbiterSection(control: "/b.sock", arbiter: nil),
+                           ArbiterSection(control: "/c.sock", arbiter: third.arbiter)])
+        // Two lines under the title: the first arbiter, then what does not fit.
+        let canvas = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40)
+        #expect(canvas.line(0).hasPrefix(" pulse 0.1.0  3 arbiters"))
+        #expect(canvas.line(1).hasPrefix(" 1  pid 4242  up 1h02m  | 1/web"))
+        #expect(canvas.line(2) == " +2 more arbiters, 1 not answering")
+        // With room for all three, a line each.
+        let roomy = Renderer(unicode: true).render(model, layout: Fixtures.tallHeader, width: 150, height: 12)
+        #expect(roomy.line(2) == " 2  not answering on /b.sock")
+        #expect(roomy.line(3).hasPrefix(" 3  pid 6161  up 1h02m  | 3/web"))
+        #expect(!roomy.text.contains("more arbiters"))
+    }
 }

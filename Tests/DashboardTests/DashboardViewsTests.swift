@@ -51,6 +51,26 @@ import Testing
         #expect(!draw(model).text.contains("in flight now"))
     }
 
+    @Test func theInsideViewChartsRpsP50AndP99() throws {
+        var model = DashboardModel(embedded: true)
+        var status = Fixtures.three
+        for second in 0..<20 {
+            status.services[0].workers[0].report.latencyMs?.p50 = Double(second + 1)
+            model.update(status: status, now: Double(second))
+        }
+        #expect(model.history.workerP50["web.1"] == (1...20).map(Double.init))
+        _ = model.handle(.enter)
+        let canvas = draw(model)
+        let row = try #require((0..<canvas.height).first { canvas.line($0).hasPrefix(" p50 ") })
+        #expect(canvas.line(row - 1).hasPrefix(" req/s ") && canvas.line(row + 1).hasPrefix(" p99 "))
+        let line = canvas.line(row)
+        #expect(line.hasPrefix(" p50      20ms "), "the latest p50")
+        let spark = line.dropFirst(" p50      20ms ".count).filter { $0 != " " }
+        #expect(spark.count == 20 && spark.last == "█" && Set(spark).count > 3, "a rising line: \(line)")
+        model.update(status: Fixtures.status(workers: [Fixtures.worker(id: 2, pid: 102, rps: 1, p99: 1)]), now: 20)
+        #expect(model.history.workerP50["web.1"] == nil, "a worker that left takes its history along")
+    }
+
     @Test func theInsideViewOfAWorkerThatLeftSaysSo() {
         var model = model()
         _ = model.handle(.enter)
@@ -284,15 +304,7 @@ import Testing
         #expect(canvas.line(1) == " web  thread  3/3 workers  running  127.0.0.1:8060  database pool 6/30 in use, 3 waiting")
         #expect(canvas.line(2) == " ds  data store  127.0.0.1:6380  12 keys  5 clients  1 channels  2 subscribers  running")
         // With a line to spare, the database has its own.
-        let tall = try! Layout.parse("""
-            name: tall
-            min_width: 40
-            min_height: 10
-            rows:
-              - {height: 4, panes: [{pane: header}]}
-              - {height: fill, panes: [{pane: logs}]}
-            """, origin: "test")
-        let text = renderer.render(model, layout: tall, width: 150, height: 12)
+        let text = renderer.render(model, layout: Fixtures.tallHeader, width: 150, height: 12)
         #expect(text.line(3) == " database  pool 6/30 in use, 3 waiting")
     }
 

@@ -33,6 +33,32 @@ enum Fixtures {
         worker(id: 3, pid: 103, rps: 20, p99: 12),
     ])
 
+    /// `status` with the data store `ds` after its services: one worker, `ds.1`, pid 201.
+    static func withStore(_ status: StatusSnapshot) -> StatusSnapshot {
+        var status = status
+        var store = status.services[0]
+        store.name = "ds"
+        store.auxiliary = true
+        store.binds = ["127.0.0.1:6380"]
+        store.targetWorkers = 1
+        var worker = store.workers[0]
+        worker.name = "ds.1"
+        worker.pid = 201
+        store.workers = [worker]
+        status.services.append(store)
+        return status
+    }
+
+    /// A header of four lines above the logs: room for three lines under the title.
+    static let tallHeader = try! Layout.parse("""
+        name: tall
+        min_width: 40
+        min_height: 10
+        rows:
+          - {height: 4, panes: [{pane: header}]}
+          - {height: fill, panes: [{pane: logs}]}
+        """, origin: "test")
+
     static func logs(_ texts: [(String, String, String)], from first: Int = 1) -> [LogEntry] {
         texts.enumerated().map { offset, entry in
             LogEntry(seq: first + offset, time: 1_800_000_000 + Double(offset), source: entry.0, level: entry.1, text: entry.2)

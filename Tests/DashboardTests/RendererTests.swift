@@ -110,17 +110,7 @@ import Testing
     }
 
     @Test func theDataStoreIsListedAfterTheWebWorkersAndNotCountedAmongThem() throws {
-        var status = Fixtures.three
-        var store = status.services[0]
-        store.name = "ds"
-        store.auxiliary = true
-        store.targetWorkers = 1
-        var storeWorker = store.workers[0]
-        storeWorker.name = "ds.1"
-        storeWorker.pid = 201
-        store.workers = [storeWorker]
-        status.services.append(store)
-        var model = model(status)
+        var model = model(Fixtures.withStore(Fixtures.three))
         #expect(model.sortedWorkers.map(\.name) == ["web.1", "web.2", "web.3", "ds.1"])
         let text = Renderer(unicode: true).render(model, layout: layout, width: 150, height: 40).text
         #expect(text.contains("workers 3"), "the totals count the web workers")
