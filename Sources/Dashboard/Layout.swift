@@ -103,8 +103,20 @@ public struct Layout: Codable, Equatable, Sendable {
     }
 
     /// The rectangle of every pane on a screen of this size, in row order.
-    public func frames(width: Int, height: Int) -> [(pane: Pane, rect: Rect)] {
-        let heights = Self.split(rows.map(\.height), total: height)
+    ///
+    /// `content`: the most lines a kind of pane has to show (the workers pane: its
+    /// heading, the workers and the recent exits). A row sized as a share of the screen
+    /// whose panes all need fewer lines takes only those, and the rest goes to the
+    /// `fill` rows: three workers leave no empty band between the table and the logs.
+    public func frames(width: Int, height: Int, content: [Kind: Int] = [:]) -> [(pane: Pane, rect: Rect)] {
+        let sizes = rows.map { row -> Size in
+            guard case .percent(let percent) = row.height else { return row.height }
+            let needs = row.panes.map { content[$0.pane] }
+            guard !needs.isEmpty, !needs.contains(nil) else { return row.height }
+            let most = needs.compactMap { $0 }.max() ?? 0
+            return most < height * percent / 100 ? .lines(max(0, most)) : row.height
+        }
+        let heights = Self.split(sizes, total: height)
         var result: [(Pane, Rect)] = []
         var y = 0
         for (row, rowHeight) in zip(rows, heights) {

@@ -5,7 +5,7 @@ extension Renderer {
     /// Which rows of the table show workers, under the heading: the rest lists recent exits.
     static func workerRows(_ rect: Rect, _ model: DashboardModel) -> (first: Int, rows: Int, exits: [RecentExitStatus]) {
         let workers = model.sortedWorkers.count
-        let exits = model.shown?.services.flatMap(\.recentExits).filter { $0.ageS < 60 } ?? []
+        let exits = recentExits(model)
         let rows = rect.height - 1
         let workerRows = max(0, rows - min(exits.count, max(0, rows - workers)))
         return (model.workerScroll(rows: workerRows), workerRows, exits)
@@ -86,7 +86,7 @@ extension Renderer {
     /// What is at a cell, for the mouse.
     public func hit(x: Int, y: Int, model: DashboardModel, layout: Layout, width: Int, height: Int) -> Hit? {
         guard model.inspecting == nil else { return nil }
-        for (pane, rect) in layout.frames(width: width, height: height)
+        for (pane, rect) in Self.frames(layout, width: width, height: height, model)
         where x >= rect.x && x < rect.x + rect.width && y >= rect.y && y < rect.y + rect.height {
             switch pane.pane {
             case .workers:

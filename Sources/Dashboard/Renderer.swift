@@ -18,7 +18,8 @@ public struct Renderer: Sendable {
             drawTooSmall(&canvas, layout: layout)
             return canvas
         }
-        for (pane, rect) in layout.frames(width: width, height: height) where rect.width > 0 && rect.height > 0 {
+        let frames = Self.frames(layout, width: width, height: height, model)
+        for (pane, rect) in frames where rect.width > 0 && rect.height > 0 {
             switch pane.pane {
             case .header: drawHeader(&canvas, rect, model)
             case .totals: drawTotals(&canvas, rect, model)
@@ -27,15 +28,25 @@ public struct Renderer: Sendable {
             case .footer: drawFooter(&canvas, rect, model)
             }
         }
-        if model.inspecting != nil { drawInspector(&canvas, over: Self.mainArea(layout.frames(width: width, height: height)), model) }
+        if model.inspecting != nil { drawInspector(&canvas, over: Self.mainArea(frames), model) }
         if model.overlay == .help { drawHelp(&canvas) }
         return canvas
     }
 
+    /// The layout's panes at this size, the workers pane no taller than its rows.
+    static func frames(_ layout: Layout, width: Int, height: Int, _ model: DashboardModel) -> [(pane: Layout.Pane, rect: Rect)] {
+        layout.frames(width: width, height: height, content: [.workers: 1 + model.sortedWorkers.count + recentExits(model).count])
+    }
+
+    /// The exits of the last minute, listed under the workers.
+    static func recentExits(_ model: DashboardModel) -> [RecentExitStatus] {
+        model.shown?.services.flatMap(\.recentExits).filter { $0.ageS < 60 } ?? []
+    }
+
     /// How many worker and log rows the layout shows at this size (for paging).
-    public static func rows(of layout: Layout, width: Int, height: Int) -> (workers: Int, logs: Int) {
+    public static func rows(of layout: Layout, width: Int, height: Int, _ model: DashboardModel) -> (workers: Int, logs: Int) {
         var workers = 0, logs = 0
-        for (pane, rect) in layout.frames(width: width, height: height) {
+        for (pane, rect) in frames(layout, width: width, height: height, model) {
             if pane.pane == .workers { workers = max(workers, rect.height - 1) }
             if pane.pane == .logs { logs = max(logs, rect.height - 1) }
         }

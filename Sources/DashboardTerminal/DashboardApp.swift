@@ -164,7 +164,7 @@ final class DashboardSession {
     /// Carries out what a key asks; false when the dashboard should leave.
     func handle(_ key: Key) -> Bool {
         dirty = true
-        let rows = Renderer.rows(of: layout, width: size.0, height: size.1)
+        let rows = Renderer.rows(of: layout, width: size.0, height: size.1, model)
         var stay = true
         let effects: [DashboardModel.Effect]
         if case .mouse(let event) = key {

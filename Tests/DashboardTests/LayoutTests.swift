@@ -26,6 +26,24 @@ import Testing
         #expect(workers.width == 110 && logs.x == 110 && logs.width == 90 && logs.y == workers.y)
     }
 
+    /// A few workers leave no empty band: their row takes the lines they need, and the
+    /// logs the rest; many workers get the row's share and scroll.
+    @Test func aShareRowTakesNoMoreThanItsPanesNeed() throws {
+        let layout = try library.load("default")
+        #expect(layout.frames(width: 120, height: 40, content: [.workers: 4]).map(\.rect.height) == [3, 4, 4, 28, 1])
+        #expect(layout.frames(width: 120, height: 40, content: [.workers: 30]).map(\.rect.height) == [3, 4, 16, 16, 1])
+        // Beside a pane that cannot say what it needs (the logs), the row keeps its share.
+        let wide = try library.load("wide")
+        #expect(wide.frames(width: 200, height: 40, content: [.workers: 4]).map(\.rect.height)
+                == wide.frames(width: 200, height: 40).map(\.rect.height))
+        // The renderer sizes it from the model: two workers, two rows, and the logs below them.
+        var model = DashboardModel(embedded: true)
+        model.update(status: Fixtures.status(workers: [Fixtures.worker(id: 1, pid: 101, rps: 1, p99: 1),
+                                                       Fixtures.worker(id: 2, pid: 102, rps: 1, p99: 1)]), now: 100)
+        #expect(Renderer.rows(of: layout, width: 120, height: 40, model).workers == 2)
+        #expect(Renderer.rows(of: layout, width: 120, height: 40, model).logs == 40 - 3 - 4 - 3 - 1 - 1)   // less header, totals, workers, footer and its own heading
+    }
+
     @Test func splittingNeverExceedsTheTotal() {
         #expect(Layout.split([.lines(5), .fill, .lines(3)], total: 20) == [5, 12, 3])
         #expect(Layout.split([.lines(30), .fill], total: 20) == [20, 0])

@@ -135,8 +135,14 @@ import Testing
         session.send("-l", "1:2")
         session.send("Enter")
         try await eventually(timeout: 30, "autoscale 1-2 in the status") { try controlStatus(control).services[0].autoscale?.max == 2 }
+        // The load is sized from the status the dashboard has: one with the worker's threads.
+        try await session.waitFor("the worker's threads on screen") { ShownTotals($0)?.threads.size == 4 }
         session.send("g")
+        try await session.waitFor("the light load") { $0.contains("LOAD LIGHT") }
         session.send("g")
+        try await session.waitFor("the saturating load, sized to the threads") {
+            $0.contains("load saturating: 12 clients on /sleep?ms=200, for 4 threads")
+        }
         try await eventually(timeout: 30, "a second worker under the saturating load") {
             let service = try controlStatus(control).services[0]
             return service.targetWorkers == 2 && service.workers.filter { $0.state == .ready }.count == 2
