@@ -103,10 +103,12 @@ import Testing
         try await server.waitForReady(1)
         let port = try server.port()
         let observer = try await PostgresConnection.connect(try PostgresConfiguration(url: cluster.url))
-        // Ours is the only pg_sleep that runs longer than a second in this process's tests.
+        // Ours is the only pg_sleep that runs longer than 5 s in this process's tests: the
+        // waves of `fourThreadsNeedThreeWaves...`, 3 s each, may run beside it (CI saw one
+        // keep this count above 0 long enough to fail the test).
         let sleeping = """
             SELECT count(*) AS n FROM pg_stat_activity
-            WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '1 second'
+            WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%' AND now() - query_start > interval '5 seconds'
             """
         func count() async throws -> Int { try await observer.query(sleeping).rows[0].decode("n", as: Int.self) }
         let fd = try await onThread { () -> Int32 in
@@ -115,7 +117,7 @@ import Testing
             return fd
         }
         var seen = false
-        for _ in 0..<50 where !seen {
+        for _ in 0..<150 where !seen {
             seen = try await count() == 1
             if !seen { try await Task.sleep(for: .milliseconds(100)) }
         }
