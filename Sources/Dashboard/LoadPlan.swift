@@ -32,7 +32,8 @@ public struct LoadPlan: Equatable, Sendable {
             label = "2 clients on /hello, /sleep?ms=20, /cpu?ms=2"
             return
         }
-        let threads = service.workers.reduce(0) { $0 + ($1.threads?.size ?? 0) }
+        // Each worker's figure bounded before the sum: a status is read from a socket.
+        let threads = service.workers.reduce(0) { $0 + min(max(0, $1.threads?.size ?? 0), 1 << 20) }
         let slots = threads > 0 ? threads : 20
         // A pool is reported once a worker has a database client: `--database` was given.
         let database = service.workers.contains { $0.database != nil }

@@ -35,7 +35,9 @@ public struct Renderer: Sendable {
 
     /// The layout's panes at this size, the workers pane no taller than its rows.
     static func frames(_ layout: Layout, width: Int, height: Int, _ model: DashboardModel) -> [(pane: Layout.Pane, rect: Rect)] {
-        layout.frames(width: width, height: height, content: [.workers: 1 + model.sortedWorkers.count + recentExits(model).count])
+        // Counted, not sorted: every worker of every service is a row.
+        let workers = model.shown?.services.reduce(0) { $0 + $1.workers.count } ?? 0
+        return layout.frames(width: width, height: height, content: [.workers: 1 + workers + recentExits(model).count])
     }
 
     /// The exits of the last minute, listed under the workers.

@@ -25,6 +25,14 @@ import Testing
         #expect(plan.label == "90 clients on /sleep?ms=200 and /db?ms=200, for 30 threads")
     }
 
+    /// Pool sizes come over a socket: absurd ones are bounded, not summed into a trap.
+    @Test func absurdPoolSizesAreBounded() throws {
+        var web = Fixtures.three.services[0]
+        for index in web.workers.indices { web.workers[index].report.threads = PoolOccupancy(busy: 0, size: Int.max) }
+        let plan = try #require(LoadPlan(.saturating, for: web))
+        #expect(plan.concurrency == 300)
+    }
+
     @Test func theFirstTCPAddress() throws {
         var web = Fixtures.three.services[0]
         web.binds = ["unix:/tmp/web.sock", "[::]:8080"]
