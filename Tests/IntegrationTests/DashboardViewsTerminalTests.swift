@@ -159,6 +159,30 @@ import Testing
         #expect(logs.contains { $0.text.hasPrefix("autoscale web: 2 -> 1 workers: pool") })
     }
 
+    /// With `--database`, the saturating load sends `/db` too: its label says so and the
+    /// worker's database pool fills, against the suite's real PostgreSQL.
+    @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
+    func withADatabaseTheSaturatingLoadFillsItsPool() async throws {
+        let cluster = try await onThread { try PostgresCluster.shared() }
+        let (session, control, directory) = try start(workers: 1, extra: "--thread-workers 4 --database \(cluster.url)")
+        defer { cleanUpDashboard(session, control, directory) }
+        _ = try await ready(control, 1)
+        // The pool is reported from boot, before any query: the load knows to send /db.
+        try await session.waitFor("the worker's threads on screen") { ShownTotals($0)?.threads.size == 4 }
+        try await eventually(timeout: 20, "the pool in the status") { try controlStatus(control).services[0].workers[0].database != nil }
+        session.send("g")
+        try await session.waitFor("the light load") { $0.contains("LOAD LIGHT") }
+        session.send("g")
+        try await session.waitFor("the saturating load, with /db") {
+            $0.contains("load saturating: 12 clients on /sleep?ms=200 and /db?ms=200, for 4 threads")
+        }
+        try await eventually(timeout: 30, "queries holding the database pool") {
+            (try controlStatus(control).services[0].workers[0].database?.inUse ?? 0) > 0
+        }
+        session.send("g")
+        try await session.waitFor("the load off") { !$0.contains("LOAD SATURATING") }
+    }
+
     /// `pulse top` with two `--control`: a line per arbiter, their workers grouped,
     /// and a key acting on the arbiter of the selected worker only.
     @Test(.enabled(if: TmuxSession.available, "tmux is missing: scripts/test installs it"))
